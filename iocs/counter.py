@@ -1,0 +1,195 @@
+"""Point-detector IOC ``counter0``: transmitted-photon counts from the physics model."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+
+import numpy as np
+from caproto import ChannelType
+from caproto.server import PVGroup, pvproperty
+
+from .physics import StxmModel
+from .positions import ChannelAccessPositions, PositionReader, beam_state
+from .runner import run_standalone
+
+MAX_LINE_POINTS = 4096
+
+
+class CounterIOC(PVGroup):
+    """Point-detector IOC ``counter0``: transmitted-photon counts from the physics model.
+
+    PVs::
+
+        <prefix>DwellTime          dwell per point, ms (> 0; else the put is refused)
+        <prefix>Mode               Single | Line
+        <prefix>Acquire            Done | Acquire; put-callback completes when data are ready
+        <prefix>Counts_RBV         counts of the last acquisition (Line: the line's total)
+        <prefix>LinePoints         points per line, 1…MAX_LINE_POINTS
+        <prefix>LineCounts_RBV     Line mode: counts per point (waveform)
+        <prefix>LinePositions_RBV  Line mode: fine-X position measured at each point, µm
+        <prefix>Noise              Off | On: Poisson noise (Off gives expectation values)
+        <prefix>Message_RBV        last error, empty when fine
+
+    Line mode acquires ``LinePoints`` consecutive dwells while the fine X stage flies
+    (started by the client together with Acquire) and reports where X was at each one,
+    as pyStxm's line scans do.  Running alone, the counter follows the stage, OSA,
+    zone-plate and energy IOCs over Channel Access.
+    """
+
+    dwell = pvproperty(
+        name="DwellTime", value=1.0, units="ms", precision=3, doc="Dwell time per point"
+    )
+    mode = pvproperty(
+        name="Mode",
+        value="Single",
+        dtype=ChannelType.ENUM,
+        enum_strings=("Single", "Line"),
+        doc="Acquisition mode",
+    )
+    acquire = pvproperty(
+        name="Acquire",
+        value="Done",
+        dtype=ChannelType.ENUM,
+        enum_strings=("Done", "Acquire"),
+        doc="Start an acquisition",
+    )
+    counts = pvproperty(name="Counts_RBV", value=0, read_only=True, doc="Counts")
+    line_points = pvproperty(name="LinePoints", value=100, doc="Points per line")
+    line_counts = pvproperty(
+        name="LineCounts_RBV",
+        value=[0],
+        max_length=MAX_LINE_POINTS,
+        dtype=int,
+        read_only=True,
+        doc="Counts per point of the line",
+    )
+    line_positions = pvproperty(
+        name="LinePositions_RBV",
+        value=[0.0],
+        max_length=MAX_LINE_POINTS,
+        dtype=float,
+        read_only=True,
+        units="um",
+        precision=4,
+        doc="Measured fine X per point",
+    )
+    noise = pvproperty(
+        name="Noise",
+        value="On",
+        dtype=ChannelType.ENUM,
+        enum_strings=("Off", "On"),
+        doc="Poisson noise",
+    )
+    message = pvproperty(
+        name="Message_RBV",
+        value="",
+        dtype=ChannelType.CHAR,
+        max_length=256,
+        report_as_string=True,
+        read_only=True,
+        doc="Last error",
+    )
+
+    def __init__(
+        self, *args, model: StxmModel, positions: PositionReader, clock=time.monotonic, **kwargs
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.model = model
+        self.positions = positions
+        self.clock = clock
+
+    @noise.startup
+    async def noise(self, instance, async_lib):
+        if isinstance(self.positions, ChannelAccessPositions):
+            await self.positions.connect()
+        await instance.write("On" if self.model.noise else "Off")
+
+    @noise.putter
+    async def noise(self, instance, value):
+        self.model.noise = value == "On"
+        return value
+
+    @dwell.putter
+    async def dwell(self, instance, value):
+        if not value > 0:
+            await self._refuse(f"DwellTime must be > 0 ms, got {value}")
+        return value
+
+    @line_points.putter
+    async def line_points(self, instance, value):
+        if not 1 <= value <= MAX_LINE_POINTS:
+            await self._refuse(f"LinePoints must be 1…{MAX_LINE_POINTS}, got {value}")
+        return value
+
+    async def _refuse(self, message: str) -> None:
+        await self.message.write(message)
+        raise ValueError(message)
+
+    @acquire.putter
+    async def acquire(self, instance, value):
+        if value != "Acquire":
+            return "Done"
+        await instance.write("Acquire", verify_value=False)
+        dwell_ms = float(self.dwell.value)
+        points = int(self.line_points.value) if self.mode.value == "Line" else 1
+        start = self.clock()
+        await asyncio.sleep(points * dwell_ms / 1000.0)
+        times = start + (np.arange(points) + 0.5) * dwell_ms / 1000.0
+        try:
+            counts = self.model.counts(beam_state(self.positions, times), dwell_ms)
+        except (KeyError, ValueError) as error:
+            await self._refuse(f"acquisition failed: {error}")
+        counts = counts.astype(np.int64)
+        if self.mode.value == "Line":
+            await self.line_positions.write(self.positions.position("fine_x", times))
+            await self.line_counts.write(counts)
+        await self.counts.write(int(counts.sum()))
+        if self.message.value:
+            await self.message.write("")
+        return "Done"
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    for ioc, default in (
+        ("stage", "SIM:stage:"),
+        ("osa", "SIM:osa:"),
+        ("zoneplate", "SIM:zp:"),
+        ("energy", "SIM:energy:"),
+    ):
+        parser.add_argument(
+            f"--{ioc}-prefix",
+            default=default,
+            help=f"prefix of the {ioc} IOC to follow over Channel Access",
+        )
+    parser.add_argument("--no-noise", action="store_true", help="start with noise off")
+    parser.add_argument("--seed", type=int, default=0, help="noise seed")
+
+
+def _make_ioc(args: argparse.Namespace, prefix: str) -> CounterIOC:
+    positions = ChannelAccessPositions(
+        {
+            "stage": args.stage_prefix,
+            "osa": args.osa_prefix,
+            "zoneplate": args.zoneplate_prefix,
+            "energy": args.energy_prefix,
+        }
+    )
+    model = StxmModel(seed=args.seed, noise=not args.no_noise)
+    return CounterIOC(prefix=prefix, model=model, positions=positions)
+
+
+def main() -> None:
+    """Run this IOC alone: ``python -m iocs.counter --prefix ... --list-pvs``."""
+    run_standalone(
+        CounterIOC,
+        default_prefix="SIM:counter0:",
+        desc=(CounterIOC.__doc__),
+        add_arguments=_add_arguments,
+        make_ioc=_make_ioc,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Trapezoidal motion profiles, evaluated at any time (no ticks): pure maths, no EPICS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """A point-to-point move from ``start`` to ``target`` beginning at time ``t0``.
+
+    Velocity ramps from ``base_velocity`` to ``velocity`` in ``accel_time`` seconds,
+    cruises, and ramps down again (a triangle when the move is too short to cruise).
+    """
+
+    start: float
+    target: float
+    t0: float
+    velocity: float
+    accel_time: float = 0.0
+    base_velocity: float = 0.0
+
+    @classmethod
+    def at_rest(cls, position: float, t0: float = 0.0) -> Trajectory:
+        return cls(start=position, target=position, t0=t0, velocity=1.0)
+
+    @property
+    def distance(self) -> float:
+        return abs(self.target - self.start)
+
+    @property
+    def direction(self) -> int:
+        return 1 if self.target >= self.start else -1
+
+    def _profile(self) -> tuple[float, float, float, float]:
+        """(ramp time, peak velocity, acceleration, total duration) of the move."""
+        v0 = max(0.0, min(self.base_velocity, self.velocity))
+        v = max(self.velocity, 1e-12)
+        ramp = max(self.accel_time, 0.0)
+        if ramp == 0.0 or v == v0:
+            return 0.0, v, 0.0, self.distance / v
+        accel = (v - v0) / ramp
+        ramp_distance = (v0 + v) / 2.0 * ramp
+        if self.distance >= 2.0 * ramp_distance:
+            return ramp, v, accel, 2.0 * ramp + (self.distance - 2.0 * ramp_distance) / v
+        # Triangle: reach the peak velocity at half the distance.
+        half = self.distance / 2.0
+        t_peak = (-v0 + np.sqrt(v0 * v0 + 2.0 * accel * half)) / accel
+        return float(t_peak), v0 + accel * float(t_peak), accel, 2.0 * float(t_peak)
+
+    @property
+    def duration(self) -> float:
+        return self._profile()[3] if self.distance > 0 else 0.0
+
+    @property
+    def end_time(self) -> float:
+        return self.t0 + self.duration
+
+    def position_at(self, t: float | np.ndarray) -> np.ndarray:
+        """Position at time(s) ``t``; before t0 the start, after the end the target."""
+        t = np.asarray(t, dtype=float)
+        if self.distance == 0:
+            return np.full(t.shape, self.target)
+        ramp, peak, accel, total = self._profile()
+        v0 = peak - accel * ramp
+        tau = np.clip(t - self.t0, 0.0, total)
+        ramp_distance = v0 * ramp + 0.5 * accel * ramp * ramp
+        cruise = total - 2.0 * ramp
+        up = v0 * tau + 0.5 * accel * tau * tau
+        flat = ramp_distance + peak * (tau - ramp)
+        t_down = np.clip(tau - ramp - cruise, 0.0, None)
+        down = ramp_distance + peak * cruise + peak * t_down - 0.5 * accel * t_down * t_down
+        travelled = np.where(tau < ramp, up, np.where(tau < ramp + cruise, flat, down))
+        travelled = np.minimum(travelled, self.distance)
+        return self.start + self.direction * travelled

@@ -1,0 +1,472 @@
+"""A motor-record simulation that ophyd's ``EpicsMotor`` drives like a real one.
+
+``SimMotor`` is one PVGroup publishing a full motor record (``record="stxm_sim_motor"``,
+all of caproto's motor fields) whose VAL moves a simulated axis along a trapezoidal
+``Trajectory``.  Behaviour follows the EPICS motor record:
+
+- VAL/DVAL/RLV/TWF/TWR start a move; RBV/DRBV/RRBV follow the trajectory (published
+  every ``update_period`` s, exact at the end, so a short move is short); DMOV goes
+  0→1 once per move and MOVN 1→0; TDIR gives the direction; MSTA carries the
+  DIRECTION/DONE/MOVING/HOMED bits.
+- HLM/LLM (and DHLM/DLLM) are enforced: a target outside them is refused — VAL snaps
+  back, LVIO is set, nothing moves — and published as VAL's control limits, so
+  ``EpicsMotor.limits`` is right.
+- STOP and SPMG (Stop/Pause/Move/Go), SET with FOFF (Variable/Frozen), OFF, DIR,
+  HOMF/HOMR (home at dial 0), VELO/ACCL/VBAS with VMAX.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import numpy as np
+from caproto.server import PVGroup, menus, pvproperty
+from caproto.server.records import MotorFields, register_record
+from caproto.server.server import PvpropertyDouble, PvpropertyEnum, PvpropertyShort
+
+from .motion import Trajectory
+
+MSTA_DIRECTION = 1 << 0
+MSTA_DONE = 1 << 1
+MSTA_PLUS_LS = 1 << 2
+MSTA_HOME = 1 << 7
+MSTA_MOVING = 1 << 10
+MSTA_MINUS_LS = 1 << 13
+MSTA_HOMED = 1 << 14
+
+
+class MotorSetpoint(PvpropertyDouble):
+    """VAL: out-of-limit targets are the record's business (LVIO), not a CA error."""
+
+    async def verify_value(self, value):
+        if self.putter is not None:
+            return await self.putter(self, value)
+        return value
+
+
+def _owner(fields: PVGroup) -> SimMotor:
+    return fields.parent.group
+
+
+@register_record
+class SimMotorFields(MotorFields):
+    """Motor fields with the behaviour of a real motor record attached."""
+
+    _record_type = "stxm_sim_motor"
+
+    stop = pvproperty(name="STOP", dtype=PvpropertyShort, doc="Stop")
+    stop_pause_move_go = pvproperty(
+        name="SPMG",
+        dtype=PvpropertyEnum,
+        enum_strings=menus.motorSPMG.get_string_tuple(),
+        value="Go",
+        doc="Stop/Pause/Move/Go",
+    )
+    set_use_switch = pvproperty(
+        name="SET",
+        dtype=PvpropertyEnum,
+        enum_strings=menus.motorSET.get_string_tuple(),
+        value="Use",
+        doc="Set/Use Switch",
+    )
+    offset_freeze_switch = pvproperty(
+        name="FOFF",
+        dtype=PvpropertyEnum,
+        enum_strings=menus.motorFOFF.get_string_tuple(),
+        value="Variable",
+        doc="Offset-Freeze Switch",
+    )
+    user_direction = pvproperty(
+        name="DIR",
+        dtype=PvpropertyEnum,
+        enum_strings=menus.motorDIR.get_string_tuple(),
+        value="Pos",
+        doc="User Direction",
+    )
+    user_offset = pvproperty(name="OFF", dtype=PvpropertyDouble, doc="User Offset (EGU)")
+    user_high_limit = pvproperty(name="HLM", dtype=PvpropertyDouble, doc="User High Limit")
+    user_low_limit = pvproperty(name="LLM", dtype=PvpropertyDouble, doc="User Low Limit")
+    dial_high_limit = pvproperty(name="DHLM", dtype=PvpropertyDouble, doc="Dial High Limit")
+    dial_low_limit = pvproperty(name="DLLM", dtype=PvpropertyDouble, doc="Dial Low Limit")
+    dial_desired_value = pvproperty(
+        name="DVAL", dtype=PvpropertyDouble, doc="Dial Desired Value (EGU)"
+    )
+    relative_value = pvproperty(name="RLV", dtype=PvpropertyDouble, doc="Relative Value (EGU)")
+    tweak_motor_forward = pvproperty(name="TWF", dtype=PvpropertyShort, doc="Tweak motor Forward")
+    tweak_motor_reverse = pvproperty(name="TWR", dtype=PvpropertyShort, doc="Tweak motor Reverse")
+    home_forward = pvproperty(name="HOMF", dtype=PvpropertyShort, doc="Home Forward")
+    home_reverse = pvproperty(name="HOMR", dtype=PvpropertyShort, doc="Home Reverse")
+    velocity = pvproperty(name="VELO", dtype=PvpropertyDouble, doc="Velocity (EGU/s)")
+
+    @stop.putter
+    async def stop(self, instance, value):
+        if value:
+            await _owner(self).stop_motion(keep_target=False)
+        return 0
+
+    @stop_pause_move_go.putter
+    async def stop_pause_move_go(self, instance, value):
+        await _owner(self).spmg_changed(value)
+        return value
+
+    @user_offset.putter
+    async def user_offset(self, instance, value):
+        await _owner(self).calibration_changed(offset=value)
+        return value
+
+    @user_direction.putter
+    async def user_direction(self, instance, value):
+        await _owner(self).calibration_changed(direction=value)
+        return value
+
+    @user_high_limit.putter
+    async def user_high_limit(self, instance, value):
+        await _owner(self).user_limit_changed(high=value)
+        return value
+
+    @user_low_limit.putter
+    async def user_low_limit(self, instance, value):
+        await _owner(self).user_limit_changed(low=value)
+        return value
+
+    @dial_high_limit.putter
+    async def dial_high_limit(self, instance, value):
+        await _owner(self).dial_limit_changed(high=value)
+        return value
+
+    @dial_low_limit.putter
+    async def dial_low_limit(self, instance, value):
+        await _owner(self).dial_limit_changed(low=value)
+        return value
+
+    @dial_desired_value.putter
+    async def dial_desired_value(self, instance, value):
+        owner = _owner(self)
+        await owner.motor.write(owner.user_from_dial(value))
+        return owner.dial_from_user(owner.motor.value)
+
+    @relative_value.putter
+    async def relative_value(self, instance, value):
+        owner = _owner(self)
+        await owner.motor.write(owner.motor.value + value)
+        return 0.0
+
+    @tweak_motor_forward.putter
+    async def tweak_motor_forward(self, instance, value):
+        if value:
+            owner = _owner(self)
+            await owner.motor.write(owner.motor.value + self.tweak_step_size.value)
+        return 0
+
+    @tweak_motor_reverse.putter
+    async def tweak_motor_reverse(self, instance, value):
+        if value:
+            owner = _owner(self)
+            await owner.motor.write(owner.motor.value - self.tweak_step_size.value)
+        return 0
+
+    @home_forward.putter
+    async def home_forward(self, instance, value):
+        if value:
+            await _owner(self).home()
+        return 0
+
+    @home_reverse.putter
+    async def home_reverse(self, instance, value):
+        if value:
+            await _owner(self).home()
+        return 0
+
+    @velocity.putter
+    async def velocity(self, instance, value):
+        vmax = self.max_velocity.value
+        base = self.base_velocity.value
+        if value <= 0:
+            raise ValueError(f"VELO must be positive, got {value}")
+        return float(np.clip(value, base, vmax if vmax > 0 else value))
+
+
+class SimMotor(PVGroup):
+    """One simulated motor record.  PV: ``<prefix>`` (VAL) and ``<prefix>.<FIELD>``.
+
+    Positions are in ``egu``; limits are user limits; ``velocity`` in egu/s;
+    ``acceleration`` is ACCL (seconds to reach velocity).
+    """
+
+    motor = pvproperty(
+        value=0.0,
+        name="",
+        record="stxm_sim_motor",
+        dtype=MotorSetpoint,
+        doc="User desired value (VAL)",
+    )
+
+    def __init__(
+        self,
+        *args,
+        egu: str = "um",
+        position: float = 0.0,
+        limits: tuple[float, float] = (-100.0, 100.0),
+        velocity: float = 100.0,
+        acceleration: float = 0.05,
+        max_velocity: float = 0.0,
+        resolution: float = 1e-4,
+        precision: int = 4,
+        description: str = "",
+        update_period: float = 0.02,
+        clock: Callable[[], float] = time.monotonic,
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._initial = dict(
+            egu=egu,
+            position=position,
+            limits=limits,
+            velocity=velocity,
+            acceleration=acceleration,
+            max_velocity=max_velocity,
+            resolution=resolution,
+            precision=precision,
+            description=description,
+        )
+        self.update_period = update_period
+        self.clock = clock
+        self.trajectory = Trajectory.at_rest(position, clock())
+        self._dial_position = position
+        self._move_task: asyncio.Task | None = None
+        self._homing = False
+
+    # -- conversions -----------------------------------------------------------------
+    @property
+    def fields(self) -> SimMotorFields:
+        return self.motor.field_inst
+
+    @property
+    def _dir_sign(self) -> int:
+        return -1 if self.fields.user_direction.value == "Neg" else 1
+
+    def user_from_dial(self, dial: float) -> float:
+        return self._dir_sign * dial + self.fields.user_offset.value
+
+    def dial_from_user(self, user: float) -> float:
+        return (user - self.fields.user_offset.value) * self._dir_sign
+
+    def position_at(self, t: float | np.ndarray) -> np.ndarray:
+        """User position at monotonic time(s) ``t`` along the current trajectory."""
+        return self.user_from_dial(self.trajectory.position_at(t))
+
+    @property
+    def position(self) -> float:
+        return float(self.position_at(self.clock()))
+
+    # -- start-up --------------------------------------------------------------------
+    @motor.startup
+    async def motor(self, instance, async_lib):
+        init = self._initial
+        f = self.fields
+        await f.engineering_units.write(init["egu"])
+        await f.description.write(init["description"][:40])
+        await f.display_precision.write(init["precision"])
+        await f.motor_step_size.write(init["resolution"])
+        await f.max_velocity.write(init["max_velocity"])
+        await f.velocity.write(init["velocity"])
+        await f.seconds_to_velocity.write(init["acceleration"])
+        await f.tweak_step_size.write(1.0)
+        await f.limit_violation.write(0)
+        low, high = init["limits"]
+        await f.dial_low_limit.write(low, verify_value=False)
+        await f.dial_high_limit.write(high, verify_value=False)
+        await self._publish_limits()
+        await instance.write(init["position"], verify_value=False)
+        await self._publish_position(init["position"], moving=False)
+
+    # -- hooks called by the fields ---------------------------------------------------
+    @motor.putter
+    async def motor(self, instance, value):
+        f = self.fields
+        if f.set_use_switch.value == "Set":
+            await self._redefine_position(value)
+            return value
+        low, high = f.user_low_limit.value, f.user_high_limit.value
+        if low != high and not (low <= value <= high):
+            await f.limit_violation.write(1)
+            return instance.value
+        await f.limit_violation.write(0)
+        await f.dial_desired_value.write(self.dial_from_user(value), verify_value=False)
+        if f.stop_pause_move_go.value in ("Stop", "Pause"):
+            return value
+        self._start_move(self.dial_from_user(value))
+        return value
+
+    async def stop_motion(self, *, keep_target: bool) -> None:
+        """Stop where the axis is now; VAL follows RBV unless pausing."""
+        if self._move_task is not None and not self._move_task.done():
+            now = self.clock()
+            here = float(self.trajectory.position_at(now))
+            self.trajectory = Trajectory.at_rest(here, now)
+            self._move_task.cancel()
+            self._move_task = None
+            await self._finish_move(here)
+        if not keep_target:
+            await self.motor.write(self.position, verify_value=False)
+            await self.fields.dial_desired_value.write(
+                self.dial_from_user(self.position), verify_value=False
+            )
+
+    async def spmg_changed(self, mode: str) -> None:
+        if mode == "Stop":
+            await self.stop_motion(keep_target=False)
+        elif mode == "Pause":
+            await self.stop_motion(keep_target=True)
+        elif abs(self.dial_from_user(self.motor.value) - self._dial_position) > 0:
+            self._start_move(self.dial_from_user(self.motor.value))
+
+    async def home(self) -> None:
+        self._homing = True
+        await self.motor.write(self.user_from_dial(0.0), verify_value=False)
+        self._start_move(0.0)
+
+    async def calibration_changed(
+        self, *, offset: float | None = None, direction: str | None = None
+    ) -> None:
+        """OFF or DIR changed: the dial position stays, the user values follow."""
+        f = self.fields
+        dial_target = self.dial_from_user(self.motor.value)
+        if offset is not None:
+            await f.user_offset.write(offset, verify_value=False)
+        if direction is not None:
+            await f.user_direction.write(direction, verify_value=False)
+        await self._publish_limits()
+        await self.motor.write(self.user_from_dial(dial_target), verify_value=False)
+        await self._publish_position(self._dial_position, moving=self._is_moving)
+
+    async def user_limit_changed(
+        self, *, low: float | None = None, high: float | None = None
+    ) -> None:
+        f = self.fields
+        if self._dir_sign > 0:
+            if high is not None:
+                await f.dial_high_limit.write(self.dial_from_user(high), verify_value=False)
+            if low is not None:
+                await f.dial_low_limit.write(self.dial_from_user(low), verify_value=False)
+        else:
+            if high is not None:
+                await f.dial_low_limit.write(self.dial_from_user(high), verify_value=False)
+            if low is not None:
+                await f.dial_high_limit.write(self.dial_from_user(low), verify_value=False)
+        await self._publish_limits()
+
+    async def dial_limit_changed(
+        self, *, low: float | None = None, high: float | None = None
+    ) -> None:
+        f = self.fields
+        if high is not None:
+            await f.dial_high_limit.write(high, verify_value=False)
+        if low is not None:
+            await f.dial_low_limit.write(low, verify_value=False)
+        await self._publish_limits()
+
+    # -- motion ----------------------------------------------------------------------
+    @property
+    def _is_moving(self) -> bool:
+        return self._move_task is not None and not self._move_task.done()
+
+    def _start_move(self, dial_target: float) -> None:
+        f = self.fields
+        now = self.clock()
+        start = float(self.trajectory.position_at(now))
+        if self._move_task is not None and not self._move_task.done():
+            self._move_task.cancel()
+        self.trajectory = Trajectory(
+            start=start,
+            target=dial_target,
+            t0=now,
+            velocity=f.velocity.value,
+            accel_time=f.seconds_to_velocity.value,
+            base_velocity=f.base_velocity.value,
+        )
+        self._move_task = asyncio.get_running_loop().create_task(self._run_move(self.trajectory))
+
+    async def _run_move(self, trajectory: Trajectory) -> None:
+        f = self.fields
+        if f.done_moving_to_value.value != 0:
+            await f.direction_of_travel.write(1 if trajectory.direction > 0 else 0)
+            await f.done_moving_to_value.write(0)
+            await f.motor_is_moving.write(1)
+        while True:
+            now = self.clock()
+            if now >= trajectory.end_time:
+                break
+            await self._publish_position(float(trajectory.position_at(now)), moving=True)
+            await asyncio.sleep(min(self.update_period, trajectory.end_time - now))
+        await self._finish_move(trajectory.target)
+
+    async def _finish_move(self, dial_position: float) -> None:
+        f = self.fields
+        if self._homing:
+            self._homing = False
+            await f.at_home.write(1)
+        await self._publish_position(dial_position, moving=False)
+        await f.motor_is_moving.write(0)
+        await f.done_moving_to_value.write(1)
+        if f.stop_pause_move_go.value == "Move":
+            await f.stop_pause_move_go.write("Pause", verify_value=False)
+
+    async def _redefine_position(self, user_value: float) -> None:
+        """SET mode: change OFF (Variable) or the dial position (Frozen); nothing moves."""
+        f = self.fields
+        if f.offset_freeze_switch.value == "Variable":
+            await f.user_offset.write(
+                user_value - self._dir_sign * self._dial_position, verify_value=False
+            )
+            await self._publish_limits()
+        else:
+            dial = self.dial_from_user(user_value)
+            self.trajectory = Trajectory.at_rest(dial, self.clock())
+            self._dial_position = dial
+        await self._publish_position(self._dial_position, moving=False)
+
+    async def _publish_limits(self) -> None:
+        f = self.fields
+        user_a = self.user_from_dial(f.dial_low_limit.value)
+        user_b = self.user_from_dial(f.dial_high_limit.value)
+        low, high = min(user_a, user_b), max(user_a, user_b)
+        await f.user_low_limit.write(low, verify_value=False)
+        await f.user_high_limit.write(high, verify_value=False)
+        for channel in (self.motor, f.user_readback_value):
+            await channel.write_metadata(
+                units=self._initial["egu"],
+                precision=self._initial["precision"],
+                lower_ctrl_limit=low,
+                upper_ctrl_limit=high,
+                lower_disp_limit=low,
+                upper_disp_limit=high,
+            )
+
+    async def _publish_position(self, dial: float, *, moving: bool) -> None:
+        f = self.fields
+        self._dial_position = dial
+        resolution = f.motor_step_size.value or 1.0
+        timestamp = time.time()
+        await f.dial_readback_value.write(dial, timestamp=timestamp)
+        await f.user_readback_value.write(self.user_from_dial(dial), timestamp=timestamp)
+        await f.raw_readback_value.write(int(round(dial / resolution)), timestamp=timestamp)
+        high_switch = dial > f.dial_high_limit.value
+        low_switch = dial < f.dial_low_limit.value
+        if f.user_high_limit_switch.value != high_switch:
+            await f.user_high_limit_switch.write(int(high_switch))
+        if f.user_low_limit_switch.value != low_switch:
+            await f.user_low_limit_switch.write(int(low_switch))
+        status = MSTA_MOVING if moving else MSTA_DONE
+        if self.trajectory.direction > 0:
+            status |= MSTA_DIRECTION
+        if high_switch:
+            status |= MSTA_PLUS_LS
+        if low_switch:
+            status |= MSTA_MINUS_LS
+        if f.at_home.value:
+            status |= MSTA_HOMED | (MSTA_HOME if abs(dial) < resolution else 0)
+        if f.motor_status.value != status:
+            await f.motor_status.write(status)

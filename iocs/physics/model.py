@@ -1,0 +1,111 @@
+"""``StxmModel``: what the detectors of the virtual STXM measure for a beam state.
+
+One model object is shared by every IOC hosted in a process; a standalone IOC builds
+its own and feeds it positions read over Channel Access.  Seeded and reproducible;
+``noise=False`` gives the expectation values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .optics import ZONE_PLATES, Osa, ZonePlate
+from .sample import POLARIZATIONS, Phantom
+
+ArrayLike = float | np.ndarray
+
+
+@dataclass(frozen=True)
+class BeamState:
+    """Everything the measured signal depends on.  Positions may be arrays (a line)."""
+
+    energy_ev: float
+    zp_z_um: ArrayLike
+    sample_x_um: ArrayLike
+    sample_y_um: ArrayLike
+    sample_z_um: ArrayLike = 0.0
+    osa_x_um: ArrayLike = 0.0
+    osa_y_um: ArrayLike = 0.0
+    theta_deg: float = 0.0
+    polarization: str = "CircLeft"
+    ring_current_ma: float = 500.0
+    zp_index: int = 7
+
+    def with_(self, **changes: object) -> BeamState:
+        return replace(self, **changes)
+
+
+class StxmModel:
+    """The microscope: zone-plate optics, OSA, phantom, source.
+
+    counts = Poisson(I0(ring current)·dwell·T·T_osa), T = exp(−OD) of the phantom with
+    its OD blurred by the probe (a good approximation while features are larger than
+    the probe).  I0 is ``counts_per_ms`` per millisecond at 500 mA.
+    """
+
+    def __init__(
+        self,
+        *,
+        phantom: Phantom | None = None,
+        osa: Osa | None = None,
+        zone_plates: dict[int, ZonePlate] | None = None,
+        focus_offset_um: float = 0.0,
+        counts_per_ms: float = 1.0e4,
+        seed: int = 0,
+        noise: bool = True,
+    ) -> None:
+        self.phantom = phantom or Phantom()
+        self.osa = osa or Osa()
+        self.zone_plates = dict(zone_plates or ZONE_PLATES)
+        self.focus_offset_um = focus_offset_um
+        self.counts_per_ms = counts_per_ms
+        self.noise = noise
+        self.rng = np.random.default_rng(seed)
+
+    def zone_plate(self, index: int) -> ZonePlate:
+        try:
+            return self.zone_plates[int(index)]
+        except KeyError:
+            known = ", ".join(str(i) for i in sorted(self.zone_plates))
+            raise ValueError(f"unknown zone-plate index {index}; installed: {known}") from None
+
+    def focus_zp_z_um(self, energy_ev: float, zp_index: int = 7, sample_z_um: float = 0.0) -> float:
+        """Zone-plate Z that focuses on the sample: A1·E + offset (+ sample Z)."""
+        return self.zone_plate(zp_index).a1 * energy_ev + self.focus_offset_um + sample_z_um
+
+    def defocus_um(self, state: BeamState) -> np.ndarray:
+        focus = self.focus_zp_z_um(state.energy_ev, state.zp_index, 0.0)
+        return np.asarray(state.zp_z_um) - focus - np.asarray(state.sample_z_um)
+
+    def probe_sigma_um(self, state: BeamState) -> np.ndarray:
+        zone_plate = self.zone_plate(state.zp_index)
+        return np.asarray(zone_plate.probe_sigma_um(state.energy_ev, self.defocus_um(state)))
+
+    def transmission(self, state: BeamState) -> np.ndarray:
+        """Noise-free fraction of I0 reaching the detector (sample × OSA)."""
+        if state.polarization not in POLARIZATIONS:
+            raise ValueError(f"unknown polarization {state.polarization!r}")
+        od = self.phantom.optical_density(
+            state.sample_x_um,
+            state.sample_y_um,
+            state.energy_ev,
+            state.polarization,
+            blur_sigma_um=self.probe_sigma_um(state),
+            theta_deg=state.theta_deg,
+        )
+        return np.exp(-od) * self.osa.transmission(state.osa_x_um, state.osa_y_um)
+
+    def expected_counts(self, state: BeamState, dwell_ms: float) -> np.ndarray:
+        incident = self.counts_per_ms * dwell_ms * state.ring_current_ma / 500.0
+        return incident * self.transmission(state)
+
+    def counts(self, state: BeamState, dwell_ms: float) -> np.ndarray:
+        """Counts for one dwell at each position of ``state`` (Poisson unless noise is off)."""
+        if dwell_ms <= 0:
+            raise ValueError(f"dwell must be positive, got {dwell_ms} ms")
+        expected = self.expected_counts(state, dwell_ms)
+        if not self.noise:
+            return np.rint(expected)
+        return self.rng.poisson(expected).astype(float)

@@ -1,0 +1,151 @@
+"""Where the beam hits the sample: positions an IOC needs from the other IOCs.
+
+A detector IOC (counter, area detector) and the zone-plate IOC need positions served
+by other IOCs.  Hosted in one process they read the motor trajectories directly
+(:class:`LocalPositions`, exact at any time); running alone they follow the other IOCs
+over Channel Access (:class:`ChannelAccessPositions`, monitors interpolated in time),
+as a real IOC would.  :func:`beam_state` turns either into a physics ``BeamState``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Mapping
+from typing import Protocol
+
+import numpy as np
+from caproto.server import PVGroup
+
+from .physics import BeamState
+
+#: Moving axes: name → (IOC, attribute of that IOC's PVGroup, PV suffix of the motor).
+MOTOR_AXES: dict[str, tuple[str, str, str]] = {
+    "fine_x": ("stage", "fine_x", "FineX"),
+    "fine_y": ("stage", "fine_y", "FineY"),
+    "coarse_x": ("stage", "coarse_x", "CoarseX"),
+    "coarse_y": ("stage", "coarse_y", "CoarseY"),
+    "sample_z": ("stage", "sample_z", "Z"),
+    "goni_x": ("stage", "goni_x", "GoniX"),
+    "goni_y": ("stage", "goni_y", "GoniY"),
+    "goni_z": ("stage", "goni_z", "GoniZ"),
+    "goni_theta": ("stage", "goni_theta", "GoniTheta"),
+    "osa_x": ("osa", "x", "X"),
+    "osa_y": ("osa", "y", "Y"),
+    "zp_z": ("zoneplate", "z", "Z"),
+    "energy": ("energy", "energy", "Energy"),
+}
+
+#: Settings that do not move: name → (IOC, attribute, PV suffix).
+SETTINGS: dict[str, tuple[str, str, str]] = {
+    "zp_index": ("zoneplate", "index", "Index"),
+    "polarization": ("energy", "polarization", "Polarization"),
+    "ring_current": ("energy", "ring_current", "RingCurrent"),
+}
+
+
+class PositionReader(Protocol):
+    """What an IOC needs to know of the others."""
+
+    def position(self, axis: str, times: float | np.ndarray) -> np.ndarray: ...
+
+    def setting(self, name: str) -> object: ...
+
+
+class LocalPositions:
+    """Positions straight from the motor trajectories of IOCs in this process."""
+
+    def __init__(self, groups: Mapping[str, PVGroup]) -> None:
+        self.groups = groups
+
+    def position(self, axis: str, times: float | np.ndarray) -> np.ndarray:
+        ioc, attribute, _ = MOTOR_AXES[axis]
+        return getattr(self.groups[ioc], attribute).position_at(times)
+
+    def setting(self, name: str) -> object:
+        ioc, attribute, _ = SETTINGS[name]
+        return getattr(self.groups[ioc], attribute).value
+
+
+class ChannelAccessPositions:
+    """Positions followed over Channel Access (monitors), interpolated in time.
+
+    ``prefixes`` maps IOC name (stage, osa, zoneplate, energy) to its PV prefix; only
+    the axes of those IOCs are followed.  Call :meth:`connect` from the IOC's event
+    loop (a startup hook) before use.
+    """
+
+    def __init__(self, prefixes: Mapping[str, str], history: int = 4096) -> None:
+        self.prefixes = dict(prefixes)
+        self._history: dict[str, deque[tuple[float, float]]] = {}
+        self._settings: dict[str, object] = {}
+        self._history_length = history
+        self._subscriptions: list = []
+
+    def _names(self) -> dict[str, tuple[str, bool]]:
+        names = {}
+        for axis, (ioc, _, suffix) in MOTOR_AXES.items():
+            if ioc in self.prefixes:
+                names[axis] = (f"{self.prefixes[ioc]}{suffix}.RBV", True)
+        for name, (ioc, _, suffix) in SETTINGS.items():
+            if ioc in self.prefixes:
+                names[name] = (f"{self.prefixes[ioc]}{suffix}", False)
+        return names
+
+    async def connect(self, timeout: float = 10.0) -> None:
+        from caproto.asyncio.client import Context
+
+        self._context = Context()
+        names = self._names()
+        pvs = await self._context.get_pvs(*(pv for pv, _ in names.values()), timeout=timeout)
+        for (key, (_, is_motor)), pv in zip(names.items(), pvs, strict=True):
+            await asyncio.wait_for(pv.wait_for_connection(), timeout)
+            if is_motor:
+                self._history[key] = deque(maxlen=self._history_length)
+            subscription = pv.subscribe(data_type="time" if is_motor else "native")
+            subscription.add_callback(self._callback(key, is_motor))
+            self._subscriptions.append(subscription)
+
+    def _callback(self, key: str, is_motor: bool):
+        async def on_update(subscription, response) -> None:
+            value = response.data[0]
+            if is_motor:
+                self._history[key].append((time.monotonic(), float(value)))
+            else:
+                self._settings[key] = value.decode() if isinstance(value, bytes) else value
+
+        return on_update
+
+    def position(self, axis: str, times: float | np.ndarray) -> np.ndarray:
+        history = self._history.get(axis)
+        if not history:
+            return np.zeros(np.shape(times))
+        stamps, values = zip(*history, strict=True)
+        return np.interp(times, stamps, values)
+
+    def setting(self, name: str) -> object:
+        return self._settings[name]
+
+
+def beam_state(reader: PositionReader, times: float | np.ndarray) -> BeamState:
+    """The physics ``BeamState`` at ``times`` (arrays give a line of states)."""
+    times = np.asarray(times, dtype=float)
+
+    def at(axis: str) -> np.ndarray:
+        return np.asarray(reader.position(axis, times))
+
+    mean_time = float(times.mean()) if times.size else time.monotonic()
+    return BeamState(
+        energy_ev=float(reader.position("energy", mean_time)),
+        zp_z_um=at("zp_z"),
+        sample_x_um=at("coarse_x") + at("fine_x") + at("goni_x"),
+        sample_y_um=at("coarse_y") + at("fine_y") + at("goni_y"),
+        sample_z_um=at("sample_z") + at("goni_z"),
+        osa_x_um=at("osa_x"),
+        osa_y_um=at("osa_y"),
+        theta_deg=float(reader.position("goni_theta", mean_time)),
+        polarization=str(reader.setting("polarization")),
+        ring_current_ma=float(reader.setting("ring_current")),
+        zp_index=int(reader.setting("zp_index")),
+    )

@@ -1,0 +1,79 @@
+"""The whole virtual STXM in one process: every IOC under its own sub-prefix.
+
+All PVGroups share one :class:`~iocs.physics.StxmModel` and read each other's motor
+trajectories directly, so detectors see exact positions.  ``stxm sim`` runs this on
+one loopback port (DESIGN.md §2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from caproto.server import PVGroup, run
+
+from .counter import CounterIOC
+from .energy import EnergyIOC
+from .loopback import apply_server_defaults
+from .osa import OsaStage
+from .physics import StxmModel
+from .positions import LocalPositions
+from .stage import SampleStage
+from .zoneplate import ZonePlateIOC
+
+#: Sub-prefix of each IOC under the beamline prefix (stxm_devices uses the same map;
+#: a contract test checks they agree).
+SUBSYSTEM_PREFIXES: dict[str, str] = {
+    "stage": "stage:",
+    "osa": "osa:",
+    "zoneplate": "zp:",
+    "energy": "energy:",
+    "counter": "counter0:",
+}
+
+
+@dataclass
+class SimBeamline:
+    """The IOC PVGroups of one simulated beamline and the model they share."""
+
+    prefix: str
+    model: StxmModel
+    groups: dict[str, PVGroup]
+
+    @property
+    def pvdb(self) -> dict:
+        database: dict = {}
+        for group in self.groups.values():
+            database.update(group.pvdb)
+        return database
+
+
+def build_sim(prefix: str = "SIM:", model: StxmModel | None = None) -> SimBeamline:
+    """Create every IOC of the virtual STXM under ``prefix``."""
+    model = model or StxmModel()
+    groups: dict[str, PVGroup] = {}
+    positions = LocalPositions(groups)
+
+    def sub(name: str) -> str:
+        return prefix + SUBSYSTEM_PREFIXES[name]
+
+    groups["stage"] = SampleStage(prefix=sub("stage"))
+    groups["osa"] = OsaStage(prefix=sub("osa"))
+    groups["energy"] = EnergyIOC(prefix=sub("energy"))
+    groups["zoneplate"] = ZonePlateIOC(prefix=sub("zoneplate"), model=model, positions=positions)
+    groups["counter"] = CounterIOC(prefix=sub("counter"), model=model, positions=positions)
+    return SimBeamline(prefix=prefix, model=model, groups=groups)
+
+
+def run_sim(
+    *,
+    port: int,
+    prefix: str = "SIM:",
+    noise: bool = True,
+    seed: int = 0,
+    interfaces: list[str] | None = None,
+    list_pvs: bool = False,
+) -> None:
+    """Serve the virtual STXM on ``port`` (loopback unless ``interfaces`` says otherwise)."""
+    apply_server_defaults(port)
+    sim = build_sim(prefix, StxmModel(seed=seed, noise=noise))
+    run(sim.pvdb, interfaces=interfaces or ["127.0.0.1"], log_pv_names=list_pvs)

@@ -1,0 +1,1 @@
+"""Bluesky plans, one per STXM scan type, and the standard scan metadata."""

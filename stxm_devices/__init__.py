@@ -1,0 +1,28 @@
+"""ophyd devices for a scanning transmission X-ray microscope, and the beamline factory.
+
+``make_beamline(prefix)`` builds every device; ``stxm_devices.startup`` is the IPython
+profile entry point; ``stxm_devices.nxstxm`` assembles NXstxm files from documents.
+"""
+
+from .beamline import Beamline, BeamlineConnectionError, make_beamline
+from .counter import CounterError, CounterMode, PointCounter
+from .energy import Epu, FocusedEnergy, Polarization
+from .osa import Osa
+from .stage import Goniometer, SampleStage
+from .zoneplate import ZonePlate
+
+__all__ = [
+    "Beamline",
+    "BeamlineConnectionError",
+    "CounterError",
+    "CounterMode",
+    "Epu",
+    "FocusedEnergy",
+    "Goniometer",
+    "Osa",
+    "PointCounter",
+    "Polarization",
+    "SampleStage",
+    "ZonePlate",
+    "make_beamline",
+]

@@ -1,0 +1,116 @@
+"""``make_beamline``: every device of a STXM under one prefix, built then connected.
+
+Code as configuration: one mapping of sub-prefixes, one small factory per device in
+dependency order, connection at the end with one error naming every device that
+failed.  A real beamline passes its own prefix and overrides a subsystem's prefix or
+a whole device by keyword: ``make_beamline("BL10ID1:", stage="SMTR1610-3-I12:")``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from ophyd import EpicsSignalRO
+from ophyd.ophydobj import OphydObject
+
+from .counter import PointCounter
+from .energy import Epu, FocusedEnergy
+from .osa import Osa
+from .stage import Goniometer, SampleStage
+from .zoneplate import ZonePlate
+
+#: Sub-prefix of each subsystem under the beamline prefix (the sim serves the same).
+SUBSYSTEM_PREFIXES: dict[str, str] = {
+    "stage": "stage:",
+    "osa": "osa:",
+    "zoneplate": "zp:",
+    "energy": "energy:",
+    "counter": "counter0:",
+}
+
+
+class BeamlineConnectionError(ConnectionError):
+    """Some devices did not connect; the message names each one and its PVs."""
+
+
+@dataclass
+class Beamline:
+    """Every device of the STXM, by name."""
+
+    stage: SampleStage
+    goniometer: Goniometer
+    osa: Osa
+    zoneplate: ZonePlate
+    energy: FocusedEnergy
+    epu: Epu
+    ring_current: EpicsSignalRO
+    counter: PointCounter
+
+    def devices(self) -> dict[str, OphydObject]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def connect(self, timeout: float = 10.0) -> None:
+        """Wait for every device; raise once, naming each that failed and why."""
+        failures = []
+        for name, device in self.devices().items():
+            try:
+                device.wait_for_connection(timeout=timeout)
+            except Exception as error:  # noqa: BLE001 - collected and re-raised below
+                failures.append(f"  {name}: {error}")
+        if failures:
+            raise BeamlineConnectionError(
+                "these devices did not connect (is the IOC running, is EPICS_CA_ADDR_LIST "
+                "right?):\n" + "\n".join(failures)
+            )
+
+
+def make_beamline(
+    prefix: str = "SIM:",
+    *,
+    connect: bool = True,
+    timeout: float = 10.0,
+    **overrides: str | OphydObject,
+) -> Beamline:
+    """Build (and by default connect) the beamline's devices.
+
+    ``overrides`` maps a subsystem (stage, osa, zoneplate, energy, counter) to its full
+    prefix, or a device name (stage, goniometer, osa, ..., counter) to a ready device.
+    """
+    known = set(SUBSYSTEM_PREFIXES) | {f.name for f in fields(Beamline)}
+    unknown = set(overrides) - known
+    if unknown:
+        raise TypeError(
+            f"make_beamline: unknown override(s) {sorted(unknown)}; known: {sorted(known)}"
+        )
+    prefixes = {
+        name: override if isinstance(override := overrides.get(name), str) else prefix + sub
+        for name, sub in SUBSYSTEM_PREFIXES.items()
+    }
+
+    def device(name: str, build):
+        given = overrides.get(name)
+        return given if isinstance(given, OphydObject) else build()
+
+    beamline = Beamline(
+        stage=device("stage", lambda: SampleStage(prefixes["stage"], name="stage")),
+        goniometer=device("goniometer", lambda: Goniometer(prefixes["stage"], name="goniometer")),
+        osa=device("osa", lambda: Osa(prefixes["osa"], name="osa")),
+        zoneplate=device("zoneplate", lambda: ZonePlate(prefixes["zoneplate"], name="zoneplate")),
+        energy=device(
+            "energy",
+            lambda: FocusedEnergy(
+                name="energy",
+                energy_prefix=prefixes["energy"],
+                zoneplate_prefix=prefixes["zoneplate"],
+            ),
+        ),
+        epu=device("epu", lambda: Epu(prefixes["energy"], name="epu")),
+        ring_current=device(
+            "ring_current",
+            lambda: EpicsSignalRO(prefixes["energy"] + "RingCurrent", name="ring_current"),
+        ),
+        counter=device("counter", lambda: PointCounter(prefixes["counter"], name="counter0")),
+    )
+    if connect:
+        beamline.connect(timeout)
+    return beamline

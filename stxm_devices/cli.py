@@ -1,0 +1,75 @@
+"""The ``stxm`` command: a composition root (wiring and printing; the work is in the layers).
+
+Subcommands: ``sim`` runs the virtual STXM's IOCs on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from iocs.loopback import free_port_pair
+from iocs.sim import run_sim
+
+from .channel_access import loopback_client_environment
+
+
+def _sim(args: argparse.Namespace) -> int:
+    port = args.port or free_port_pair()
+    print(f"STXM sim: prefix {args.prefix!r} on 127.0.0.1:{port}. A client needs:", flush=True)
+    for key, value in loopback_client_environment([port]).items():
+        print(f"  export {key}='{value}'", flush=True)
+    run_sim(
+        port=port,
+        prefix=args.prefix,
+        noise=not args.no_noise,
+        seed=args.seed,
+        interfaces=args.interfaces,
+        list_pvs=args.list_pvs,
+    )
+    return 0
+
+
+def _add_sim(subparsers: argparse._SubParsersAction) -> None:
+    sim = subparsers.add_parser(
+        "sim",
+        help="run the simulated STXM IOCs (one process, one loopback port)",
+        description="Serve stage, OSA, zone plate, energy and counter IOCs, sharing one "
+        "physics model, on 127.0.0.1 (DESIGN.md §2).",
+    )
+    sim.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="Channel Access server port (default: a free one; repeater is port+1)",
+    )
+    sim.add_argument("--prefix", default="SIM:", help="beamline PV prefix (default SIM:)")
+    sim.add_argument("--no-noise", action="store_true", help="counts without Poisson noise")
+    sim.add_argument("--seed", type=int, default=0, help="noise seed")
+    sim.add_argument(
+        "--interfaces",
+        nargs="+",
+        default=None,
+        help="serve on these interfaces instead of 127.0.0.1 (a real network: an explicit choice)",
+    )
+    sim.add_argument("--list-pvs", action="store_true", help="log every PV served")
+    sim.set_defaults(func=_sim)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``stxm`` argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="stxm", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _add_sim(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``stxm`` console command."""
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""The point detector ``counter0`` (the counter IOC)."""
+
+from __future__ import annotations
+
+import enum
+
+from ophyd import Component as Cpt
+from ophyd import Device, EpicsSignal, EpicsSignalRO
+from ophyd.status import Status
+
+
+class CounterMode(str, enum.Enum):
+    """Acquisition modes of the counter (its Mode PV's enum strings)."""
+
+    SINGLE = "Single"
+    LINE = "Line"
+
+
+class CounterError(RuntimeError):
+    """The counter IOC refused or failed an acquisition (its Message_RBV says why)."""
+
+
+class PointCounter(Device):
+    """Photon counter: one dwell per trigger (Single) or a whole line (Line).
+
+    In Line mode a trigger acquires ``line_points`` dwells while the fine X stage
+    flies (the plan starts the move); the reading then holds the counts waveform and
+    the measured X of each point, one event per row as pyStxm records it.
+
+    Attributes
+    ----------
+    counts : counts of the last trigger (Line: the line's total) — NXstxm counter0/data
+    dwell : dwell per point, ms (NXstxm count_time, in s)
+    mode : Single | Line
+    line_points : points per line
+    line_counts : counts per point of the last line (Line mode only)
+    line_positions : measured fine X per point, µm (Line mode only)
+    """
+
+    counts = Cpt(EpicsSignalRO, "Counts_RBV", kind="hinted")
+    line_counts = Cpt(EpicsSignalRO, "LineCounts_RBV", kind="normal")
+    line_positions = Cpt(EpicsSignalRO, "LinePositions_RBV", kind="normal")
+    dwell = Cpt(EpicsSignal, "DwellTime", kind="config")
+    mode = Cpt(EpicsSignal, "Mode", string=True, kind="config")
+    line_points = Cpt(EpicsSignal, "LinePoints", kind="config")
+    noise = Cpt(EpicsSignal, "Noise", string=True, kind="config")
+    acquire = Cpt(EpicsSignal, "Acquire", put_complete=True, kind="omitted")
+    message = Cpt(EpicsSignalRO, "Message_RBV", string=True, kind="omitted")
+
+    _line_only = ("line_counts", "line_positions")
+    #: Seconds allowed beyond the acquisition's own duration before a trigger times out.
+    acquire_timeout_margin_s = 5.0
+
+    @property
+    def in_line_mode(self) -> bool:
+        return self.mode.get() == CounterMode.LINE.value
+
+    def trigger(self) -> Status:
+        """Acquire once; the status finishes when the IOC's put-callback completes."""
+        points = int(self.line_points.get()) if self.in_line_mode else 1
+        timeout = points * float(self.dwell.get()) / 1000.0 + self.acquire_timeout_margin_s
+        status = Status(self, timeout=timeout)
+
+        def finished(*args, **kwargs) -> None:
+            message = self.message.get(use_monitor=False)
+            if message:
+                status.set_exception(CounterError(f"{self.prefix}Acquire: {message}"))
+            else:
+                status.set_finished()
+
+        self.acquire.put(1, use_complete=True, callback=finished)
+        return status
+
+    def _without_line_keys(self, mapping: dict) -> dict:
+        if self.in_line_mode:
+            return mapping
+        drop = {getattr(self, attr).name for attr in self._line_only}
+        return {key: value for key, value in mapping.items() if key not in drop}
+
+    def read(self) -> dict:
+        return self._without_line_keys(super().read())
+
+    def describe(self) -> dict:
+        return self._without_line_keys(super().describe())

@@ -1,0 +1,41 @@
+"""Zone plate (the zone-plate IOC): its Z stage and the installed zone plate."""
+
+from __future__ import annotations
+
+from ophyd import Component as Cpt
+from ophyd import Device, EpicsMotor, EpicsSignal, EpicsSignalRO
+
+
+class ZonePlate(Device):
+    """Zone-plate Z and definition.
+
+    Attributes
+    ----------
+    z : zone-plate Z, µm; in focus at A1·E (NXstxm zone plate position)
+    index : the installed zone plate's slot (zp_idx)
+    diameter : D, µm (zpD);  outer_zone : Δr, nm (zpOZone)
+    central_stop : µm (zpCStop);  a1 : µm/eV (zpA1)
+    focal_length : f = |A1|·E at the current energy, µm
+    """
+
+    z = Cpt(EpicsMotor, "Z", kind="hinted")
+    index = Cpt(EpicsSignal, "Index", kind="config")
+    diameter = Cpt(EpicsSignalRO, "Diameter_RBV", kind="config")
+    outer_zone = Cpt(EpicsSignalRO, "OuterZone_RBV", kind="config")
+    central_stop = Cpt(EpicsSignalRO, "CentralStop_RBV", kind="config")
+    a1 = Cpt(EpicsSignalRO, "A1_RBV", kind="config")
+    focal_length = Cpt(EpicsSignalRO, "FocalLength_RBV", kind="normal")
+
+    def zp_def(self) -> dict[str, float | int]:
+        """The installed zone plate as pyStxm's ``zp_def`` dict.
+
+        ``fl`` is signed like pyStxm's (A1·E, negative: upstream of the sample).
+        """
+        return {
+            "fl": -float(self.focal_length.get()),
+            "zpD": float(self.diameter.get()),
+            "zpCStop": float(self.central_stop.get()),
+            "zpOZone": float(self.outer_zone.get()),
+            "zpA1": float(self.a1.get()),
+            "zp_idx": int(self.index.get()),
+        }

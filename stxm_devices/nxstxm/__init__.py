@@ -1,0 +1,47 @@
+"""The NXstxm assembler: bluesky documents of one STXM scan in, one NeXus file out.
+
+Works from documents only (never imports devices, IOCs or plans). Entry points:
+:func:`assemble_scan` (documents → file), :class:`NXstxmAssembler` (a RunEngine callback),
+:func:`load_pystxm_json` / :func:`load_jsonl` (document files) and :func:`check_file`.
+"""
+
+from .assembler import AssemblyError, NXstxmAssembler, assemble_file, assemble_runs, assemble_scan
+from .check import CheckReport, check_file
+from .collector import Run, RunCollector, ScanGroup, collect_runs, scan_group, split_scans
+from .files import DEFAULT_PATTERN, next_free_name
+from .layout import LAYOUTS, Layout, Shape
+from .links import LinkError
+from .loaders import detect_format, dump_jsonl, load_documents, load_jsonl, load_pystxm_json
+from .metadata import MetadataError, StxmMetadata, parse_metadata
+from .scan_types import ScanType
+
+__all__ = [
+    "DEFAULT_PATTERN",
+    "LAYOUTS",
+    "AssemblyError",
+    "CheckReport",
+    "Layout",
+    "LinkError",
+    "MetadataError",
+    "NXstxmAssembler",
+    "Run",
+    "RunCollector",
+    "ScanGroup",
+    "ScanType",
+    "Shape",
+    "StxmMetadata",
+    "assemble_file",
+    "assemble_runs",
+    "assemble_scan",
+    "check_file",
+    "collect_runs",
+    "detect_format",
+    "dump_jsonl",
+    "load_documents",
+    "load_jsonl",
+    "load_pystxm_json",
+    "next_free_name",
+    "parse_metadata",
+    "scan_group",
+    "split_scans",
+]

@@ -1,0 +1,312 @@
+"""Build the model of one scan from its runs: entries placed by img_idx_map, never by order.
+
+Each run is placed on its grid (:mod:`.grid`), the grid's coordinates come from the scan
+type's layout (:mod:`.layout`), and runs of a stack land at their ``e_idx``. A scan that
+stopped early keeps what it acquired and every entry says why it is incomplete.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import describe
+from .collector import Run
+from .grid import Placed, expand_like, place
+from .layout import LAYOUTS, SINGLE_RUN_SHAPES, Geometry, LayoutError, Shape, geometry
+from .links import frame_set
+from .metadata import StxmMetadata, parse_metadata
+from .model import Axis, Detector, Entry, ScanModel, Signal
+from .streams import (
+    Field,
+    baseline_readings,
+    baseline_ring_current_key,
+    detector_fields,
+    event_values,
+    find_key,
+    ring_current,
+)
+
+
+@dataclass
+class _Placement:
+    """One run on its grid: every detector's values, the ring current, measured positions."""
+
+    run: Run
+    md: StxmMetadata
+    geo: Geometry
+    fields: list[Field]
+    signals: dict[str, Placed] = field(default_factory=dict)
+    datums: dict[str, list[str]] = field(default_factory=dict)
+    monitor: Placed | None = None
+    measured: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def order(self) -> np.ndarray:
+        return self.monitor.order
+
+    def positions(self, name: str) -> np.ndarray:
+        """An instrument position at every acquired point: measured if read, else requested."""
+        if name in self.measured:
+            return self.measured[name]
+        return self.geo.points[name].ravel()[self.order]
+
+
+def _natural(name: str) -> list:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def _place_run(run: Run, md: StxmMetadata, energies: np.ndarray, scan: _ScanContext) -> _Placement:
+    geo = geometry(md, energies)
+    placed = _Placement(run, md, geo, detector_fields(run, md))
+    snake = bool((run.start.get("snaking") or [False])[-1])
+    template: list = []
+    for fld in placed.fields:
+        values = event_values(run, "primary", fld.key)
+        template = template or values
+        if fld.external:
+            placed.datums[fld.name] = [str(value) for value in values]
+        else:
+            where = f"run {run.uid} key {fld.key!r}"
+            placed.signals[fld.name] = place(values, geo.grid, snake=snake, where=where)
+    current = ring_current(run, md, scan.baseline, scan.ring_key)
+    where = f"run {run.uid} ring current"
+    placed.monitor = place(expand_like(template, current), geo.grid, snake=snake, where=where)
+    if template and not np.ndim(template[0]):
+        region = md.region(md.img_idx.sp_id)
+        for name, roi_name in (("sample_x", "X"), ("sample_y", "Y")):
+            roi = region.roi(roi_name)
+            key = find_key(run.descriptor("primary"), roi.positioner if roi else "", md)
+            if key is not None and geo.points[name].size > 1:
+                placed.measured[name] = np.asarray(event_values(run, "primary", key), float)
+    return placed
+
+
+@dataclass
+class _ScanContext:
+    runs: list[Run]
+    baseline: dict
+    ring_key: str | None
+    notes: list[str]
+
+
+def _scan_notes(runs: Sequence[Run], expected_runs: int | None) -> list[str]:
+    notes = []
+    for run in runs:
+        if run.exit_status != "success":
+            reason = (run.stop or {}).get("reason") or ""
+            notes.append(f"run {run.uid} ended with exit_status {run.exit_status} {reason}".strip())
+    if expected_runs is not None and len(runs) < expected_runs:
+        notes.append(f"{len(runs)} of {expected_runs} runs of the scan were acquired")
+    return notes
+
+
+def build_scan(runs: Sequence[Run], *, expected_runs: int | None = None) -> ScanModel:
+    """The NXstxm model of one scan (all its runs); ``expected_runs`` from its scan group."""
+    if not runs:
+        raise LayoutError("no runs to assemble")
+    members = [(run, parse_metadata(run.start)) for run in runs]
+    types = {md.scan_type for _, md in members}
+    if len(types) > 1:
+        raise LayoutError(f"runs {[r.uid for r in runs]} mix scan types {sorted(types)}")
+    md0 = members[0][1]
+    context = _ScanContext(
+        list(runs),
+        baseline_readings(runs),
+        baseline_ring_current_key(runs, md0),
+        _scan_notes(runs, expected_runs),
+    )
+    by_entry: dict[str, list[tuple[Run, StxmMetadata]]] = {}
+    for run, md in members:
+        by_entry.setdefault(md.img_idx.entry, []).append((run, md))
+    entries: list[Entry] = []
+    for name in sorted(by_entry, key=_natural):
+        entries.extend(_entries(name, by_entry[name], context))
+    return ScanModel(entries)
+
+
+def _entries(name: str, members: list, context: _ScanContext) -> list[Entry]:
+    md = members[0][1]
+    shape = LAYOUTS[md.scan_type].shape
+    if shape in SINGLE_RUN_SHAPES and len(members) > 1:
+        uids = ", ".join(run.uid for run, _ in members)
+        raise LayoutError(
+            f"runs {uids} all have img_idx_map.entry {name!r}, but a "
+            f"{LAYOUTS[md.scan_type].label} entry holds one run"
+        )
+    region = md.region(md.img_idx.sp_id)
+    if shape in (Shape.STACK, Shape.LINE, Shape.POINT):
+        energies, dwell = region.energies, region.dwell_ms
+    else:
+        pick = [min(md.img_idx.e_idx, region.energies.size - 1)]
+        energies, dwell = region.energies[pick], region.dwell_ms[pick]
+    members = sorted(members, key=lambda item: item[0].start["time"])
+    placements = [_place_run(run, m, energies, context) for run, m in members]
+    if shape is Shape.POINT:
+        return [
+            _point_entry(name, placements, k, energies, dwell, context)
+            for k in range(placements[0].geo.grid[1])
+        ]
+    slots = _slots(placements, shape, energies.size)
+    return [_entry(name, placements, slots, energies, dwell / 1000.0, context)]
+
+
+def _slots(placements: list[_Placement], shape: Shape, n_energies: int) -> list[int]:
+    """Which energy slot each run fills: its e_idx in a stack, the only slot otherwise."""
+    if shape is not Shape.STACK:
+        return [0]
+    slots: dict[int, str] = {}
+    for p in placements:
+        e_idx = p.md.img_idx.e_idx
+        if not 0 <= e_idx < n_energies:
+            raise LayoutError(
+                f"run {p.run.uid}: img_idx_map.e_idx {e_idx} is outside the {n_energies} "
+                f"energies of rois.{p.md.img_idx.sp_id}.EV_ROIS"
+            )
+        if e_idx in slots:
+            raise LayoutError(f"runs {slots[e_idx]} and {p.run.uid} both have e_idx {e_idx}")
+        slots[e_idx] = p.run.uid
+    return list(slots)
+
+
+def _stacked(placements, slots, n_slots, pick) -> np.ndarray:
+    grid = placements[0].geo.grid
+    out = np.full((n_slots, *grid), np.nan)
+    for p, slot in zip(placements, slots, strict=True):
+        out[slot] = pick(p).grid
+    return out
+
+
+def _entry(name, placements, slots, energies, count_time, context) -> Entry:
+    first = placements[0]
+    shape = LAYOUTS[first.md.scan_type].shape
+    notes = list(context.notes)
+    n_slots = energies.size if shape is Shape.STACK else 1
+    keep = sorted(slots) if shape is Shape.STACK else [0]
+    if shape is Shape.STACK and len(keep) < energies.size:
+        missing = sorted(set(range(energies.size)) - set(keep))
+        notes.append(f"energies {energies[missing].tolist()} eV (e_idx {missing}) not acquired")
+
+    def final(array: np.ndarray) -> np.ndarray:
+        array = array[keep]
+        if shape is Shape.STACK:
+            return array
+        return array[0, 0] if shape is Shape.GENERIC else array[0]
+
+    coords = [
+        Axis(c.name, c.values[keep], c.units, c.dims, c.long_name)
+        if c.name == "energy" and shape is Shape.STACK
+        else c
+        for c in first.geo.coordinates
+    ]
+    count_time = count_time[keep] if shape is Shape.STACK else count_time
+    signals = [
+        Signal(
+            fld.name,
+            final(_stacked(placements, slots, n_slots, lambda p, n=fld.name: p.signals[n])),
+            first.geo.axes,
+            coords,
+            count_time,
+        )
+        for fld in first.fields
+        if not fld.external
+    ]
+    monitor = final(_stacked(placements, slots, n_slots, lambda p: p.monitor))
+    return _finish(name, placements, signals, monitor, notes, context, lambda p: slice(None))
+
+
+def _point_entry(name, placements, k, energies, dwell, context) -> Entry:
+    p = placements[0]
+    n_points = p.geo.grid[1]
+    entry_name = name if n_points == 1 else f"{name}_sp{p.md.sp_id_lst[k]}"
+    xs, ys = p.geo.points["sample_x"][0, k], p.geo.points["sample_y"][0, k]
+    coords = [
+        p.geo.coordinates[0],
+        Axis("sample_y", np.array([ys]), "um", (1,)),
+        Axis("sample_x", np.array([xs]), "um", (2,)),
+    ]
+    signals = [
+        Signal(
+            fld.name, p.signals[fld.name].grid[:, k, None, None], p.geo.axes, coords, dwell / 1000.0
+        )
+        for fld in p.fields
+        if not fld.external
+    ]
+    monitor = p.monitor.grid[:, k, None, None]
+    return _finish(
+        entry_name,
+        placements,
+        signals,
+        monitor,
+        list(context.notes),
+        context,
+        lambda q: q.order % n_points == k,
+    )
+
+
+def _finish(name, placements, signals, monitor, notes, context, mask_of) -> Entry:
+    """Instrument, monitor and descriptive groups, common to every shape.
+
+    ``mask_of(placement)`` selects the entry's points among the run's acquired points.
+    """
+    first = placements[0]
+    if not signals:
+        raise LayoutError(
+            f"run {first.run.uid}: no counter-like detector value in the primary stream; "
+            "an area detector needs a per-frame total (e.g. a Stats plugin) beside its frames"
+        )
+    missing = int(np.isnan(signals[0].data).sum())
+    if missing and not notes:
+        notes.append(f"{missing} of {signals[0].data.size} points not acquired")
+
+    def chronological(values) -> np.ndarray:
+        return np.concatenate([np.asarray(values(p))[mask_of(p)] for p in placements])
+
+    detectors = []
+    for fld in first.fields:
+        if fld.external:
+            frames = frame_set(
+                (p.run, list(np.asarray(p.datums[fld.name])[mask_of(p)])) for p in placements
+            )
+            detectors.append(Detector(fld.name, frames, source=fld.key))
+        else:
+            detectors.append(
+                Detector(
+                    fld.name,
+                    chronological(lambda p, n=fld.name: p.signals[n].in_order()),
+                    fld.units or "counts",
+                    fld.key,
+                )
+            )
+    for position in ("sample_x", "sample_y", "zoneplate_z"):
+        if position in first.geo.points:
+            detectors.append(
+                Detector(position, chronological(lambda p, n=position: p.positions(n)), "um")
+            )
+    md, run = first.md, first.run
+    stop_times = [p.run.stop["time"] for p in placements if p.run.stop]
+    return Entry(
+        name=name,
+        scan_type=md.scan_type,
+        stxm_scan_type=LAYOUTS[md.scan_type].label,
+        title=describe.title(run.start, LAYOUTS[md.scan_type].label),
+        start_time=min(p.run.start["time"] for p in placements),
+        end_time=max(stop_times) if stop_times else None,
+        signals=signals,
+        default=signals[0].name,
+        detectors=detectors,
+        energy=chronological(lambda p: p.positions("energy")),
+        monitor=monitor,
+        rotation_angle=describe.rotation_angle(run, md),
+        source=describe.source(run.start),
+        zone_plate=describe.zone_plate(md),
+        osa=describe.osa(md),
+        epu=describe.epu(md),
+        baseline=describe.baseline(baseline_readings(p.run for p in placements)),
+        scan_request=describe.scan_request([(p.run, p.md) for p in placements]),
+        incomplete=notes,
+        run_uids=[p.run.uid for p in placements],
+    )

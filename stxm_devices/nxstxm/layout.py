@@ -1,0 +1,210 @@
+"""Each STXM scan type's NXstxm tree: which axes, which shape, which entries.
+
+Every scan type of pyStxm's enum maps to one of six shapes (the NXstxm definition's
+``stxm_scan_type`` documentation gives them):
+
+=========  ==================================  =====================================
+shape      scan types                          NXdata ``data`` and ``@axes``
+=========  ==================================  =====================================
+IMAGE      detector/OSA/sample/coarse/goni/    (nY, nX): sample_y, sample_x
+           pattern-generator image
+STACK      image stack, tomography,            (nE, nY, nX): energy, sample_y, sample_x
+           ptychography
+LINE       sample line spectrum                (nE, nLine): energy, line_position
+FOCUS      OSA focus, sample focus             (nZ, nLine): zoneplate_z, line_position
+POINT      sample point spectrum               (nE, 1, 1): energy, sample_y, sample_x
+GENERIC    generic scan                        (nP,): sample_x
+=========  ==================================  =====================================
+
+A point spectrum keeps its two length-1 spatial axes because MANTiS reads spectra only
+through sample_x/sample_y/energy axes; a line's sample_x/sample_y run along its
+line_position dimension as the definition asks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from .grid import line_positions
+from .metadata import Region, Roi, StxmMetadata
+from .model import Axis
+from .scan_types import ScanType
+
+
+class Shape(Enum):
+    """The six NXdata shapes of STXM scans."""
+
+    IMAGE = "image"
+    STACK = "stack"
+    LINE = "line"
+    FOCUS = "focus"
+    POINT = "point"
+    GENERIC = "generic"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a scan type is written: its data shape and its ``stxm_scan_type`` label."""
+
+    shape: Shape
+    label: str
+
+
+LAYOUTS: dict[ScanType, Layout] = {
+    ScanType.DETECTOR_IMAGE: Layout(Shape.IMAGE, "detector image"),
+    ScanType.OSA_IMAGE: Layout(Shape.IMAGE, "osa image"),
+    ScanType.OSA_FOCUS: Layout(Shape.FOCUS, "osa focus"),
+    ScanType.SAMPLE_FOCUS: Layout(Shape.FOCUS, "sample focus"),
+    ScanType.SAMPLE_POINT_SPECTRA: Layout(Shape.POINT, "sample point spectrum"),
+    ScanType.SAMPLE_LINE_SPECTRA: Layout(Shape.LINE, "sample line spectrum"),
+    ScanType.SAMPLE_IMAGE: Layout(Shape.IMAGE, "sample image"),
+    ScanType.SAMPLE_IMAGE_STACK: Layout(Shape.STACK, "sample image stack"),
+    ScanType.GENERIC_SCAN: Layout(Shape.GENERIC, "generic scan"),
+    ScanType.COARSE_IMAGE_SCAN: Layout(Shape.IMAGE, "sample image"),
+    ScanType.COARSE_GONI_SCAN: Layout(Shape.IMAGE, "sample image"),
+    ScanType.TOMOGRAPHY_SCAN: Layout(Shape.STACK, "sample image stack"),
+    ScanType.PATTERN_GEN_SCAN: Layout(Shape.IMAGE, "sample image"),
+    ScanType.PTYCHOGRAPHY_SCAN: Layout(Shape.STACK, "sample image stack"),
+}
+
+#: Shapes whose entries are built from one run each; a STACK entry gathers a run per energy.
+SINGLE_RUN_SHAPES = (Shape.IMAGE, Shape.LINE, Shape.FOCUS, Shape.GENERIC, Shape.POINT)
+
+
+class LayoutError(ValueError):
+    """Runs whose metadata do not describe a regular NXstxm layout (names key and run)."""
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """One run's grid and the coordinates of its grid points.
+
+    ``grid`` is the (outer, inner) shape events are placed on; ``points`` maps each
+    instrument position (sample_x, sample_y, zoneplate_z, energy) to a grid-shaped array
+    of its value at every grid point; ``axes``/``coordinates`` describe the NXdata.
+    """
+
+    grid: tuple[int, int]
+    axes: tuple[str, ...]
+    coordinates: list[Axis]
+    points: dict[str, np.ndarray]
+
+
+def _require(roi: Roi | None, path: str, md: StxmMetadata) -> Roi:
+    if roi is None or roi.npoints == 0:
+        raise LayoutError(
+            f"run {md.run_uid}: metadata key 'rois.{md.img_idx.sp_id}.{path}' gives no "
+            f"positions, but a {LAYOUTS[md.scan_type].label} scan needs them"
+        )
+    return roi
+
+
+def _first(roi: Roi | None) -> np.ndarray:
+    return roi.setpoints[:1] if roi is not None and roi.npoints else np.array([np.nan])
+
+
+def _label(roi: Roi) -> str:
+    return roi.positioner or roi.name
+
+
+def _line(region: Region, md: StxmMetadata) -> tuple[np.ndarray, np.ndarray, Roi]:
+    x = _require(region.roi("X"), "X", md)
+    y = region.roi("Y")
+    ys = (
+        y.setpoints if y is not None and y.npoints == x.npoints else np.resize(_first(y), x.npoints)
+    )
+    return x.setpoints, ys, x
+
+
+def _mesh(outer: np.ndarray, inner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    o, i = np.meshgrid(outer, inner, indexing="ij")
+    return o, i
+
+
+def geometry(md: StxmMetadata, energies: np.ndarray) -> Geometry:
+    """The grid and coordinates of one run of scan type ``md.scan_type``.
+
+    ``energies`` are the entry's energies (all of them for STACK/LINE/POINT, the run's one
+    otherwise); a STACK run covers one of them, the layout picks which by e_idx.
+    """
+    shape = LAYOUTS[md.scan_type].shape
+    region = md.region(md.img_idx.sp_id)
+    e_um = {"units": "eV"}
+    if shape in (Shape.IMAGE, Shape.STACK):
+        x, y = _require(region.roi("X"), "X", md), _require(region.roi("Y"), "Y", md)
+        ys, xs = _mesh(y.setpoints, x.setpoints)
+        e_dims = (0,) if shape is Shape.STACK else ()
+        axes = (
+            ("energy", "sample_y", "sample_x") if shape is Shape.STACK else ("sample_y", "sample_x")
+        )
+        offset = 1 if shape is Shape.STACK else 0
+        energy = np.full(ys.shape, energies[min(md.img_idx.e_idx, energies.size - 1)])
+        return Geometry(
+            grid=(y.npoints, x.npoints),
+            axes=axes,
+            coordinates=[
+                Axis("energy", energies, dims=e_dims, **e_um),
+                Axis("sample_y", y.setpoints, "um", (offset,), _label(y)),
+                Axis("sample_x", x.setpoints, "um", (offset + 1,), _label(x)),
+            ],
+            points={"sample_x": xs, "sample_y": ys, "energy": energy},
+        )
+    if shape in (Shape.LINE, Shape.FOCUS):
+        xs, ys, x = _line(region, md)
+        if shape is Shape.LINE:
+            outer_name, outer, outer_units, outer_label = "energy", energies, "eV", None
+        else:
+            z = region.roi("ZP.Z") if region.roi("ZP.Z") and region.roi("ZP.Z").npoints else None
+            z = _require(z or region.roi("Z"), "ZP.Z", md)
+            outer_name, outer, outer_units, outer_label = (
+                "zoneplate_z",
+                z.setpoints,
+                "um",
+                _label(z),
+            )
+        outer_grid, x_grid = _mesh(outer, xs)
+        coordinates = [
+            Axis(outer_name, outer, outer_units, (0,), outer_label),
+            Axis("line_position", line_positions(xs, ys), "um", (1,), "distance along the line"),
+            Axis("sample_y", ys, "um", (1,)),
+            Axis("sample_x", xs, "um", (1,), _label(x)),
+        ]
+        points = {"sample_x": x_grid, "sample_y": _mesh(outer, ys)[1], outer_name: outer_grid}
+        if shape is Shape.FOCUS:
+            coordinates.append(Axis("energy", energies, "eV"))
+            points["energy"] = np.full(x_grid.shape, energies[0])
+        return Geometry((outer.size, xs.size), (outer_name, "line_position"), coordinates, points)
+    if shape is Shape.GENERIC:
+        x = _require(region.roi("X"), "X", md)
+        return Geometry(
+            grid=(1, x.npoints),
+            axes=("sample_x",),
+            coordinates=[
+                Axis("sample_x", x.setpoints, "um", (0,), _label(x)),
+                Axis("sample_y", _first(region.roi("Y")), "um"),
+                Axis("energy", energies, "eV"),
+            ],
+            points={
+                "sample_x": x.setpoints[None, :],
+                "sample_y": np.full((1, x.npoints), _first(region.roi("Y"))[0]),
+                "energy": np.full((1, x.npoints), energies[0]),
+            },
+        )
+    return _point_geometry(md, energies)
+
+
+def _point_geometry(md: StxmMetadata, energies: np.ndarray) -> Geometry:
+    """Point spectra: one grid column per spatial point (sp_id_lst order), rows are energies."""
+    regions = [md.region(sp) for sp in md.sp_id_lst]
+    xs = np.array([_first(r.roi("X"))[0] for r in regions])
+    ys = np.array([_first(r.roi("Y"))[0] for r in regions])
+    e_grid, x_grid = _mesh(energies, xs)
+    return Geometry(
+        grid=(energies.size, len(regions)),
+        axes=("energy", "sample_y", "sample_x"),
+        coordinates=[Axis("energy", energies, "eV", (0,))],
+        points={"sample_x": x_grid, "sample_y": _mesh(energies, ys)[1], "energy": e_grid},
+    )

@@ -1,0 +1,179 @@
+"""Area-detector frames are linked, never copied: external links and virtual datasets.
+
+One stream file holding exactly the scan's frames becomes an ``h5py.ExternalLink``; several
+files, or one file per frame (AD_HDF5_SINGLE), become a virtual dataset. Paths are stored
+relative to the NXstxm file so a data directory can move as a whole. HDF5 returns fill
+values for a virtual dataset whose source file is missing, so every source is checked
+here: when writing (an error naming the file) and when checking a written file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .collector import Run
+from .model import FrameRef, FrameSet
+
+#: The dataset ADCore's NDFileHDF5 hard-links its frames to (what ophyd's handlers read).
+ADCORE_DATASET = "/entry/data/data"
+STREAM_SPECS = ("AD_HDF5", "AD_HDF5_SWMR")
+SINGLE_SPECS = ("AD_HDF5_SINGLE",)
+
+
+class LinkError(OSError):
+    """A frame source that is missing, unreadable or not what the documents say."""
+
+
+def _resource_file(resource: dict) -> Path:
+    return Path(resource.get("root") or "/") / resource["resource_path"]
+
+
+def _frames_of_datum(run: Run, datum_id: str) -> list[FrameRef]:
+    try:
+        datum = run.datums[datum_id]
+        resource = run.resources[datum["resource"]]
+    except KeyError:
+        raise LinkError(f"run {run.uid}: datum {datum_id} or its resource is missing") from None
+    spec, kwargs = resource["spec"], resource.get("resource_kwargs", {})
+    per_point = int(kwargs.get("frame_per_point", 1))
+    first = int(datum["datum_kwargs"]["point_number"]) * per_point
+    indices = range(first, first + per_point)
+    if spec in STREAM_SPECS:
+        return [FrameRef(_resource_file(resource), ADCORE_DATASET, j) for j in indices]
+    if spec in SINGLE_SPECS:
+        folder = os.path.join(str(_resource_file(resource)), "")
+        template, name = kwargs["template"], kwargs["filename"]
+        return [FrameRef(Path(template % (folder, name, j)), ADCORE_DATASET, 0) for j in indices]
+    raise LinkError(f"run {run.uid}: resource {resource['uid']} has unsupported spec {spec!r}")
+
+
+def frame_set(runs: Iterable[tuple[Run, list[str]]]) -> FrameSet:
+    """The frames behind the datum ids of one detector key, over one or several runs."""
+    frames: list[FrameRef] = []
+    specs, per_point = set(), set()
+    for run, datum_ids in runs:
+        for datum_id in datum_ids:
+            refs = _frames_of_datum(run, datum_id)
+            frames.extend(refs)
+            per_point.add(len(refs))
+            specs.add(run.resources[run.datums[datum_id]["resource"]]["spec"])
+    if len(per_point) > 1:
+        raise LinkError(f"frames per point differ between resources: {sorted(per_point)}")
+    return FrameSet(tuple(frames), per_point.pop() if per_point else 1, ",".join(sorted(specs)))
+
+
+def _inspect(file: Path, dataset: str) -> tuple[tuple[int, ...], np.dtype]:
+    if not file.is_file():
+        raise LinkError(f"frame file {file} does not exist")
+    try:
+        with h5py.File(file, "r") as h5:
+            if dataset not in h5:
+                raise LinkError(f"frame file {file} has no dataset {dataset}")
+            return h5[dataset].shape, h5[dataset].dtype
+    except OSError as err:
+        if isinstance(err, LinkError):
+            raise
+        raise LinkError(f"frame file {file} cannot be read as HDF5 ({err})") from err
+
+
+def _sources(frames: FrameSet) -> dict[tuple[Path, str], tuple[tuple[int, ...], np.dtype]]:
+    sources = {}
+    for ref in frames.frames:
+        key = (ref.file, ref.dataset)
+        if key not in sources:
+            sources[key] = _inspect(*key)
+        shape = sources[key][0]
+        if len(shape) == 3 and ref.index >= shape[0]:
+            raise LinkError(f"frame file {ref.file} holds {shape[0]} frames, needed #{ref.index}")
+    frame_shapes = {shape[-2:] for shape, _ in sources.values()}
+    dtypes = {dtype for _, dtype in sources.values()}
+    if len(frame_shapes) != 1 or len(dtypes) != 1:
+        raise LinkError(f"frame files differ in frame shape or type: {frame_shapes}, {dtypes}")
+    return sources
+
+
+def _relative(file: Path, directory: Path) -> str:
+    return os.path.relpath(file.resolve(), directory.resolve())
+
+
+def write_frames(group: h5py.Group, name: str, frames: FrameSet, directory: Path) -> None:
+    """Create ``group[name]`` [nP, (fpp,) ny, nx] linking the frames, paths relative to directory.
+
+    Raises :class:`LinkError` naming the first source file that is missing or unreadable.
+    """
+    sources = _sources(frames)
+    (file, dataset), (shape, dtype) = next(iter(sources.items()))
+    indices = [ref.index for ref in frames.frames]
+    if (
+        len(sources) == 1
+        and frames.frames_per_point == 1
+        and len(shape) == 3
+        and indices == list(range(shape[0]))
+    ):
+        group[name] = h5py.ExternalLink(_relative(file, directory), dataset)
+        return
+    per_point = frames.frames_per_point
+    lead = (frames.num_points,) if per_point == 1 else (frames.num_points, per_point)
+    layout = h5py.VirtualLayout(shape=lead + tuple(shape[-2:]), dtype=dtype)
+    virtual = {
+        key: h5py.VirtualSource(_relative(key[0], directory), key[1], shape=src_shape)
+        for key, (src_shape, _) in sources.items()
+    }
+    for k, ref in enumerate(frames.frames):
+        source = virtual[(ref.file, ref.dataset)]
+        target = divmod(k, per_point) if per_point > 1 else k
+        layout[target] = source[ref.index] if len(source.shape) == 3 else source[...]
+    group.create_virtual_dataset(name, layout, fillvalue=0)
+
+
+def _resolve(file_name: str, directory: Path, own: Path) -> Path:
+    if file_name == ".":
+        return own
+    path = Path(file_name)
+    return path if path.is_absolute() else directory / path
+
+
+def _check_target(file: Path, dataset: str, where: str) -> str | None:
+    try:
+        _inspect(file, dataset)
+    except LinkError as err:
+        return f"{where}: {err}"
+    return None
+
+
+def link_problems(path: str | Path) -> list[str]:
+    """Every broken external link or virtual-dataset source of an HDF5 file, in words."""
+    path = Path(path)
+    directory = path.resolve().parent
+    problems: list[str] = []
+    with h5py.File(path, "r") as h5:
+        links: dict[str, h5py.ExternalLink] = {}
+        virtual: list[str] = []
+
+        def visit(name: str, link: object) -> None:
+            if isinstance(link, h5py.ExternalLink):
+                links[name] = link
+            elif isinstance(link, h5py.HardLink):
+                obj = h5.get(name)
+                if isinstance(obj, h5py.Dataset) and obj.is_virtual:
+                    virtual.append(name)
+
+        h5.visititems_links(visit)
+        for name, link in links.items():
+            target = _resolve(link.filename, directory, path)
+            problems.append(_check_target(target, link.path, f"/{name} (external link)"))
+        for name in virtual:
+            seen = set()
+            for source in h5[name].virtual_sources():
+                target = _resolve(source.file_name, directory, path)
+                if (target, source.dset_name) not in seen:
+                    seen.add((target, source.dset_name))
+                    problems.append(
+                        _check_target(target, source.dset_name, f"/{name} (virtual dataset)")
+                    )
+    return [problem for problem in problems if problem]

@@ -1,6 +1,7 @@
 """The ``stxm`` command: a composition root (wiring and printing; the work is in the layers).
 
-Subcommands: ``sim`` runs the virtual STXM's IOCs on loopback.
+Subcommands: ``sim`` runs the virtual STXM's IOCs on loopback; ``assemble`` writes NXstxm
+files from document files; ``check`` checks NXstxm files and their links.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from iocs.loopback import free_port_pair
 from iocs.sim import run_sim
 
 from .channel_access import loopback_client_environment
+from .nxstxm import AssemblyError, assemble_file, check_file
+from .nxstxm.loaders import FORMATS, DocumentFileError
 
 
 def _sim(args: argparse.Namespace) -> int:
@@ -57,11 +60,57 @@ def _add_sim(subparsers: argparse._SubParsersAction) -> None:
     sim.set_defaults(func=_sim)
 
 
+def _assemble(args: argparse.Namespace) -> int:
+    try:
+        paths = assemble_file(args.input, args.data_dir, fmt=args.format)
+    except (AssemblyError, DocumentFileError) as err:
+        print(f"stxm assemble: {err}", file=sys.stderr)
+        return 1
+    for path in paths:
+        print(path)
+    return 0
+
+
+def _add_assemble(subparsers: argparse._SubParsersAction) -> None:
+    assemble = subparsers.add_parser(
+        "assemble",
+        help="write NXstxm files from a document file (pyStxm JSON or JSONL)",
+        description="Assemble each scan of a document file into one NXstxm file "
+        "C<yymmdd><nnn>.nxs in the data directory (never overwriting); print the paths.",
+    )
+    assemble.add_argument("input", help="document file: pyStxm JSON or JSONL ([name, doc] a line)")
+    assemble.add_argument("--data-dir", required=True, help="directory for the NXstxm files")
+    assemble.add_argument(
+        "--format", choices=FORMATS, default=None, help="input format (default: detect it)"
+    )
+    assemble.set_defaults(func=_assemble)
+
+
+def _check(args: argparse.Namespace) -> int:
+    reports = [check_file(path) for path in args.files]
+    for report in reports:
+        print(report.text())
+    return 0 if all(report.ok for report in reports) else 1
+
+
+def _add_check(subparsers: argparse._SubParsersAction) -> None:
+    check = subparsers.add_parser(
+        "check",
+        help="check NXstxm files: links, VDS sources, NXstxm validation, default NXdata",
+        description="Report every broken link or missing virtual-dataset source, nexusformat's "
+        "NXstxm validation errors and an invalid default NXdata; exit 1 on any problem.",
+    )
+    check.add_argument("files", nargs="+", help="NXstxm files to check")
+    check.set_defaults(func=_check)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``stxm`` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="stxm", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_sim(subparsers)
+    _add_assemble(subparsers)
+    _add_check(subparsers)
     return parser
 
 

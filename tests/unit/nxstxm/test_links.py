@@ -1,0 +1,106 @@
+"""Area-detector frames are linked (external link or VDS), checked, and survive a move."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import h5py
+import hdf5plugin  # noqa: F401  (what a reader of compressed IOC files imports)
+import numpy as np
+import pytest
+
+from stxm_devices.cli import main
+from stxm_devices.nxstxm import AssemblyError, assemble_scan, check_file, load_jsonl
+from stxm_devices.nxstxm.links import link_problems
+
+from .factory import AreaDetector, frame_of, image_scan, stack_scan
+
+
+def _frames(path: Path) -> h5py.Dataset:
+    return h5py.File(path, "r")["entry0/instrument/det_image/data"]
+
+
+def _ioc_frames(files: list[Path]) -> np.ndarray:
+    frames = []
+    for file in files:
+        with h5py.File(file) as h5:
+            frames.extend(h5["entry/instrument/detector/data"][()])
+    return np.array(frames)
+
+
+def test_one_stream_file_becomes_a_relative_external_link(tmp_path):
+    detector = AreaDetector(tmp_path, single=False)
+    path = assemble_scan(image_scan(detector=detector), tmp_path)
+    with h5py.File(path) as h5:
+        link = h5["entry0/instrument/det_image"].get("data", getlink=True)
+        assert isinstance(link, h5py.ExternalLink)
+        assert link.filename == "ioc/run1_000000.h5" and link.path == "/entry/data/data"
+        np.testing.assert_array_equal(
+            h5["entry0/instrument/det_image/data"][()], _ioc_frames(detector.files)
+        )
+
+
+@pytest.mark.parametrize("single", [False, True], ids=["stream-files", "file-per-frame"])
+def test_several_files_become_a_virtual_dataset_reading_back_identical(tmp_path, single):
+    detector = AreaDetector(tmp_path, single=single)
+    path = assemble_scan(stack_scan([700.0, 710.0], detector=detector), tmp_path)
+    with h5py.File(path) as h5:
+        data = h5["entry0/instrument/det_image/data"]
+        assert data.is_virtual and data.shape == (24, 8, 6) and data.dtype == np.uint16
+        assert {Path(s.file_name).is_absolute() for s in data.virtual_sources()} == {False}
+        np.testing.assert_array_equal(data[()], _ioc_frames(detector.files))
+        np.testing.assert_array_equal(data[13], frame_of(13))
+
+
+def test_nxstxm_file_holds_no_frame_data(tmp_path):
+    sizes = []
+    for shape in ((8, 6), (128, 128)):
+        folder = tmp_path / f"{shape[0]}"
+        path = assemble_scan(
+            stack_scan([700.0, 710.0], detector=AreaDetector(folder, single=True, shape=shape)),
+            folder,
+        )
+        sizes.append(path.stat().st_size)
+    frame_bytes = 24 * 128 * 128 * 2
+    assert sizes[0] == sizes[1] and sizes[1] < frame_bytes / 10
+
+
+@pytest.mark.parametrize("single", [False, True], ids=["stream-files", "file-per-frame"])
+def test_file_still_reads_after_the_data_directory_moves(tmp_path, monkeypatch, single):
+    data_dir = tmp_path / "beamtime"
+    detector = AreaDetector(data_dir, single=single)
+    path = assemble_scan(stack_scan([700.0, 710.0], detector=detector), data_dir)
+    expected = _ioc_frames(detector.files)
+    moved = Path(shutil.move(data_dir, tmp_path / "archive" / "beamtime"))
+    monkeypatch.chdir(tmp_path)
+    np.testing.assert_array_equal(_frames(moved / path.name)[()], expected)
+    assert check_file(moved / path.name).ok
+
+
+def test_missing_frame_file_before_assembly_is_an_error_naming_it(tmp_path):
+    detector = AreaDetector(tmp_path, single=True)
+    documents = stack_scan([700.0, 710.0], detector=detector)
+    missing = detector.files[7]
+    missing.unlink()
+    with pytest.raises(AssemblyError, match=str(missing)) as failure:
+        assemble_scan(documents, tmp_path)
+    assert not list(tmp_path.glob("*.nxs")) and not list(tmp_path.glob("*.tmp"))
+    assert len(load_jsonl(failure.value.kept)) == len(documents)
+
+
+def test_deleted_frame_file_after_assembly_fails_stxm_check(tmp_path, capsys):
+    detector = AreaDetector(tmp_path, single=True)
+    path = assemble_scan(stack_scan([700.0, 710.0], detector=detector), tmp_path)
+    assert main(["check", str(path)]) == 0
+    detector.files[3].unlink()
+    assert main(["check", str(path)]) != 0
+    assert detector.files[3].name in capsys.readouterr().out
+
+
+def test_link_problems_reports_a_broken_external_link(tmp_path):
+    detector = AreaDetector(tmp_path, single=False)
+    path = assemble_scan(image_scan(detector=detector), tmp_path)
+    detector.files[0].unlink()
+    problems = link_problems(path)
+    assert len(problems) == 1 and "external link" in problems[0] and "run1_000000.h5" in problems[0]

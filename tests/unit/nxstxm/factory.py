@@ -247,9 +247,10 @@ def stack_scan(
     order: Sequence[int] | None = None,
     detector: AreaDetector | None = None,
     abort_last: bool = False,
+    group_uid: str = "group-1",
+    t0: float = T0,
 ) -> list[tuple[str, dict]]:
     """A stack as our plans run it: one run per energy, one scan group, in ``order`` of e_idx."""
-    group_uid = "group-1"
     order = list(order if order is not None else range(len(energies)))[: acquired or len(energies)]
     docs: list[tuple[str, dict]] = []
     for index, e_idx in enumerate(order):
@@ -267,7 +268,7 @@ def stack_scan(
         docs += run_documents(
             md,
             values[: len(values) // 2] if aborted else values,
-            t0=T0 + 100 * index,
+            t0=t0 + 100 * index,
             exit_status="abort" if aborted else "success",
             detector=detector,
             first_point=index * nx * ny,

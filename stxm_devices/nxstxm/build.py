@@ -8,7 +8,7 @@ stopped early keeps what it acquired and every entry says why it is incomplete.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -128,7 +128,7 @@ def build_scan(runs: Sequence[Run], *, expected_runs: int | None = None) -> Scan
     return ScanModel(entries)
 
 
-def _entries(name: str, members: list, context: _ScanContext) -> list[Entry]:
+def _entries(name: str, members: list[tuple[Run, StxmMetadata]], scan: _ScanContext) -> list[Entry]:
     md = members[0][1]
     shape = LAYOUTS[md.scan_type].shape
     if shape in SINGLE_RUN_SHAPES and len(members) > 1:
@@ -138,26 +138,24 @@ def _entries(name: str, members: list, context: _ScanContext) -> list[Entry]:
             f"{LAYOUTS[md.scan_type].label} entry holds one run"
         )
     region = md.region(md.img_idx.sp_id)
-    if shape in (Shape.STACK, Shape.LINE, Shape.POINT):
-        energies, dwell = region.energies, region.dwell_ms
-    else:
-        pick = [min(md.img_idx.e_idx, region.energies.size - 1)]
-        energies, dwell = region.energies[pick], region.dwell_ms[pick]
+    energies, count_time = region.energies, region.dwell_ms / 1000.0
+    if shape not in (Shape.STACK, Shape.LINE, Shape.POINT):
+        pick = [min(md.img_idx.e_idx, energies.size - 1)]
+        energies, count_time = energies[pick], count_time[pick]
     members = sorted(members, key=lambda item: item[0].start["time"])
-    placements = [_place_run(run, m, energies, context) for run, m in members]
+    placements = [_place_run(run, m, energies, scan) for run, m in members]
     if shape is Shape.POINT:
         return [
-            _point_entry(name, placements, k, energies, dwell, context)
+            _point_entry(name, placements[0], k, count_time, scan)
             for k in range(placements[0].geo.grid[1])
         ]
-    slots = _slots(placements, shape, energies.size)
-    return [_entry(name, placements, slots, energies, dwell / 1000.0, context)]
+    if shape is Shape.STACK:
+        return [_stack_entry(name, placements, energies, count_time, scan)]
+    return [_single_entry(name, placements[0], count_time, scan)]
 
 
-def _slots(placements: list[_Placement], shape: Shape, n_energies: int) -> list[int]:
-    """Which energy slot each run fills: its e_idx in a stack, the only slot otherwise."""
-    if shape is not Shape.STACK:
-        return [0]
+def _energy_slots(placements: list[_Placement], n_energies: int) -> list[int]:
+    """The e_idx of each run of a stack, checked to be in range and unique."""
     slots: dict[int, str] = {}
     for p in placements:
         e_idx = p.md.img_idx.e_idx
@@ -172,41 +170,11 @@ def _slots(placements: list[_Placement], shape: Shape, n_energies: int) -> list[
     return list(slots)
 
 
-def _stacked(placements, slots, n_slots, pick) -> np.ndarray:
-    grid = placements[0].geo.grid
-    out = np.full((n_slots, *grid), np.nan)
-    for p, slot in zip(placements, slots, strict=True):
-        out[slot] = pick(p).grid
-    return out
-
-
-def _entry(name, placements, slots, energies, count_time, context) -> Entry:
-    first = placements[0]
-    shape = LAYOUTS[first.md.scan_type].shape
-    notes = list(context.notes)
-    n_slots = energies.size if shape is Shape.STACK else 1
-    keep = sorted(slots) if shape is Shape.STACK else [0]
-    if shape is Shape.STACK and len(keep) < energies.size:
-        missing = sorted(set(range(energies.size)) - set(keep))
-        notes.append(f"energies {energies[missing].tolist()} eV (e_idx {missing}) not acquired")
-
-    def final(array: np.ndarray) -> np.ndarray:
-        array = array[keep]
-        if shape is Shape.STACK:
-            return array
-        return array[0, 0] if shape is Shape.GENERIC else array[0]
-
-    coords = [
-        Axis(c.name, c.values[keep], c.units, c.dims, c.long_name)
-        if c.name == "energy" and shape is Shape.STACK
-        else c
-        for c in first.geo.coordinates
-    ]
-    count_time = count_time[keep] if shape is Shape.STACK else count_time
-    signals = [
+def _signals(first: _Placement, arrange: Callable, coords: list[Axis], count_time) -> list[Signal]:
+    return [
         Signal(
             fld.name,
-            final(_stacked(placements, slots, n_slots, lambda p, n=fld.name: p.signals[n])),
+            arrange(lambda p, n=fld.name: p.signals[n]),
             first.geo.axes,
             coords,
             count_time,
@@ -214,40 +182,69 @@ def _entry(name, placements, slots, energies, count_time, context) -> Entry:
         for fld in first.fields
         if not fld.external
     ]
-    monitor = final(_stacked(placements, slots, n_slots, lambda p: p.monitor))
-    return _finish(name, placements, signals, monitor, notes, context, lambda p: slice(None))
 
 
-def _point_entry(name, placements, k, energies, dwell, context) -> Entry:
-    p = placements[0]
-    n_points = p.geo.grid[1]
-    entry_name = name if n_points == 1 else f"{name}_sp{p.md.sp_id_lst[k]}"
-    xs, ys = p.geo.points["sample_x"][0, k], p.geo.points["sample_y"][0, k]
+def _stack_entry(name, placements, energies, count_time, scan) -> Entry:
+    """Runs land at their e_idx; energies no run reached are left out and said so."""
+    slots = _energy_slots(placements, energies.size)
+    present = sorted(slots)
+    notes = list(scan.notes)
+    if len(present) < energies.size:
+        missing = sorted(set(range(energies.size)) - set(present))
+        notes.append(f"energies {energies[missing].tolist()} eV (e_idx {missing}) not acquired")
+
+    def arrange(pick: Callable[[_Placement], Placed]) -> np.ndarray:
+        out = np.full((energies.size, *placements[0].geo.grid), np.nan)
+        for p, slot in zip(placements, slots, strict=True):
+            out[slot] = pick(p).grid
+        return out[present]
+
     coords = [
-        p.geo.coordinates[0],
-        Axis("sample_y", np.array([ys]), "um", (1,)),
-        Axis("sample_x", np.array([xs]), "um", (2,)),
+        Axis(c.name, c.values[present], c.units, c.dims, c.long_name) if c.name == "energy" else c
+        for c in placements[0].geo.coordinates
     ]
-    signals = [
-        Signal(
-            fld.name, p.signals[fld.name].grid[:, k, None, None], p.geo.axes, coords, dwell / 1000.0
-        )
-        for fld in p.fields
-        if not fld.external
+    signals = _signals(placements[0], arrange, coords, count_time[present])
+    return _finish(name, placements, signals, arrange(lambda p: p.monitor), notes, _all_points)
+
+
+def _single_entry(name, placement, count_time, scan) -> Entry:
+    """One run is the whole entry (a generic scan's single grid row becomes its 1-D data)."""
+    generic = LAYOUTS[placement.md.scan_type].shape is Shape.GENERIC
+
+    def arrange(pick: Callable[[_Placement], Placed]) -> np.ndarray:
+        return pick(placement).grid[0] if generic else pick(placement).grid
+
+    signals = _signals(placement, arrange, placement.geo.coordinates, count_time)
+    notes = list(scan.notes)
+    return _finish(name, [placement], signals, arrange(lambda p: p.monitor), notes, _all_points)
+
+
+def _point_entry(name, placement, k, count_time, scan) -> Entry:
+    """Point ``k`` of a point-spectra run: column k of its (energy, point) grid."""
+    n_points = placement.geo.grid[1]
+    entry_name = name if n_points == 1 else f"{name}_sp{placement.md.sp_id_lst[k]}"
+    coords = [
+        placement.geo.coordinates[0],
+        Axis("sample_y", placement.geo.points["sample_y"][:1, k], "um", (1,)),
+        Axis("sample_x", placement.geo.points["sample_x"][:1, k], "um", (2,)),
     ]
-    monitor = p.monitor.grid[:, k, None, None]
+
+    def arrange(pick: Callable[[_Placement], Placed]) -> np.ndarray:
+        return pick(placement).grid[:, k, None, None]
+
+    signals = _signals(placement, arrange, coords, count_time)
+    notes = list(scan.notes)
+    monitor = arrange(lambda p: p.monitor)
     return _finish(
-        entry_name,
-        placements,
-        signals,
-        monitor,
-        list(context.notes),
-        context,
-        lambda q: q.order % n_points == k,
+        entry_name, [placement], signals, monitor, notes, lambda p: p.order % n_points == k
     )
 
 
-def _finish(name, placements, signals, monitor, notes, context, mask_of) -> Entry:
+def _all_points(placement: _Placement) -> slice:
+    return slice(None)
+
+
+def _finish(name, placements, signals, monitor, notes, mask_of) -> Entry:
     """Instrument, monitor and descriptive groups, common to every shape.
 
     ``mask_of(placement)`` selects the entry's points among the run's acquired points.

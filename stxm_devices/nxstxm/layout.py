@@ -110,93 +110,87 @@ def _label(roi: Roi) -> str:
     return roi.positioner or roi.name
 
 
+def _focus_roi(region: Region) -> Roi | None:
+    """The zone-plate Z of a focus scan: rois ZP.Z, else the region's own Z."""
+    zp = region.roi("ZP.Z")
+    return zp if zp is not None and zp.npoints else region.roi("Z")
+
+
 def _line(region: Region, md: StxmMetadata) -> tuple[np.ndarray, np.ndarray, Roi]:
+    """A line's x and y positions (y repeated when its ROI is a single point)."""
     x = _require(region.roi("X"), "X", md)
     y = region.roi("Y")
-    ys = (
-        y.setpoints if y is not None and y.npoints == x.npoints else np.resize(_first(y), x.npoints)
-    )
-    return x.setpoints, ys, x
+    same = y is not None and y.npoints == x.npoints
+    return x.setpoints, y.setpoints if same else np.resize(_first(y), x.npoints), x
 
 
 def _mesh(outer: np.ndarray, inner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    o, i = np.meshgrid(outer, inner, indexing="ij")
-    return o, i
+    return tuple(np.meshgrid(outer, inner, indexing="ij"))
 
 
-def geometry(md: StxmMetadata, energies: np.ndarray) -> Geometry:
-    """The grid and coordinates of one run of scan type ``md.scan_type``.
-
-    ``energies`` are the entry's energies (all of them for STACK/LINE/POINT, the run's one
-    otherwise); a STACK run covers one of them, the layout picks which by e_idx.
-    """
-    shape = LAYOUTS[md.scan_type].shape
-    region = md.region(md.img_idx.sp_id)
-    e_um = {"units": "eV"}
-    if shape in (Shape.IMAGE, Shape.STACK):
-        x, y = _require(region.roi("X"), "X", md), _require(region.roi("Y"), "Y", md)
-        ys, xs = _mesh(y.setpoints, x.setpoints)
-        e_dims = (0,) if shape is Shape.STACK else ()
-        axes = (
-            ("energy", "sample_y", "sample_x") if shape is Shape.STACK else ("sample_y", "sample_x")
-        )
-        offset = 1 if shape is Shape.STACK else 0
-        energy = np.full(ys.shape, energies[min(md.img_idx.e_idx, energies.size - 1)])
-        return Geometry(
-            grid=(y.npoints, x.npoints),
-            axes=axes,
-            coordinates=[
-                Axis("energy", energies, dims=e_dims, **e_um),
-                Axis("sample_y", y.setpoints, "um", (offset,), _label(y)),
-                Axis("sample_x", x.setpoints, "um", (offset + 1,), _label(x)),
-            ],
-            points={"sample_x": xs, "sample_y": ys, "energy": energy},
-        )
-    if shape in (Shape.LINE, Shape.FOCUS):
-        xs, ys, x = _line(region, md)
-        if shape is Shape.LINE:
-            outer_name, outer, outer_units, outer_label = "energy", energies, "eV", None
-        else:
-            z = region.roi("ZP.Z") if region.roi("ZP.Z") and region.roi("ZP.Z").npoints else None
-            z = _require(z or region.roi("Z"), "ZP.Z", md)
-            outer_name, outer, outer_units, outer_label = (
-                "zoneplate_z",
-                z.setpoints,
-                "um",
-                _label(z),
-            )
-        outer_grid, x_grid = _mesh(outer, xs)
-        coordinates = [
-            Axis(outer_name, outer, outer_units, (0,), outer_label),
-            Axis("line_position", line_positions(xs, ys), "um", (1,), "distance along the line"),
-            Axis("sample_y", ys, "um", (1,)),
-            Axis("sample_x", xs, "um", (1,), _label(x)),
-        ]
-        points = {"sample_x": x_grid, "sample_y": _mesh(outer, ys)[1], outer_name: outer_grid}
-        if shape is Shape.FOCUS:
-            coordinates.append(Axis("energy", energies, "eV"))
-            points["energy"] = np.full(x_grid.shape, energies[0])
-        return Geometry((outer.size, xs.size), (outer_name, "line_position"), coordinates, points)
-    if shape is Shape.GENERIC:
-        x = _require(region.roi("X"), "X", md)
-        return Geometry(
-            grid=(1, x.npoints),
-            axes=("sample_x",),
-            coordinates=[
-                Axis("sample_x", x.setpoints, "um", (0,), _label(x)),
-                Axis("sample_y", _first(region.roi("Y")), "um"),
-                Axis("energy", energies, "eV"),
-            ],
-            points={
-                "sample_x": x.setpoints[None, :],
-                "sample_y": np.full((1, x.npoints), _first(region.roi("Y"))[0]),
-                "energy": np.full((1, x.npoints), energies[0]),
-            },
-        )
-    return _point_geometry(md, energies)
+def _image(md: StxmMetadata, region: Region, energies: np.ndarray, stack: bool) -> Geometry:
+    """(nY, nX) rows of sample_x; a stack adds energy as dimension 0 (one run per energy)."""
+    x, y = _require(region.roi("X"), "X", md), _require(region.roi("Y"), "Y", md)
+    ys, xs = _mesh(y.setpoints, x.setpoints)
+    first = 1 if stack else 0
+    energy = energies[min(md.img_idx.e_idx, energies.size - 1)]
+    return Geometry(
+        grid=(y.npoints, x.npoints),
+        axes=("energy", "sample_y", "sample_x") if stack else ("sample_y", "sample_x"),
+        coordinates=[
+            Axis("energy", energies, "eV", (0,) if stack else ()),
+            Axis("sample_y", y.setpoints, "um", (first,), _label(y)),
+            Axis("sample_x", x.setpoints, "um", (first + 1,), _label(x)),
+        ],
+        points={"sample_x": xs, "sample_y": ys, "energy": np.full(xs.shape, energy)},
+    )
 
 
-def _point_geometry(md: StxmMetadata, energies: np.ndarray) -> Geometry:
+def _line_scan(md: StxmMetadata, region: Region, energies: np.ndarray, focus: bool) -> Geometry:
+    """(energy or zoneplate_z, line_position); sample_x/sample_y run along the line."""
+    xs, ys, x = _line(region, md)
+    if focus:
+        z = _require(_focus_roi(region), "ZP.Z", md)
+        outer = Axis("zoneplate_z", z.setpoints, "um", (0,), _label(z))
+    else:
+        outer = Axis("energy", energies, "eV", (0,))
+    outer_grid, x_grid = _mesh(outer.values, xs)
+    coordinates = [
+        outer,
+        Axis("line_position", line_positions(xs, ys), "um", (1,), "distance along the line"),
+        Axis("sample_y", ys, "um", (1,)),
+        Axis("sample_x", xs, "um", (1,), _label(x)),
+    ]
+    points = {"sample_x": x_grid, "sample_y": _mesh(outer.values, ys)[1], outer.name: outer_grid}
+    if focus:
+        coordinates.append(Axis("energy", energies, "eV"))
+        points["energy"] = np.full(x_grid.shape, energies[0])
+    return Geometry(
+        (outer.values.size, xs.size), (outer.name, "line_position"), coordinates, points
+    )
+
+
+def _generic(md: StxmMetadata, region: Region, energies: np.ndarray) -> Geometry:
+    """(nP,) along the X ROI's positioner, whatever it moves."""
+    x = _require(region.roi("X"), "X", md)
+    y = _first(region.roi("Y"))
+    return Geometry(
+        grid=(1, x.npoints),
+        axes=("sample_x",),
+        coordinates=[
+            Axis("sample_x", x.setpoints, "um", (0,), _label(x)),
+            Axis("sample_y", y, "um"),
+            Axis("energy", energies, "eV"),
+        ],
+        points={
+            "sample_x": x.setpoints[None, :],
+            "sample_y": np.full((1, x.npoints), y[0]),
+            "energy": np.full((1, x.npoints), energies[0]),
+        },
+    )
+
+
+def _points(md: StxmMetadata, energies: np.ndarray) -> Geometry:
     """Point spectra: one grid column per spatial point (sp_id_lst order), rows are energies."""
     regions = [md.region(sp) for sp in md.sp_id_lst]
     xs = np.array([_first(r.roi("X"))[0] for r in regions])
@@ -208,3 +202,20 @@ def _point_geometry(md: StxmMetadata, energies: np.ndarray) -> Geometry:
         coordinates=[Axis("energy", energies, "eV", (0,))],
         points={"sample_x": x_grid, "sample_y": _mesh(energies, ys)[1], "energy": e_grid},
     )
+
+
+def geometry(md: StxmMetadata, energies: np.ndarray) -> Geometry:
+    """The grid and coordinates of one run of scan type ``md.scan_type``.
+
+    ``energies`` are the entry's energies (all of them for STACK/LINE/POINT, the run's one
+    otherwise); a STACK run covers one of them, the entry places it by e_idx.
+    """
+    shape = LAYOUTS[md.scan_type].shape
+    region = md.region(md.img_idx.sp_id)
+    if shape in (Shape.IMAGE, Shape.STACK):
+        return _image(md, region, energies, stack=shape is Shape.STACK)
+    if shape in (Shape.LINE, Shape.FOCUS):
+        return _line_scan(md, region, energies, focus=shape is Shape.FOCUS)
+    if shape is Shape.GENERIC:
+        return _generic(md, region, energies)
+    return _points(md, energies)

@@ -70,7 +70,7 @@ def _objects(descriptor: dict) -> dict[str, list[str]]:
     return {str(obj): list(keys) for obj, keys in objects.items()}
 
 
-def _positioner_keys(run: Run, md: StxmMetadata, descriptor: dict) -> set[str]:
+def _positioner_keys(md: StxmMetadata, descriptor: dict) -> set[str]:
     keys = set()
     for region in md.regions.values():
         for roi in region.axes.values():
@@ -86,7 +86,7 @@ def detector_fields(run: Run, md: StxmMetadata) -> list[Field]:
     if descriptor is None:
         raise StreamError(f"run {run.uid}: no 'primary' stream")
     objects = _objects(descriptor)
-    excluded = set(run.start.get("motors") or []) | _positioner_keys(run, md, descriptor)
+    excluded = set(run.start.get("motors") or []) | _positioner_keys(md, descriptor)
     ring = ring_current_key(descriptor, md)
     if ring is not None:
         excluded.add(ring)

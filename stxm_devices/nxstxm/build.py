@@ -87,7 +87,8 @@ def _place_run(run: Run, md: StxmMetadata, energies: np.ndarray, scan: _ScanCont
 
 @dataclass
 class _ScanContext:
-    runs: list[Run]
+    """What every entry of a scan shares: baseline readings, ring-current key, notes."""
+
     baseline: dict
     ring_key: str | None
     notes: list[str]
@@ -114,7 +115,6 @@ def build_scan(runs: Sequence[Run], *, expected_runs: int | None = None) -> Scan
         raise LayoutError(f"runs {[r.uid for r in runs]} mix scan types {sorted(types)}")
     md0 = members[0][1]
     context = _ScanContext(
-        list(runs),
         baseline_readings(runs),
         baseline_ring_current_key(runs, md0),
         _scan_notes(runs, expected_runs),

@@ -12,9 +12,12 @@ from caproto.server import PVGroup, pvproperty
 
 from .physics import StxmModel
 from .positions import ChannelAccessPositions, PositionReader, beam_state
+from .refusal import accept, message_pvproperty, refuse
 from .runner import run_standalone
 
 MAX_LINE_POINTS = 4096
+#: How long an armed line waits for fine X to start moving.
+MOTION_WAIT_S = 5.0
 
 
 class CounterIOC(PVGroup):
@@ -27,14 +30,17 @@ class CounterIOC(PVGroup):
         <prefix>Acquire            Done | Acquire; put-callback completes when data are ready
         <prefix>Counts_RBV         counts of the last acquisition (Line: the line's total)
         <prefix>LinePoints         points per line, 1…MAX_LINE_POINTS
+    <prefix>LineTrigger        FineXMotion | Immediate: when an armed line starts
         <prefix>LineCounts_RBV     Line mode: counts per point (waveform)
         <prefix>LinePositions_RBV  Line mode: fine-X position measured at each point, µm
         <prefix>Noise              Off | On: Poisson noise (Off gives expectation values)
         <prefix>Message_RBV        last error, empty when fine
 
     Line mode acquires ``LinePoints`` consecutive dwells while the fine X stage flies
-    (started by the client together with Acquire) and reports where X was at each one,
-    as pyStxm's line scans do.  Running alone, the counter follows the stage, OSA,
+    and reports where X was at each one, as pyStxm's line scans do.  Like a counter
+    gated by the piezo controller, an armed line (Acquire) starts when fine X starts
+    moving (``LineTrigger`` FineXMotion, the default; the client arms, then starts the
+    move) or at once (Immediate).  Running alone, the counter follows the stage, OSA,
     zone-plate and energy IOCs over Channel Access.
     """
 
@@ -75,6 +81,13 @@ class CounterIOC(PVGroup):
         precision=4,
         doc="Measured fine X per point",
     )
+    line_trigger = pvproperty(
+        name="LineTrigger",
+        value="FineXMotion",
+        dtype=ChannelType.ENUM,
+        enum_strings=("FineXMotion", "Immediate"),
+        doc="What starts an armed line",
+    )
     noise = pvproperty(
         name="Noise",
         value="On",
@@ -82,15 +95,7 @@ class CounterIOC(PVGroup):
         enum_strings=("Off", "On"),
         doc="Poisson noise",
     )
-    message = pvproperty(
-        name="Message_RBV",
-        value="",
-        dtype=ChannelType.CHAR,
-        max_length=256,
-        report_as_string=True,
-        read_only=True,
-        doc="Last error",
-    )
+    message = message_pvproperty()
 
     def __init__(
         self, *args, model: StxmModel, positions: PositionReader, clock=time.monotonic, **kwargs
@@ -114,41 +119,58 @@ class CounterIOC(PVGroup):
     @dwell.putter
     async def dwell(self, instance, value):
         if not value > 0:
-            await self._refuse(f"DwellTime must be > 0 ms, got {value}")
+            await refuse(instance, self.message, f"DwellTime must be > 0 ms, got {value}")
+        await accept(instance, self.message)
         return value
 
     @line_points.putter
     async def line_points(self, instance, value):
         if not 1 <= value <= MAX_LINE_POINTS:
-            await self._refuse(f"LinePoints must be 1…{MAX_LINE_POINTS}, got {value}")
+            text = f"LinePoints must be 1..{MAX_LINE_POINTS}, got {value}"
+            await refuse(instance, self.message, text)
+        await accept(instance, self.message)
         return value
-
-    async def _refuse(self, message: str) -> None:
-        await self.message.write(message)
-        raise ValueError(message)
 
     @acquire.putter
     async def acquire(self, instance, value):
         if value != "Acquire":
             return "Done"
         await instance.write("Acquire", verify_value=False)
+        try:
+            await self._acquire(instance)
+        finally:
+            await instance.write("Done", verify_value=False)
+        return "Done"
+
+    async def _acquire(self, instance) -> None:
         dwell_ms = float(self.dwell.value)
-        points = int(self.line_points.value) if self.mode.value == "Line" else 1
+        line = self.mode.value == "Line"
+        points = int(self.line_points.value) if line else 1
         start = self.clock()
-        await asyncio.sleep(points * dwell_ms / 1000.0)
+        if line and self.line_trigger.value == "FineXMotion":
+            start = await self._fine_x_motion_start(instance, armed_at=start)
+        await asyncio.sleep(max(0.0, start + points * dwell_ms / 1000.0 - self.clock()))
         times = start + (np.arange(points) + 0.5) * dwell_ms / 1000.0
         try:
             counts = self.model.counts(beam_state(self.positions, times), dwell_ms)
         except (KeyError, ValueError) as error:
-            await self._refuse(f"acquisition failed: {error}")
+            await refuse(instance, self.message, f"acquisition failed: {error}")
         counts = counts.astype(np.int64)
-        if self.mode.value == "Line":
+        if line:
             await self.line_positions.write(self.positions.position("fine_x", times))
             await self.line_counts.write(counts)
         await self.counts.write(int(counts.sum()))
-        if self.message.value:
-            await self.message.write("")
-        return "Done"
+        await accept(instance, self.message)
+
+    async def _fine_x_motion_start(self, instance, *, armed_at: float) -> float:
+        """Wait (up to MOTION_WAIT_S) for fine X to start moving; its start time."""
+        deadline = armed_at + MOTION_WAIT_S
+        while (started := self.positions.motion_started_after("fine_x", armed_at)) is None:
+            if self.clock() > deadline:
+                text = f"Acquire: armed line saw no fine X motion within {MOTION_WAIT_S} s"
+                await refuse(instance, self.message, text)
+            await asyncio.sleep(0.0005)
+        return started
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,6 +12,9 @@ from .motor_record import SimMotor
 from .physics import POLARIZATIONS
 from .runner import run_standalone
 
+#: The sim starts here (the zone-plate IOC starts in focus for it).
+INITIAL_ENERGY_EV = 700.0
+
 
 def ring_current_ma(
     elapsed_s: float,
@@ -41,7 +44,7 @@ class EnergyIOC(PVGroup):
         SimMotor,
         prefix="Energy",
         egu="eV",
-        position=700.0,
+        position=INITIAL_ENERGY_EV,
         limits=(200.0, 2000.0),
         velocity=200.0,
         acceleration=0.02,

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 import numpy as np
+from caproto import ChannelType
 from caproto.server import PVGroup
 
 from .physics import BeamState
@@ -52,6 +53,10 @@ class PositionReader(Protocol):
 
     def setting(self, name: str) -> object: ...
 
+    def motion_started_after(self, axis: str, t: float) -> float | None:
+        """Start time of a move of ``axis`` begun after ``t``, if any."""
+        ...
+
 
 class LocalPositions:
     """Positions straight from the motor trajectories of IOCs in this process."""
@@ -67,6 +72,11 @@ class LocalPositions:
         ioc, attribute, _ = SETTINGS[name]
         return getattr(self.groups[ioc], attribute).value
 
+    def motion_started_after(self, axis: str, t: float) -> float | None:
+        ioc, attribute, _ = MOTOR_AXES[axis]
+        trajectory = getattr(self.groups[ioc], attribute).trajectory
+        return trajectory.t0 if trajectory.t0 > t and trajectory.distance > 0 else None
+
 
 class ChannelAccessPositions:
     """Positions followed over Channel Access (monitors), interpolated in time.
@@ -80,17 +90,20 @@ class ChannelAccessPositions:
         self.prefixes = dict(prefixes)
         self._history: dict[str, deque[tuple[float, float]]] = {}
         self._settings: dict[str, object] = {}
+        self._motion_starts: dict[str, deque[float]] = {}
         self._history_length = history
         self._subscriptions: list = []
 
-    def _names(self) -> dict[str, tuple[str, bool]]:
+    def _names(self) -> dict[str, str]:
+        """PV name → which record of ours it feeds ("history:", "moving:", "setting:")."""
         names = {}
         for axis, (ioc, _, suffix) in MOTOR_AXES.items():
             if ioc in self.prefixes:
-                names[axis] = (f"{self.prefixes[ioc]}{suffix}.RBV", True)
+                names[f"{self.prefixes[ioc]}{suffix}.RBV"] = f"history:{axis}"
+                names[f"{self.prefixes[ioc]}{suffix}.DMOV"] = f"moving:{axis}"
         for name, (ioc, _, suffix) in SETTINGS.items():
             if ioc in self.prefixes:
-                names[name] = (f"{self.prefixes[ioc]}{suffix}", False)
+                names[f"{self.prefixes[ioc]}{suffix}"] = f"setting:{name}"
         return names
 
     async def connect(self, timeout: float = 10.0) -> None:
@@ -98,20 +111,34 @@ class ChannelAccessPositions:
 
         self._context = Context()
         names = self._names()
-        pvs = await self._context.get_pvs(*(pv for pv, _ in names.values()), timeout=timeout)
-        for (key, (_, is_motor)), pv in zip(names.items(), pvs, strict=True):
+        pvs = await self._context.get_pvs(*names, timeout=timeout)
+        for pv, target in zip(pvs, names.values(), strict=True):
             await asyncio.wait_for(pv.wait_for_connection(), timeout)
-            if is_motor:
+            kind, key = target.split(":", 1)
+            if kind == "history":
                 self._history[key] = deque(maxlen=self._history_length)
-            subscription = pv.subscribe(data_type="time" if is_motor else "native")
-            subscription.add_callback(self._callback(key, is_motor))
-            self._subscriptions.append(subscription)
+            elif kind == "moving":
+                self._motion_starts[key] = deque(maxlen=16)
+            # Settings as strings: enum names (polarization), not their indices.
+            data_type = ChannelType.STRING if kind == "setting" else "native"
+            subscription = pv.subscribe(data_type=data_type)
+            callback = self._callback(kind, key)
+            subscription.add_callback(callback)
+            # caproto holds callbacks weakly: keep them (and the subscriptions) alive.
+            self._subscriptions.append((subscription, callback))
 
-    def _callback(self, key: str, is_motor: bool):
+    def _callback(self, kind: str, key: str):
         async def on_update(subscription, response) -> None:
             value = response.data[0]
-            if is_motor:
-                self._history[key].append((time.monotonic(), float(value)))
+            now = time.monotonic()
+            if kind == "history":
+                self._history[key].append((now, float(value)))
+            elif kind == "moving":
+                if value == 0:
+                    self._motion_starts[key].append(now)
+                    history = self._history.get(key)
+                    if history:  # the axis sat still until now: anchor interpolation
+                        history.append((now, history[-1][1]))
             else:
                 self._settings[key] = value.decode() if isinstance(value, bytes) else value
 
@@ -126,6 +153,9 @@ class ChannelAccessPositions:
 
     def setting(self, name: str) -> object:
         return self._settings[name]
+
+    def motion_started_after(self, axis: str, t: float) -> float | None:
+        return next((start for start in self._motion_starts.get(axis, ()) if start > t), None)
 
 
 def beam_state(reader: PositionReader, times: float | np.ndarray) -> BeamState:
@@ -147,5 +177,5 @@ def beam_state(reader: PositionReader, times: float | np.ndarray) -> BeamState:
         theta_deg=float(reader.position("goni_theta", mean_time)),
         polarization=str(reader.setting("polarization")),
         ring_current_ma=float(reader.setting("ring_current")),
-        zp_index=int(reader.setting("zp_index")),
+        zp_index=int(float(reader.setting("zp_index"))),
     )

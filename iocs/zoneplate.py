@@ -7,10 +7,15 @@ import time
 
 from caproto.server import PVGroup, SubGroup, pvproperty
 
+from .energy import INITIAL_ENERGY_EV
 from .motor_record import SimMotor
-from .physics import StxmModel
+from .physics import ZONE_PLATES, StxmModel
 from .positions import ChannelAccessPositions, PositionReader
+from .refusal import accept, message_pvproperty, refuse
 from .runner import run_standalone
+
+#: The zone plate installed when the sim starts: the seed's zp_def (D=250 µm, Δr=25 nm).
+INITIAL_ZONE_PLATE = 7
 
 
 class ZonePlateIOC(PVGroup):
@@ -25,6 +30,7 @@ class ZonePlateIOC(PVGroup):
         <prefix>CentralStop_RBV    central stop diameter, µm
         <prefix>A1_RBV             focal-length slope A1 = −D·Δr/1239.84, µm/eV
         <prefix>FocalLength_RBV    f = |A1|·E at the current energy, µm
+    <prefix>Message_RBV        why the last put was refused, empty when fine
 
     Running alone it follows the energy IOC over Channel Access (``--energy-prefix``).
     """
@@ -32,14 +38,14 @@ class ZonePlateIOC(PVGroup):
     z = SubGroup(
         SimMotor,
         prefix="Z",
-        position=-3802.0,
+        position=ZONE_PLATES[INITIAL_ZONE_PLATE].a1 * INITIAL_ENERGY_EV,
         limits=(-15000.0, 0.0),
         velocity=2000.0,
         acceleration=0.05,
         precision=3,
         description="Zone plate Z",
     )
-    index = pvproperty(name="Index", value=7, doc="Selected zone plate")
+    index = pvproperty(name="Index", value=INITIAL_ZONE_PLATE, doc="Selected zone plate")
     diameter = pvproperty(
         name="Diameter_RBV",
         value=0.0,
@@ -72,6 +78,7 @@ class ZonePlateIOC(PVGroup):
         precision=4,
         doc="Focal-length slope A1",
     )
+    message = message_pvproperty()
     focal_length = pvproperty(
         name="FocalLength_RBV",
         value=0.0,
@@ -96,7 +103,11 @@ class ZonePlateIOC(PVGroup):
 
     @index.putter
     async def index(self, instance, value):
-        self.model.zone_plate(value)  # raises naming the installed slots
+        try:
+            self.model.zone_plate(value)
+        except ValueError as error:
+            await refuse(instance, self.message, f"Index: {error}")
+        await accept(instance, self.message)
         await self._publish_definition(value)
         return value
 

@@ -23,9 +23,10 @@ class CounterError(RuntimeError):
 class PointCounter(Device):
     """Photon counter: one dwell per trigger (Single) or a whole line (Line).
 
-    In Line mode a trigger acquires ``line_points`` dwells while the fine X stage
-    flies (the plan starts the move); the reading then holds the counts waveform and
-    the measured X of each point, one event per row as pyStxm records it.
+    In Line mode a trigger arms a line of ``line_points`` dwells that starts when the
+    fine X stage starts moving (``line_trigger`` FineXMotion; the plan triggers, then
+    starts the move) or at once (Immediate); the reading then holds the counts
+    waveform and the measured X of each point, one event per row as pyStxm records it.
 
     Attributes
     ----------
@@ -33,6 +34,7 @@ class PointCounter(Device):
     dwell : dwell per point, ms (NXstxm count_time, in s)
     mode : Single | Line
     line_points : points per line
+    line_trigger : FineXMotion | Immediate — what starts an armed line
     line_counts : counts per point of the last line (Line mode only)
     line_positions : measured fine X per point, µm (Line mode only)
     """
@@ -43,6 +45,7 @@ class PointCounter(Device):
     dwell = Cpt(EpicsSignal, "DwellTime", kind="config")
     mode = Cpt(EpicsSignal, "Mode", string=True, kind="config")
     line_points = Cpt(EpicsSignal, "LinePoints", kind="config")
+    line_trigger = Cpt(EpicsSignal, "LineTrigger", string=True, kind="config")
     noise = Cpt(EpicsSignal, "Noise", string=True, kind="config")
     acquire = Cpt(EpicsSignal, "Acquire", put_complete=True, kind="omitted")
     message = Cpt(EpicsSignalRO, "Message_RBV", string=True, kind="omitted")
@@ -50,6 +53,8 @@ class PointCounter(Device):
     _line_only = ("line_counts", "line_positions")
     #: Seconds allowed beyond the acquisition's own duration before a trigger times out.
     acquire_timeout_margin_s = 5.0
+    #: How long the IOC waits for fine X motion after arming a line (its MOTION_WAIT_S).
+    motion_wait_s = 5.0
 
     @property
     def in_line_mode(self) -> bool:
@@ -59,6 +64,8 @@ class PointCounter(Device):
         """Acquire once; the status finishes when the IOC's put-callback completes."""
         points = int(self.line_points.get()) if self.in_line_mode else 1
         timeout = points * float(self.dwell.get()) / 1000.0 + self.acquire_timeout_margin_s
+        if self.in_line_mode:
+            timeout += self.motion_wait_s
         status = Status(self, timeout=timeout)
 
         def finished(*args, **kwargs) -> None:

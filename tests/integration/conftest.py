@@ -1,0 +1,45 @@
+"""Fixtures that run the virtual STXM over Channel Access on loopback."""
+
+from __future__ import annotations
+
+import pytest
+from bluesky import RunEngine
+
+from stxm_devices import make_beamline
+from stxm_devices.testing import running_ioc, sim_command
+
+SIM_PREFIX = "SIM:"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def sim(ca_ports):
+    """The whole sim beamline in one process on its own port, torn down by PID."""
+    port = ca_ports["sim"]
+    with running_ioc(
+        sim_command(port, SIM_PREFIX), port=port, ready_pv=f"{SIM_PREFIX}counter0:Noise"
+    ) as process:
+        yield process
+
+
+@pytest.fixture(scope="session")
+def beamline(sim):
+    return make_beamline(SIM_PREFIX)
+
+
+@pytest.fixture
+def noiseless(beamline):
+    """Counts without Poisson noise for this test (restored afterwards)."""
+    beamline.counter.noise.set("Off").wait(5)
+    yield beamline
+    beamline.counter.noise.set("On").wait(5)
+
+
+@pytest.fixture
+def RE():  # noqa: N802 - the name every bluesky user knows
+    return RunEngine({}, call_returns_result=True)

@@ -1,0 +1,33 @@
+import numpy as np
+import pytest
+
+from iocs.motion import Trajectory
+
+
+def test_long_move_is_trapezoidal():
+    move = Trajectory(start=0.0, target=10.0, t0=1.0, velocity=5.0, accel_time=0.1)
+    assert move.duration == pytest.approx(2.1)
+    assert move.position_at(1.0) == pytest.approx(0.0)
+    assert move.position_at(move.end_time) == pytest.approx(10.0)
+    assert move.position_at(1.0 + 1.05) == pytest.approx(5.0)  # midpoint by symmetry
+    samples = move.position_at(np.linspace(0.0, 4.0, 400))
+    assert np.all(np.diff(samples) >= -1e-12)
+    assert np.max(np.diff(samples) / (4.0 / 399)) <= 5.0 + 1e-9
+
+
+def test_short_move_is_a_triangle_and_short():
+    move = Trajectory(start=0.0, target=-0.01, t0=0.0, velocity=5.0, accel_time=0.1)
+    assert move.duration < 0.1
+    assert move.position_at(move.duration) == pytest.approx(-0.01)
+    assert move.position_at(move.duration / 2) == pytest.approx(-0.005)
+
+
+def test_positions_outside_the_move_are_its_ends():
+    move = Trajectory(start=2.0, target=4.0, t0=10.0, velocity=1.0)
+    assert move.position_at([0.0, 100.0]) == pytest.approx([2.0, 4.0])
+
+
+def test_at_rest_never_moves():
+    rest = Trajectory.at_rest(3.0, t0=5.0)
+    assert rest.duration == 0.0
+    assert rest.position_at([0.0, 5.0, 9.0]) == pytest.approx([3.0] * 3)

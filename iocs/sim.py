@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from caproto.server import PVGroup, run
 
 from .counter import CounterIOC
+from .detector import DetectorIOC
 from .energy import EnergyIOC
 from .loopback import apply_server_defaults
 from .osa import OsaStage
@@ -28,6 +29,7 @@ SUBSYSTEM_PREFIXES: dict[str, str] = {
     "zoneplate": "zp:",
     "energy": "energy:",
     "counter": "counter0:",
+    "detector": "det1:",
 }
 
 
@@ -61,6 +63,7 @@ def build_sim(prefix: str = "SIM:", model: StxmModel | None = None) -> SimBeamli
     groups["energy"] = EnergyIOC(prefix=sub("energy"))
     groups["zoneplate"] = ZonePlateIOC(prefix=sub("zoneplate"), model=model, positions=positions)
     groups["counter"] = CounterIOC(prefix=sub("counter"), model=model, positions=positions)
+    groups["detector"] = DetectorIOC(prefix=sub("detector"), model=model, positions=positions)
     return SimBeamline(prefix=prefix, model=model, groups=groups)
 
 

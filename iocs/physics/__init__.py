@@ -1,9 +1,11 @@
 """The virtual STXM's physics: pure numpy, no Channel Access, testable alone.
 
-``optics`` (zone plate, probe, OSA), ``sample`` (materials and the phantom) and
-``model`` (``StxmModel``, which turns a ``BeamState`` into counts).
+``optics`` (zone plate, probe, OSA), ``sample`` (materials and the phantom),
+``model`` (``StxmModel``, which turns a ``BeamState`` into counts) and ``diffraction``
+(``FarFieldDetector``, the area detector's far-field frames).
 """
 
+from .diffraction import FarFieldDetector
 from .model import BeamState, StxmModel
 from .optics import ZONE_PLATES, Osa, ZonePlate, photon_wavelength_nm
 from .sample import MATERIALS, POLARIZATIONS, Material, Phantom
@@ -13,6 +15,7 @@ __all__ = [
     "POLARIZATIONS",
     "ZONE_PLATES",
     "BeamState",
+    "FarFieldDetector",
     "Material",
     "Osa",
     "Phantom",

@@ -9,6 +9,7 @@ as a real IOC would.  :func:`beam_state` turns either into a physics ``BeamState
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import time
 from collections import deque
@@ -179,3 +180,27 @@ def beam_state(reader: PositionReader, times: float | np.ndarray) -> BeamState:
         ring_current_ma=float(reader.setting("ring_current")),
         zp_index=int(float(reader.setting("zp_index"))),
     )
+
+
+#: The IOCs a standalone detector follows over Channel Access, with their default prefixes.
+FOLLOWED_IOCS: dict[str, str] = {
+    "stage": "SIM:stage:",
+    "osa": "SIM:osa:",
+    "zoneplate": "SIM:zp:",
+    "energy": "SIM:energy:",
+}
+
+
+def add_followed_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--<ioc>-prefix`` for each IOC of FOLLOWED_IOCS (a standalone IOC's options)."""
+    for ioc, default in FOLLOWED_IOCS.items():
+        parser.add_argument(
+            f"--{ioc}-prefix",
+            default=default,
+            help=f"prefix of the {ioc} IOC to follow over Channel Access",
+        )
+
+
+def followed_positions(args: argparse.Namespace) -> ChannelAccessPositions:
+    """Positions followed over Channel Access at the prefixes ``args`` name."""
+    return ChannelAccessPositions({ioc: getattr(args, f"{ioc}_prefix") for ioc in FOLLOWED_IOCS})

@@ -46,13 +46,12 @@ def enum_setting(name: str, strings: tuple[str, ...], value: str | None = None, 
 
 
 def text(name: str, value: str = "", *, read_only: bool = False, doc: str = "") -> pvproperty:
-    """A 256-character CHAR waveform read as a string, as AD serves paths and messages."""
+    """A 256-character CHAR waveform (a string to ophyd), as AD serves paths and messages."""
     return pvproperty(
         name=name,
         value=value,
         dtype=ChannelType.CHAR,
         max_length=256,
-        report_as_string=True,
         read_only=read_only,
         doc=doc,
     )

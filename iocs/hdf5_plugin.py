@@ -91,15 +91,12 @@ class HDF5Plugin(Plugin):
         "FilePathExists_RBV", "No", dtype=ChannelType.ENUM, enum_strings=NO_YES
     )
     create_directory = setting(name="CreateDirectory", value=0)
-    file_name = setting(
-        name="FileName", value="", dtype=ChannelType.CHAR, max_length=256, report_as_string=True
-    )
+    file_name = setting(name="FileName", value="", dtype=ChannelType.CHAR, max_length=256)
     file_template = setting(
         name="FileTemplate",
         value="%s%s_%3.3d.h5",
         dtype=ChannelType.CHAR,
         max_length=256,
-        report_as_string=True,
     )
     file_number = setting(name="FileNumber", value=0)
     full_file_name = text("FullFileName_RBV", read_only=True, doc="Last file opened")

@@ -6,16 +6,19 @@ profile entry point; ``stxm_devices.nxstxm`` assembles NXstxm files from documen
 
 from .beamline import Beamline, BeamlineConnectionError, make_beamline
 from .counter import CounterError, CounterMode, PointCounter
+from .detector import AreaDetector, DetectorWriteError, SingleFileAreaDetector
 from .energy import Epu, FocusedEnergy, Polarization
 from .osa import Osa
 from .stage import Goniometer, SampleStage
 from .zoneplate import ZonePlate
 
 __all__ = [
+    "AreaDetector",
     "Beamline",
     "BeamlineConnectionError",
     "CounterError",
     "CounterMode",
+    "DetectorWriteError",
     "Epu",
     "FocusedEnergy",
     "Goniometer",
@@ -23,6 +26,7 @@ __all__ = [
     "PointCounter",
     "Polarization",
     "SampleStage",
+    "SingleFileAreaDetector",
     "ZonePlate",
     "make_beamline",
 ]

@@ -14,6 +14,7 @@ from ophyd import EpicsSignalRO
 from ophyd.ophydobj import OphydObject
 
 from .counter import PointCounter
+from .detector import AreaDetector
 from .energy import Epu, FocusedEnergy
 from .osa import Osa
 from .stage import Goniometer, SampleStage
@@ -26,6 +27,7 @@ SUBSYSTEM_PREFIXES: dict[str, str] = {
     "zoneplate": "zp:",
     "energy": "energy:",
     "counter": "counter0:",
+    "detector": "det1:",
 }
 
 
@@ -45,6 +47,7 @@ class Beamline:
     epu: Epu
     ring_current: EpicsSignalRO
     counter: PointCounter
+    detector: AreaDetector
 
     def devices(self) -> dict[str, OphydObject]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -73,8 +76,9 @@ def make_beamline(
 ) -> Beamline:
     """Build (and by default connect) the beamline's devices.
 
-    ``overrides`` maps a subsystem (stage, osa, zoneplate, energy, counter) to its full
-    prefix, or a device name (stage, goniometer, osa, ..., counter) to a ready device.
+    ``overrides`` maps a subsystem (stage, osa, zoneplate, energy, counter, detector) to
+    its full prefix, or a device name (stage, goniometer, osa, ..., detector) to a ready
+    device (e.g. an ``AreaDetector`` with the write/read path templates of the site).
     """
     known = set(SUBSYSTEM_PREFIXES) | {f.name for f in fields(Beamline)}
     unknown = set(overrides) - known
@@ -110,6 +114,7 @@ def make_beamline(
             lambda: EpicsSignalRO(prefixes["energy"] + "RingCurrent", name="ring_current"),
         ),
         counter=device("counter", lambda: PointCounter(prefixes["counter"], name="counter0")),
+        detector=device("detector", lambda: AreaDetector(prefixes["detector"], name="det1")),
     )
     if connect:
         beamline.connect(timeout)

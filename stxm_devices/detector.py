@@ -15,10 +15,11 @@ be made or Capture cannot open the file, at trigger when a frame could not be wr
 from __future__ import annotations
 
 import threading
+import time
 
 from apstools.devices import SimDetectorCam_V34, SingleTrigger_V34
 from ophyd import ADComponent as ADCpt
-from ophyd import DetectorBase, EpicsSignalRO, EpicsSignalWithRBV
+from ophyd import DetectorBase, EpicsSignalRO, EpicsSignalWithRBV, Staged
 from ophyd.areadetector.filestore_mixins import (
     FileStoreHDF5IterativeWrite,
     FileStoreHDF5SingleIterativeWrite,
@@ -164,8 +165,17 @@ class _AreaDetector(SingleTrigger_V34, DetectorBase):
         self.hdf1.read_path_template = read_path_template
 
     def trigger(self) -> DeviceStatus:
-        """Acquire one frame; fail with the IOC's WriteMessage if it was not written."""
-        acquired = super().trigger()
+        """Acquire one frame; fail with the IOC's WriteMessage if it was not written.
+
+        SingleTrigger's own ``trigger`` returns ``self._status``, which its callback
+        resets to None when a fast frame is done before ``trigger`` returns; the status
+        is kept in a local here.
+        """
+        if self._staged != Staged.yes:
+            raise RuntimeError(f"{self.name} is not staged: stage it before triggering")
+        acquired = self._status = self._status_type(self)
+        self._acquisition_signal.put(1, wait=False)
+        self.generate_datum(self._image_name, time.time(), {})
         status = DeviceStatus(self)
 
         def check() -> None:

@@ -213,7 +213,8 @@ def test_caproto_control_layer_counts(sim, tmp_path):
         import bluesky.plans as bp
         from bluesky import RunEngine
         from stxm_devices import AreaDetector
-        detector = AreaDetector({PREFIX!r}, name="det1", write_path_template={str(tmp_path)!r} + "/")
+        path = {str(tmp_path)!r} + "/"
+        detector = AreaDetector({PREFIX!r}, name="det1", write_path_template=path)
         detector.wait_for_connection(timeout=10)
         detector.cam.size.size_x.set(32).wait(5)
         detector.cam.size.size_y.set(32).wait(5)

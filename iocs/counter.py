@@ -8,8 +8,9 @@ import time
 
 import numpy as np
 from caproto import ChannelType
-from caproto.server import PVGroup, pvproperty
+from caproto.server import PVGroup, SubGroup, pvproperty
 
+from .motor_record import SimMotor
 from .physics import StxmModel
 from .positions import ChannelAccessPositions, PositionReader, beam_state
 from .refusal import accept, message_pvproperty, refuse
@@ -35,6 +36,7 @@ class CounterIOC(PVGroup):
         <prefix>LinePositions_RBV  Line mode: fine-X position measured at each point, µm
         <prefix>Noise              Off | On: Poisson noise (Off gives expectation values)
         <prefix>Message_RBV        last error, empty when fine
+    <prefix>DetX <prefix>DetY  the detector's stage (motor records, µm; 0,0 on the beam)
 
     Line mode acquires ``LinePoints`` consecutive dwells while the fine X stage flies
     and reports where X was at each one, as pyStxm's line scans do.  Like a counter
@@ -96,6 +98,22 @@ class CounterIOC(PVGroup):
         doc="Poisson noise",
     )
     message = message_pvproperty()
+    x = SubGroup(
+        SimMotor,
+        prefix="DetX",
+        limits=(-5000.0, 5000.0),
+        velocity=2000.0,
+        acceleration=0.05,
+        description="Detector X",
+    )
+    y = SubGroup(
+        SimMotor,
+        prefix="DetY",
+        limits=(-5000.0, 5000.0),
+        velocity=2000.0,
+        acceleration=0.05,
+        description="Detector Y",
+    )
 
     def __init__(
         self, *args, model: StxmModel, positions: PositionReader, clock=time.monotonic, **kwargs
@@ -152,7 +170,10 @@ class CounterIOC(PVGroup):
         await asyncio.sleep(max(0.0, start + points * dwell_ms / 1000.0 - self.clock()))
         times = start + (np.arange(points) + 0.5) * dwell_ms / 1000.0
         try:
-            counts = self.model.counts(beam_state(self.positions, times), dwell_ms)
+            state = beam_state(self.positions, times).with_(
+                detector_x_um=self.x.position_at(times), detector_y_um=self.y.position_at(times)
+            )
+            counts = self.model.counts(state, dwell_ms)
         except (KeyError, ValueError) as error:
             await refuse(instance, self.message, f"acquisition failed: {error}")
         counts = counts.astype(np.int64)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from caproto.server import PVGroup, run, template_arg_parser
+from caproto.server import PVGroup, template_arg_parser
 
 from .loopback import apply_server_defaults
+from .server import serve
 
 
 def run_standalone(
@@ -27,7 +28,9 @@ def run_standalone(
     the IOCs it follows over Channel Access).
     """
     apply_server_defaults()
-    parser, split_args = template_arg_parser(default_prefix=default_prefix, desc=desc)
+    parser, split_args = template_arg_parser(
+        default_prefix=default_prefix, desc=desc, supported_async_libs=("asyncio",)
+    )
     if add_arguments is not None:
         add_arguments(parser)
     args = parser.parse_args(argv)
@@ -36,4 +39,4 @@ def run_standalone(
         ioc = group_class(prefix=ioc_options["prefix"])
     else:
         ioc = make_ioc(args, ioc_options["prefix"])
-    run(ioc.pvdb, **run_options)
+    serve(ioc.pvdb, interfaces=run_options["interfaces"], log_pv_names=args.list_pvs)

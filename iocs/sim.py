@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from caproto.server import PVGroup, run
+from caproto.server import PVGroup
 
 from .counter import CounterIOC
 from .detector import DetectorIOC
@@ -18,6 +18,7 @@ from .loopback import apply_server_defaults
 from .osa import OsaStage
 from .physics import StxmModel
 from .positions import LocalPositions
+from .server import serve
 from .stage import SampleStage
 from .zoneplate import ZonePlateIOC
 
@@ -79,4 +80,4 @@ def run_sim(
     """Serve the virtual STXM on ``port`` (loopback unless ``interfaces`` says otherwise)."""
     apply_server_defaults(port)
     sim = build_sim(prefix, StxmModel(seed=seed, noise=noise))
-    run(sim.pvdb, interfaces=interfaces or ["127.0.0.1"], log_pv_names=list_pvs)
+    serve(sim.pvdb, interfaces=interfaces or ["127.0.0.1"], log_pv_names=list_pvs)

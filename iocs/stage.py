@@ -23,16 +23,16 @@ class SampleStage(PVGroup):
         SimMotor,
         prefix="FineX",
         limits=(-50.0, 50.0),
-        velocity=2000.0,
-        acceleration=0.002,
+        velocity=10000.0,
+        acceleration=0.0005,
         description="Sample fine X (piezo)",
     )
     fine_y = SubGroup(
         SimMotor,
         prefix="FineY",
         limits=(-50.0, 50.0),
-        velocity=2000.0,
-        acceleration=0.002,
+        velocity=10000.0,
+        acceleration=0.0005,
         description="Sample fine Y (piezo)",
     )
     coarse_x = SubGroup(

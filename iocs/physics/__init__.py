@@ -7,13 +7,15 @@
 
 from .diffraction import FarFieldDetector
 from .model import BeamState, StxmModel
-from .optics import ZONE_PLATES, Osa, ZonePlate, photon_wavelength_nm
+from .optics import DETECTOR_APERTURE, ZONE_PLATES, Aperture, Osa, ZonePlate, photon_wavelength_nm
 from .sample import MATERIALS, POLARIZATIONS, Material, Phantom
 
 __all__ = [
+    "DETECTOR_APERTURE",
     "MATERIALS",
     "POLARIZATIONS",
     "ZONE_PLATES",
+    "Aperture",
     "BeamState",
     "FarFieldDetector",
     "Material",

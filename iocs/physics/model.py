@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .optics import ZONE_PLATES, Osa, ZonePlate
+from .optics import DETECTOR_APERTURE, ZONE_PLATES, Aperture, Osa, ZonePlate
 from .sample import POLARIZATIONS, Phantom
 
 ArrayLike = float | np.ndarray
@@ -28,6 +28,8 @@ class BeamState:
     sample_z_um: ArrayLike = 0.0
     osa_x_um: ArrayLike = 0.0
     osa_y_um: ArrayLike = 0.0
+    detector_x_um: ArrayLike = 0.0
+    detector_y_um: ArrayLike = 0.0
     theta_deg: float = 0.0
     polarization: str = "CircLeft"
     ring_current_ma: float = 500.0
@@ -49,7 +51,8 @@ class StxmModel:
         self,
         *,
         phantom: Phantom | None = None,
-        osa: Osa | None = None,
+        osa: Aperture | None = None,
+        detector_aperture: Aperture | None = None,
         zone_plates: dict[int, ZonePlate] | None = None,
         focus_offset_um: float = 0.0,
         counts_per_ms: float = 1.0e4,
@@ -58,6 +61,7 @@ class StxmModel:
     ) -> None:
         self.phantom = phantom or Phantom()
         self.osa = osa or Osa()
+        self.detector_aperture = detector_aperture or DETECTOR_APERTURE
         self.zone_plates = dict(zone_plates or ZONE_PLATES)
         self.focus_offset_um = focus_offset_um
         self.counts_per_ms = counts_per_ms
@@ -84,7 +88,7 @@ class StxmModel:
         return np.asarray(zone_plate.probe_sigma_um(state.energy_ev, self.defocus_um(state)))
 
     def transmission(self, state: BeamState) -> np.ndarray:
-        """Noise-free fraction of I0 reaching the detector (sample × OSA)."""
+        """Noise-free fraction of I0 reaching the detector (sample × OSA × detector area)."""
         if state.polarization not in POLARIZATIONS:
             raise ValueError(f"unknown polarization {state.polarization!r}")
         od = self.phantom.optical_density(
@@ -95,7 +99,11 @@ class StxmModel:
             blur_sigma_um=self.probe_sigma_um(state),
             theta_deg=state.theta_deg,
         )
-        return np.exp(-od) * self.osa.transmission(state.osa_x_um, state.osa_y_um)
+        apertures = self.osa.transmission(state.osa_x_um, state.osa_y_um)
+        apertures = apertures * self.detector_aperture.transmission(
+            state.detector_x_um, state.detector_y_um
+        )
+        return np.exp(-od) * apertures
 
     def expected_counts(self, state: BeamState, dwell_ms: float) -> np.ndarray:
         incident = self.counts_per_ms * dwell_ms * state.ring_current_ma / 500.0

@@ -73,12 +73,12 @@ ZONE_PLATES: dict[int, ZonePlate] = {
 
 
 @dataclass(frozen=True)
-class Osa:
-    """Order-sorting aperture: a pinhole centred on the beam axis at OSA (0, 0).
+class Aperture:
+    """A round aperture centred on the beam axis at (0, 0) of its stage.
 
-    Transmission is ~1 while the first-order cone passes the pinhole and falls to
-    ``leak`` once the OSA is off axis by more than its radius; ``edge_um`` softens the
-    edge (the cone's finite width at the OSA plane).
+    Transmission is ~1 while the beam passes it and falls to ``leak`` once it is off
+    axis by more than its radius; ``edge_um`` softens the edge (the beam's width there).
+    The OSA is a 50 µm pinhole; the point detector's active area is a larger one.
     """
 
     diameter_um: float = 50.0
@@ -92,3 +92,10 @@ class Osa:
         radius = self.diameter_um / 2.0
         passed = 0.5 * erfc((offset - radius) / (np.sqrt(2.0) * self.edge_um))
         return self.leak + (1.0 - self.leak) * passed
+
+
+#: The order-sorting aperture: a 50 µm pinhole upstream of the sample.
+Osa = Aperture
+
+#: The point detector's active area (a phosphor + PMT), seen moving the detector stage.
+DETECTOR_APERTURE = Aperture(diameter_um=1000.0, edge_um=40.0, leak=0.0)

@@ -111,7 +111,9 @@ def make_beamline(
         epu=device("epu", lambda: Epu(prefixes["energy"], name="epu")),
         ring_current=device(
             "ring_current",
-            lambda: EpicsSignalRO(prefixes["energy"] + "RingCurrent", name="ring_current"),
+            lambda: EpicsSignalRO(
+                prefixes["energy"] + "RingCurrent", name="ring_current", auto_monitor=True
+            ),
         ),
         counter=device("counter", lambda: PointCounter(prefixes["counter"], name="counter0")),
         detector=device("detector", lambda: AreaDetector(prefixes["detector"], name="det1")),

@@ -8,6 +8,8 @@ from ophyd import Component as Cpt
 from ophyd import Device, EpicsSignal, EpicsSignalRO
 from ophyd.status import Status
 
+from .motor import StxmMotor
+
 
 class CounterMode(str, enum.Enum):
     """Acquisition modes of the counter (its Mode PV's enum strings)."""
@@ -35,19 +37,30 @@ class PointCounter(Device):
     mode : Single | Line
     line_points : points per line
     line_trigger : FineXMotion | Immediate — what starts an armed line
+    x, y : the detector's stage, µm (detector images)
     line_counts : counts per point of the last line (Line mode only)
     line_positions : measured fine X per point, µm (Line mode only)
     """
 
-    counts = Cpt(EpicsSignalRO, "Counts_RBV", kind="hinted")
-    line_counts = Cpt(EpicsSignalRO, "LineCounts_RBV", kind="normal")
-    line_positions = Cpt(EpicsSignalRO, "LinePositions_RBV", kind="normal")
-    dwell = Cpt(EpicsSignal, "DwellTime", kind="config")
-    mode = Cpt(EpicsSignal, "Mode", string=True, kind="config")
-    line_points = Cpt(EpicsSignal, "LinePoints", kind="config")
-    line_trigger = Cpt(EpicsSignal, "LineTrigger", string=True, kind="config")
-    noise = Cpt(EpicsSignal, "Noise", string=True, kind="config")
+    counts = Cpt(EpicsSignalRO, "Counts_RBV", kind="hinted", auto_monitor=True)
+    line_counts = Cpt(EpicsSignalRO, "LineCounts_RBV", kind="normal", auto_monitor=True)
+    line_positions = Cpt(EpicsSignalRO, "LinePositions_RBV", kind="normal", auto_monitor=True)
+    dwell = Cpt(EpicsSignal, "DwellTime", kind="config", put_complete=True, auto_monitor=True)
+    mode = Cpt(
+        EpicsSignal, "Mode", string=True, kind="config", put_complete=True, auto_monitor=True
+    )
+    line_points = Cpt(
+        EpicsSignal, "LinePoints", kind="config", put_complete=True, auto_monitor=True
+    )
+    line_trigger = Cpt(
+        EpicsSignal, "LineTrigger", string=True, kind="config", put_complete=True, auto_monitor=True
+    )
+    noise = Cpt(
+        EpicsSignal, "Noise", string=True, kind="config", put_complete=True, auto_monitor=True
+    )
     acquire = Cpt(EpicsSignal, "Acquire", put_complete=True, kind="omitted")
+    x = Cpt(StxmMotor, "DetX", kind="normal")
+    y = Cpt(StxmMotor, "DetY", kind="normal")
     message = Cpt(EpicsSignalRO, "Message_RBV", string=True, kind="omitted")
 
     _line_only = ("line_counts", "line_positions")
@@ -69,6 +82,7 @@ class PointCounter(Device):
         status = Status(self, timeout=timeout)
 
         def finished(*args, **kwargs) -> None:
+            # A fresh read: a monitor update may trail the put's completion.
             message = self.message.get(use_monitor=False)
             if message:
                 status.set_exception(CounterError(f"{self.prefix}Acquire: {message}"))
@@ -83,6 +97,12 @@ class PointCounter(Device):
             return mapping
         drop = {getattr(self, attr).name for attr in self._line_only}
         return {key: value for key, value in mapping.items() if key not in drop}
+
+    @property
+    def hints(self) -> dict:
+        """The image field: the counts waveform in Line mode, the counts otherwise."""
+        field = self.line_counts if self.in_line_mode else self.counts
+        return {"fields": [field.name]}
 
     def read(self) -> dict:
         return self._without_line_keys(super().read())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 
 from ophyd import Component as Cpt
-from ophyd import Device, EpicsMotor, EpicsSignal, EpicsSignalRO, Signal
+from ophyd import Device, EpicsSignal, EpicsSignalRO, Signal
 from ophyd import FormattedComponent as FCpt
 from ophyd.pseudopos import (
     PseudoPositioner,
@@ -13,6 +13,8 @@ from ophyd.pseudopos import (
     pseudo_position_argument,
     real_position_argument,
 )
+
+from .motor import StxmMotor
 
 
 class Polarization(str, enum.Enum):
@@ -28,9 +30,9 @@ class Polarization(str, enum.Enum):
 class Epu(Device):
     """Elliptically polarizing undulator: mode, offset (eV), linear angle (deg)."""
 
-    polarization = Cpt(EpicsSignal, "Polarization", string=True, kind="config")
-    offset = Cpt(EpicsSignal, "Offset", kind="config")
-    angle = Cpt(EpicsSignal, "Angle", kind="config")
+    polarization = Cpt(EpicsSignal, "Polarization", string=True, kind="normal")
+    offset = Cpt(EpicsSignal, "Offset", kind="normal")
+    angle = Cpt(EpicsSignal, "Angle", kind="normal")
 
 
 class FocusedEnergy(PseudoPositioner):
@@ -50,8 +52,8 @@ class FocusedEnergy(PseudoPositioner):
     """
 
     energy = Cpt(PseudoSingle, egu="eV", kind="hinted")
-    mono = FCpt(EpicsMotor, "{self._energy_prefix}Energy", kind="normal")
-    zone_plate_z = FCpt(EpicsMotor, "{self._zoneplate_prefix}Z", kind="normal")
+    mono = FCpt(StxmMotor, "{self._energy_prefix}Energy", kind="normal")
+    zone_plate_z = FCpt(StxmMotor, "{self._zoneplate_prefix}Z", kind="normal")
     a1 = FCpt(EpicsSignalRO, "{self._zoneplate_prefix}A1_RBV", kind="config")
     focus_offset = Cpt(Signal, value=0.0, kind="config")
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from ophyd import Component as Cpt
-from ophyd import Device, EpicsMotor
+from ophyd import Device
+
+from .motor import StxmMotor
 
 
 class SampleStage(Device):
@@ -16,17 +18,17 @@ class SampleStage(Device):
     z : sample Z (NXstxm sample_z)
     """
 
-    fine_x = Cpt(EpicsMotor, "FineX", kind="hinted")
-    fine_y = Cpt(EpicsMotor, "FineY", kind="hinted")
-    coarse_x = Cpt(EpicsMotor, "CoarseX", kind="normal")
-    coarse_y = Cpt(EpicsMotor, "CoarseY", kind="normal")
-    z = Cpt(EpicsMotor, "Z", kind="normal")
+    fine_x = Cpt(StxmMotor, "FineX", kind="hinted")
+    fine_y = Cpt(StxmMotor, "FineY", kind="hinted")
+    coarse_x = Cpt(StxmMotor, "CoarseX", kind="normal")
+    coarse_y = Cpt(StxmMotor, "CoarseY", kind="normal")
+    z = Cpt(StxmMotor, "Z", kind="normal")
 
 
 class Goniometer(Device):
     """Goniometer for tomography: x, y, z in µm, theta in degrees (NXstxm rotation_angle)."""
 
-    x = Cpt(EpicsMotor, "GoniX", kind="normal")
-    y = Cpt(EpicsMotor, "GoniY", kind="normal")
-    z = Cpt(EpicsMotor, "GoniZ", kind="normal")
-    theta = Cpt(EpicsMotor, "GoniTheta", kind="hinted")
+    x = Cpt(StxmMotor, "GoniX", kind="normal")
+    y = Cpt(StxmMotor, "GoniY", kind="normal")
+    z = Cpt(StxmMotor, "GoniZ", kind="normal")
+    theta = Cpt(StxmMotor, "GoniTheta", kind="hinted")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from ophyd import Component as Cpt
-from ophyd import Device, EpicsMotor, EpicsSignal, EpicsSignalRO
+from ophyd import Device, EpicsSignal, EpicsSignalRO
+
+from .motor import StxmMotor
 
 
 class ZonePlate(Device):
@@ -18,7 +20,7 @@ class ZonePlate(Device):
     focal_length : f = |A1|·E at the current energy, µm
     """
 
-    z = Cpt(EpicsMotor, "Z", kind="hinted")
+    z = Cpt(StxmMotor, "Z", kind="hinted")
     index = Cpt(EpicsSignal, "Index", kind="config")
     diameter = Cpt(EpicsSignalRO, "Diameter_RBV", kind="config")
     outer_zone = Cpt(EpicsSignalRO, "OuterZone_RBV", kind="config")

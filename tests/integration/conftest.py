@@ -41,5 +41,5 @@ def noiseless(beamline):
 
 
 @pytest.fixture
-def RE():  # noqa: N802 - the name every bluesky user knows
+def RE():
     return RunEngine({}, call_returns_result=True)

@@ -1,0 +1,195 @@
+"""The acquisition pieces every STXM plan is made of: runs, step paths and fly rows.
+
+- :func:`stxm_run` — one run: open it with the standard metadata, read the baseline,
+  stage the detectors, acquire, close it (a multi-image scan is several of these).
+- :func:`step_path` — one event per point: move, trigger, read.
+- :func:`fly_rows` — one event per row: the counter's line mode while fine X flies, the
+  event holding the counts waveform and the measured X of every point (as pyStxm).
+- :func:`configured` — set signals for a plan and put them back afterwards, whatever happens.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from bluesky import plan_stubs as bps
+from bluesky import preprocessors as bpp
+from bluesky.utils import MsgGenerator
+
+from stxm_devices import Beamline
+
+from ._patterns import fly_extent, fly_velocity
+from .checks import PlanArgumentError, check_choice, check_within_limits
+
+
+class RowMode(str, enum.Enum):
+    """How image rows are measured."""
+
+    STEP = "step"  # move, trigger, read at every point
+    LINE = "line"  # the counter's line mode while the fine X stage flies
+
+
+DETECTOR_NAMES = ("counter", "detector")
+
+
+def select_detectors(beamline: Beamline, names: Sequence[str], mode: RowMode) -> list:
+    """The detector devices a plan reads, by name; the area detector cannot fly lines."""
+    if not names:
+        raise PlanArgumentError("detectors must name at least one of counter, detector")
+    for name in names:
+        check_choice(name, DETECTOR_NAMES, "detectors")
+    if mode is RowMode.LINE and list(names) != ["counter"]:
+        raise PlanArgumentError(
+            f"mode='line' flies the counter only; detectors={list(names)} needs mode='step'"
+        )
+    devices = []
+    for name in names:
+        device = getattr(beamline, name, None)
+        if device is None:
+            raise PlanArgumentError(f"detectors: this beamline has no {name!r}")
+        devices.append(device)
+    return devices
+
+
+def baseline_devices(beamline: Beamline) -> list:
+    """Read at the start and end of every run: ring current, energy, EPU, optics, stages."""
+    return [
+        beamline.ring_current,
+        beamline.energy,
+        beamline.epu,
+        beamline.zoneplate,
+        beamline.osa,
+        beamline.stage,
+        beamline.goniometer,
+    ]
+
+
+def configured(settings: Mapping[Any, Any], plan: MsgGenerator) -> MsgGenerator:
+    """Run ``plan`` with each signal set to its value; restore the old values afterwards."""
+    settings = dict(settings)
+    previous = {}
+
+    def setup_and_run():
+        for signal, value in settings.items():
+            previous[signal] = yield from bps.rd(signal)
+            yield from bps.mv(signal, value)
+        return (yield from plan)
+
+    def restore():
+        for signal, value in previous.items():
+            yield from bps.mv(signal, value)
+
+    return (yield from bpp.finalize_wrapper(setup_and_run(), restore()))
+
+
+def stxm_run(
+    beamline: Beamline, detectors: Sequence[Any], md: dict, body: MsgGenerator
+) -> MsgGenerator:
+    """One run: start document ``md``, baseline readings, detectors staged, ``body``."""
+    plan = bpp.stage_wrapper(body, detectors)
+    plan = bpp.run_wrapper(plan, md=md)
+    return (yield from bpp.baseline_wrapper(plan, baseline_devices(beamline)))
+
+
+def step_path(
+    readables: Sequence[Any],
+    motors: Sequence[Any],
+    positions: np.ndarray,
+    *,
+    before_trigger: Callable[[int], MsgGenerator] | None = None,
+) -> MsgGenerator:
+    """Visit each row of ``positions`` (n points × len(motors)): move all, trigger, read.
+
+    ``before_trigger(index)`` may set something per point (the pattern generator's dwell).
+    """
+    positions = np.atleast_2d(np.asarray(positions, dtype=float))
+    previous = np.full(len(motors), np.nan)
+    for index, point in enumerate(positions):
+        yield from bps.checkpoint()
+        moves = [
+            arg
+            for motor, target, last in zip(motors, point, previous, strict=True)
+            if target != last  # a row's slow axis stays put: no zero-length moves
+            for arg in (motor, target)
+        ]
+        if moves:
+            yield from bps.mv(*moves)
+        previous = point
+        if before_trigger is not None:
+            yield from before_trigger(index)
+        yield from bps.trigger_and_read([*readables, *motors])
+
+
+def fly_rows(
+    beamline: Beamline,
+    x_points: np.ndarray,
+    row_motors: Sequence[Any],
+    row_positions: np.ndarray,
+    dwell_ms: float,
+    *,
+    readables: Sequence[Any] = (),
+) -> MsgGenerator:
+    """One event per row: move the row motors, then fly fine X across ``x_points``.
+
+    The counter bins one dwell per point from the moment fine X starts moving (its
+    FineXMotion line trigger), so the move spans half a step beyond each end point.
+    """
+    counter, fine_x = beamline.counter, beamline.stage.fine_x
+    start, stop = fly_extent(x_points, dwell_ms, float(fine_x.acceleration.get()))
+    fly = fly_velocity(x_points, dwell_ms)
+    travel = float(fine_x.velocity.get())
+
+    def rows():
+        for row in np.atleast_2d(np.asarray(row_positions, dtype=float)):
+            yield from bps.checkpoint()
+            moves = [arg for pair in zip(row_motors, row, strict=True) for arg in pair]
+            yield from bps.mv(fine_x.velocity, travel)
+            yield from bps.mv(fine_x, start, *moves)
+            yield from bps.mv(fine_x.velocity, fly)
+            yield from bps.trigger(counter, group="line")
+            yield from bps.abs_set(fine_x, stop, group="line")
+            yield from bps.wait(group="line")
+            yield from bps.create("primary")
+            for device in (counter, *row_motors, *readables):
+                yield from bps.read(device)
+            yield from bps.save()
+
+    settings = {
+        counter.mode: "Line",
+        counter.line_trigger: "FineXMotion",
+        counter.line_points: int(len(x_points)),
+        counter.dwell: float(dwell_ms),
+        fine_x.velocity: travel,
+    }
+    return (yield from configured(settings, rows()))
+
+
+def counting(
+    beamline: Beamline, detectors: Sequence[Any], dwell_ms: float, plan: MsgGenerator
+) -> MsgGenerator:
+    """Run ``plan`` with the counter (if used) in Single mode at ``dwell_ms``."""
+    settings: dict = {}
+    if beamline.counter in detectors:
+        settings = {beamline.counter.mode: "Single", beamline.counter.dwell: float(dwell_ms)}
+    return (yield from configured(settings, plan))
+
+
+def check_fly_line(
+    beamline: Beamline, x_points: np.ndarray, dwell_ms: float, argument: str
+) -> None:
+    """A fly line must fit the fine X limits (with its half-step margins) and speed."""
+    accel_s = float(beamline.stage.fine_x.acceleration.get())
+    start, stop = fly_extent(x_points, dwell_ms, accel_s)
+    check_within_limits(beamline.stage.fine_x, [start, stop], argument)
+    if x_points.size > 1 and x_points[1] <= x_points[0]:
+        raise PlanArgumentError(f"{argument}: a fly line must run towards +X")
+    if x_points.size < 2:
+        raise PlanArgumentError(f"{argument}: a fly line needs at least 2 points")
+    counter_max = 4096
+    if x_points.size > counter_max:
+        raise PlanArgumentError(
+            f"{argument}: {x_points.size} points exceed the counter's {counter_max} per line"
+        )

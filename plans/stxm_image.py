@@ -1,0 +1,51 @@
+"""Sample image (scan type 6): the fine stage rastered under the focused beam."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bluesky.utils import MsgGenerator
+
+from stxm_devices import Beamline
+from stxm_devices.nxstxm.scan_types import ScanType
+
+from ._image import Grid, single_image
+from .acquisition import RowMode
+from .regions import Region
+
+
+def stxm_image(
+    beamline: Beamline,
+    *,
+    x_center_um: float,
+    x_range_um: float,
+    nx: int,
+    y_center_um: float,
+    y_range_um: float,
+    ny: int,
+    dwell_ms: float = 1.0,
+    mode: str = "line",
+    detectors: Sequence[str] = ("counter",),
+    md: Mapping[str, Any] | None = None,
+) -> MsgGenerator:
+    """Image the sample at the current energy: ``ny`` rows of ``nx`` points.
+
+    ``mode='line'`` (default) flies fine X with the counter in line mode, one event per
+    row; ``mode='step'`` moves and counts point by point (needed for the area detector).
+    Everything is checked before anything moves.
+    """
+    plan_args = {k: v for k, v in locals().items() if k != "beamline"}
+    region = Region(x_center_um, x_range_um, nx, y_center_um, y_range_um, ny)
+    grid = Grid("SampleFineX", region.x_points, "SampleFineY", region.y_points)
+    return single_image(
+        beamline,
+        ScanType.SAMPLE_IMAGE,
+        "stxm_image",
+        plan_args,
+        grid,
+        mode=RowMode(mode),
+        detector_names=detectors,
+        dwell_ms=dwell_ms,
+        md=md,
+    )

@@ -1,0 +1,168 @@
+"""Every plan runs end to end on the sim and labels its runs with the standard metadata."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+import plans
+from plans.schema import validate_start
+
+
+def collect(RE, plan):
+    """Run ``plan``; its documents grouped per run, in order."""
+    runs = []
+    current = {}
+
+    def store(name, doc):
+        nonlocal current
+        if name == "start":
+            current = {"start": doc, "descriptors": {}, "events": defaultdict(list)}
+            runs.append(current)
+        elif name == "descriptor":
+            current["descriptors"][doc["uid"]] = doc
+        elif name == "event":
+            stream = current["descriptors"][doc["descriptor"]]["name"]
+            current["events"][stream].append(doc)
+        elif name == "stop":
+            current["stop"] = doc
+
+    token = RE.subscribe(store)
+    try:
+        RE(plan)
+    finally:
+        RE.unsubscribe(token)
+    return runs
+
+
+def small(beamline):
+    """One small, fast call of every plan."""
+    region = plans.Region(0.0, 4.0, 5, 0.0, 4.0, 4)
+    energy = [(700.0, 710.0, 2)]
+    return {
+        "stxm_image": plans.stxm_image(
+            beamline, x_center_um=0, x_range_um=4, nx=6, y_center_um=0, y_range_um=4, ny=3
+        ),
+        "image_stack": plans.image_stack(beamline, regions=[region], energy_regions=energy),
+        "point_spectra": plans.point_spectra(
+            beamline, points_um=[(0, 0), (2, 1)], energy_regions=energy
+        ),
+        "line_spectrum": plans.line_spectrum(
+            beamline, start_um=(-2, 0), stop_um=(2, 0), n_points=8, energy_regions=energy
+        ),
+        "sample_focus": plans.sample_focus(
+            beamline, x_start_um=-1, x_stop_um=1, y_um=0, n_points=10, zp_range_um=4, n_zp=3
+        ),
+        "osa_focus": plans.osa_focus(beamline, n_points=5, zp_range_um=40, n_zp=3),
+        "osa_image": plans.osa_image(beamline, region=plans.Region(0, 80, 4, 0, 80, 3)),
+        "detector_image": plans.detector_image(
+            beamline, region=plans.Region(0, 1500, 4, 0, 1500, 3)
+        ),
+        "coarse_image": plans.coarse_image(beamline, region=plans.Region(0, 50, 3, 0, 50, 3)),
+        "goni_image": plans.goni_image(beamline, region=plans.Region(0, 20, 3, 0, 20, 3)),
+        "generic_scan": plans.generic_scan(
+            beamline, beamline.osa.z, start=-510, stop=-490, npoints=4
+        ),
+        "tomography": plans.tomography(
+            beamline, angles_deg=[-10, 10], region=region, energy_regions=[(700, 700, 1)]
+        ),
+        "pattern_gen": plans.pattern_gen(
+            beamline, x_center_um=0, y_center_um=0, pads=2, pad_points=2, gap_points=1
+        ),
+    }
+
+
+@pytest.fixture
+def restore_energy(beamline):
+    yield
+    beamline.energy.move(700.0, wait=True)
+    beamline.epu.polarization.set("CircLeft").wait(5)
+    beamline.goniometer.theta.move(0.0, wait=True)
+
+
+@pytest.mark.parametrize("name", sorted(plans.PLANS))
+def test_every_plan_runs_and_carries_the_standard_metadata(RE, beamline, restore_energy, name):
+    runs = collect(RE, small(beamline)[name])
+    assert runs, "no run"
+    group_uid = runs[0]["start"]["scan_group"]["uid"]
+    for index, run in enumerate(runs):
+        start = run["start"]
+        validate_start(start)
+        assert start["plan_name"] == name
+        assert start["scan_group"] == {"uid": group_uid, "index": index, "num_runs": len(runs)}
+        assert start["hints"]["dimensions"]
+        assert run["stop"]["exit_status"] == "success"
+        assert run["events"]["primary"], "no primary events"
+        assert len(run["events"]["baseline"]) == 2  # at start and at stop
+        baseline = run["events"]["baseline"][0]["data"]
+        for key in ("ring_current", "energy_energy", "zoneplate_z", "osa_x", "stage_fine_x"):
+            assert key in baseline
+
+
+def test_plans_cover_every_scan_type_but_ptychography():
+    from stxm_devices.nxstxm.scan_types import ScanType
+
+    names = {
+        "DETECTOR_IMAGE": "detector_image", "OSA_IMAGE": "osa_image", "OSA_FOCUS": "osa_focus",
+        "SAMPLE_FOCUS": "sample_focus", "SAMPLE_POINT_SPECTRA": "point_spectra",
+        "SAMPLE_LINE_SPECTRA": "line_spectrum", "SAMPLE_IMAGE": "stxm_image",
+        "SAMPLE_IMAGE_STACK": "image_stack", "GENERIC_SCAN": "generic_scan",
+        "COARSE_IMAGE_SCAN": "coarse_image", "COARSE_GONI_SCAN": "goni_image",
+        "TOMOGRAPHY_SCAN": "tomography", "PATTERN_GEN_SCAN": "pattern_gen",
+    }
+    assert {t.name for t in ScanType} - set(names) == {"PTYCHOGRAPHY_SCAN"}
+    assert set(names.values()) == set(plans.PLANS)
+
+
+def test_stack_of_3_energies_2_polarizations_2_regions_is_12_runs(RE, beamline, restore_energy):
+    regions = [plans.Region(-10, 3, 4, -10, 3, 3), plans.Region(10, 3, 4, 10, 3, 3)]
+    runs = collect(
+        RE,
+        plans.image_stack(
+            beamline, regions=regions, energy_regions=[(705.0, 715.0, 3)],
+            polarizations=("CircLeft", "CircRight"),
+        ),
+    )
+    assert len(runs) == 12
+    assert len({run["start"]["scan_group"]["uid"] for run in runs}) == 1
+    places = [(r["start"]["img_idx_map"]["entry"], r["start"]["img_idx_map"]["e_idx"])
+              for r in runs]
+    assert sorted(places) == sorted({(f"entry{e}", i) for e in range(4) for i in range(3)})
+    for run in runs:
+        place = run["start"]["img_idx_map"]
+        energy = run["events"]["baseline"][0]["data"]["energy_mono"]
+        assert energy == pytest.approx([705.0, 710.0, 715.0][place["e_idx"]], abs=0.01)
+        polarization = run["events"]["baseline"][0]["data"]["epu_polarization"]
+        assert polarization == ("CircLeft", "CircRight")[place["pol_idx"]]
+
+
+def test_tomography_turns_the_goniometer_between_images(RE, beamline, restore_energy):
+    angles = [-20.0, 0.0, 25.0]
+    runs = collect(
+        RE,
+        plans.tomography(
+            beamline, angles_deg=angles, region=plans.Region(0, 2, 3, 0, 2, 2),
+            energy_regions=[(700, 700, 1)],
+        ),
+    )
+    seen = [run["events"]["baseline"][0]["data"]["goniometer_theta"] for run in runs]
+    assert seen == pytest.approx(angles, abs=1e-3)
+    assert [r["start"]["img_idx_map"]["entry"] for r in runs] == ["entry0", "entry1", "entry2"]
+
+
+def test_point_spectra_visit_every_point_at_every_energy(RE, beamline, restore_energy):
+    points = [(-5.0, 3.0), (0.0, 0.0), (6.0, -2.0)]
+    runs = collect(
+        RE, plans.point_spectra(beamline, points_um=points, energy_regions=[(700, 720, 4)])
+    )
+    events = runs[0]["events"]["primary"]
+    visited = {
+        (round(e["data"]["energy_energy"], 2), round(e["data"]["stage_fine_x"], 3),
+         round(e["data"]["stage_fine_y"], 3))
+        for e in events
+    }
+    expected = {(round(en, 2), x, y) for en in np.linspace(700, 720, 4) for x, y in points}
+    assert visited == expected
+    assert runs[0]["start"]["sp_id_lst"] == [0, 1, 2]

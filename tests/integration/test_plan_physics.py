@@ -50,16 +50,30 @@ def test_image_matches_the_phantom_in_line_and_step_mode(RE, at_iron_edge):
     shape = (12, 16)
     images = {}
     for mode in ("line", "step"):
-        events = primary(RE, plans.stxm_image(
-            beamline, x_center_um=disk.x_um, x_range_um=8, nx=shape[1],
-            y_center_um=disk.y_um, y_range_um=6, ny=shape[0], dwell_ms=1.0, mode=mode,
-        ))
+        events = primary(
+            RE,
+            plans.stxm_image(
+                beamline,
+                x_center_um=disk.x_um,
+                x_range_um=8,
+                nx=shape[1],
+                y_center_um=disk.y_um,
+                y_range_um=6,
+                ny=shape[0],
+                dwell_ms=1.0,
+                mode=mode,
+            ),
+        )
         counts, xs, ys = image_from(events, mode, shape)
         model = StxmModel(noise=False)
         expected = model.expected_counts(
-            BeamState(energy_ev=ENERGY, zp_z_um=beamline.zoneplate.z.position,
-                      sample_x_um=xs, sample_y_um=ys,
-                      ring_current_ma=float(beamline.ring_current.get())),
+            BeamState(
+                energy_ev=ENERGY,
+                zp_z_um=beamline.zoneplate.z.position,
+                sample_x_um=xs,
+                sample_y_um=ys,
+                ring_current_ma=float(beamline.ring_current.get()),
+            ),
             1.0,
         )
         correlation = np.corrcoef(counts.ravel(), expected.ravel())[0, 1]
@@ -76,14 +90,25 @@ def test_sample_focus_sharpest_row_within_depth_of_focus(RE, noiseless):
     beamline.energy.move(energy, wait=True)
     try:
         plan = plans.sample_focus(
-            beamline, x_start_um=-12.4, x_stop_um=-11.6, y_um=37.0, n_points=80,
-            zp_range_um=6.0, n_zp=13,
+            beamline,
+            x_start_um=-12.4,
+            x_stop_um=-11.6,
+            y_um=37.0,
+            n_points=80,
+            zp_range_um=6.0,
+            n_zp=13,
         )
         events = primary(RE, plan)
     finally:
         beamline.energy.move(700.0, wait=True)
-    rows = [(e["data"]["zoneplate_z"], np.asarray(e["data"]["counter0_line_positions"]),
-             np.asarray(e["data"]["counter0_line_counts"], dtype=float)) for e in events]
+    rows = [
+        (
+            e["data"]["zoneplate_z"],
+            np.asarray(e["data"]["counter0_line_positions"]),
+            np.asarray(e["data"]["counter0_line_counts"], dtype=float),
+        )
+        for e in events
+    ]
     sharpness = [np.max(np.abs(np.diff(c) / np.diff(x))) for _, x, c in rows]
     best_z = rows[int(np.argmax(sharpness))][0]
     a1 = float(beamline.zoneplate.a1.get())

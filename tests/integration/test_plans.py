@@ -105,12 +105,19 @@ def test_plans_cover_every_scan_type_but_ptychography():
     from stxm_devices.nxstxm.scan_types import ScanType
 
     names = {
-        "DETECTOR_IMAGE": "detector_image", "OSA_IMAGE": "osa_image", "OSA_FOCUS": "osa_focus",
-        "SAMPLE_FOCUS": "sample_focus", "SAMPLE_POINT_SPECTRA": "point_spectra",
-        "SAMPLE_LINE_SPECTRA": "line_spectrum", "SAMPLE_IMAGE": "stxm_image",
-        "SAMPLE_IMAGE_STACK": "image_stack", "GENERIC_SCAN": "generic_scan",
-        "COARSE_IMAGE_SCAN": "coarse_image", "COARSE_GONI_SCAN": "goni_image",
-        "TOMOGRAPHY_SCAN": "tomography", "PATTERN_GEN_SCAN": "pattern_gen",
+        "DETECTOR_IMAGE": "detector_image",
+        "OSA_IMAGE": "osa_image",
+        "OSA_FOCUS": "osa_focus",
+        "SAMPLE_FOCUS": "sample_focus",
+        "SAMPLE_POINT_SPECTRA": "point_spectra",
+        "SAMPLE_LINE_SPECTRA": "line_spectrum",
+        "SAMPLE_IMAGE": "stxm_image",
+        "SAMPLE_IMAGE_STACK": "image_stack",
+        "GENERIC_SCAN": "generic_scan",
+        "COARSE_IMAGE_SCAN": "coarse_image",
+        "COARSE_GONI_SCAN": "goni_image",
+        "TOMOGRAPHY_SCAN": "tomography",
+        "PATTERN_GEN_SCAN": "pattern_gen",
     }
     assert {t.name for t in ScanType} - set(names) == {"PTYCHOGRAPHY_SCAN"}
     assert set(names.values()) == set(plans.PLANS)
@@ -121,14 +128,17 @@ def test_stack_of_3_energies_2_polarizations_2_regions_is_12_runs(RE, beamline, 
     runs = collect(
         RE,
         plans.image_stack(
-            beamline, regions=regions, energy_regions=[(705.0, 715.0, 3)],
+            beamline,
+            regions=regions,
+            energy_regions=[(705.0, 715.0, 3)],
             polarizations=("CircLeft", "CircRight"),
         ),
     )
     assert len(runs) == 12
     assert len({run["start"]["scan_group"]["uid"] for run in runs}) == 1
-    places = [(r["start"]["img_idx_map"]["entry"], r["start"]["img_idx_map"]["e_idx"])
-              for r in runs]
+    places = [
+        (r["start"]["img_idx_map"]["entry"], r["start"]["img_idx_map"]["e_idx"]) for r in runs
+    ]
     assert sorted(places) == sorted({(f"entry{e}", i) for e in range(4) for i in range(3)})
     for run in runs:
         place = run["start"]["img_idx_map"]
@@ -143,7 +153,9 @@ def test_tomography_turns_the_goniometer_between_images(RE, beamline, restore_en
     runs = collect(
         RE,
         plans.tomography(
-            beamline, angles_deg=angles, region=plans.Region(0, 2, 3, 0, 2, 2),
+            beamline,
+            angles_deg=angles,
+            region=plans.Region(0, 2, 3, 0, 2, 2),
             energy_regions=[(700, 700, 1)],
         ),
     )
@@ -159,8 +171,11 @@ def test_point_spectra_visit_every_point_at_every_energy(RE, beamline, restore_e
     )
     events = runs[0]["events"]["primary"]
     visited = {
-        (round(e["data"]["energy_energy"], 2), round(e["data"]["stage_fine_x"], 3),
-         round(e["data"]["stage_fine_y"], 3))
+        (
+            round(e["data"]["energy_energy"], 2),
+            round(e["data"]["stage_fine_x"], 3),
+            round(e["data"]["stage_fine_y"], 3),
+        )
         for e in events
     }
     expected = {(round(en, 2), x, y) for en in np.linspace(700, 720, 4) for x, y in points}

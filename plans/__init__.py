@@ -14,6 +14,7 @@ from .image_stack import image_stack
 from .line_spectrum import line_spectrum
 from .pattern_gen import pattern_gen
 from .point_spectra import point_spectra
+from .ptycho_scan import ptycho_scan
 from .regions import Region
 from .stage_images import coarse_image, detector_image, goni_image, osa_image
 from .stxm_image import stxm_image
@@ -36,6 +37,7 @@ PLANS = {
         generic_scan,
         tomography,
         pattern_gen,
+        ptycho_scan,
     )
 }
 
@@ -54,6 +56,7 @@ __all__ = [
     "osa_image",
     "pattern_gen",
     "point_spectra",
+    "ptycho_scan",
     "sample_focus",
     "stxm_image",
     "tomography",

@@ -14,7 +14,7 @@ from ophyd import EpicsSignalRO
 from ophyd.ophydobj import OphydObject
 
 from .counter import PointCounter
-from .detector import AreaDetector
+from .detector import DEFAULT_WRITE_PATH, AreaDetector
 from .energy import Epu, FocusedEnergy
 from .osa import Osa
 from .stage import Goniometer, SampleStage
@@ -70,11 +70,17 @@ class Beamline:
 def make_beamline(
     prefix: str = "SIM:",
     *,
+    detector_write_path: str | None = None,
+    detector_read_path: str | None = None,
     connect: bool = True,
     timeout: float = 10.0,
     **overrides: str | OphydObject,
 ) -> Beamline:
     """Build (and by default connect) the beamline's devices.
+
+    ``detector_write_path`` is where the area-detector IOC writes its files (a strftime
+    template, as the IOC sees the disk); ``detector_read_path`` where this machine
+    reads them, if it sees the disk under another path.
 
     ``overrides`` maps a subsystem (stage, osa, zoneplate, energy, counter, detector) to
     its full prefix, or a device name (stage, goniometer, osa, ..., detector) to a ready
@@ -116,7 +122,15 @@ def make_beamline(
             ),
         ),
         counter=device("counter", lambda: PointCounter(prefixes["counter"], name="counter0")),
-        detector=device("detector", lambda: AreaDetector(prefixes["detector"], name="det1")),
+        detector=device(
+            "detector",
+            lambda: AreaDetector(
+                prefixes["detector"],
+                name="det1",
+                write_path_template=detector_write_path or DEFAULT_WRITE_PATH,
+                read_path_template=detector_read_path,
+            ),
+        ),
     )
     if connect:
         beamline.connect(timeout)

@@ -127,7 +127,7 @@ class TotalStats(StatsPlugin_V34):
 
     lazy_wait_for_connection = False
     _default_read_attrs = ("total",)
-    total = ADCpt(EpicsSignalRO, "Total_RBV", kind="hinted")
+    total = ADCpt(EpicsSignalRO, "Total_RBV", kind="hinted", lazy=False)
 
 
 class _AreaDetector(SingleTrigger_V34, DetectorBase):

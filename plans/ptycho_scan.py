@@ -1,0 +1,115 @@
+"""Ptychography (scan type 13): a diffraction frame at each point of a grid or a spiral.
+
+The area detector records a far-field frame per point (step mode: the stage stops,
+the detector exposes); the frames stay in the files the detector IOC writes and the
+NXstxm file links them.  A grid is recorded like an image (nY × nX); a spiral's points
+are listed in order (``scan_positions`` in the start document, nP × 2, µm).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from bluesky import plan_stubs as bps
+from bluesky.utils import MsgGenerator
+
+from stxm_devices import Beamline
+from stxm_devices.nxstxm.scan_types import ScanType
+
+from ._image import Grid, check_grid, current_energy, grid_rois
+from ._patterns import spiral_points
+from ._runs import ScanLabel, labelled_run
+from .acquisition import RowMode, configured, select_detectors, step_path
+from .checks import PlanArgumentError, check_dwell, check_within_limits
+from .metadata import PolarizationSetting, ScanGroup, energy_roi, image_index, region_rois, roi
+from .regions import Region
+
+
+def ptycho_scan(
+    beamline: Beamline,
+    *,
+    region: Region | None = None,
+    spiral_center_um: tuple[float, float] | None = None,
+    spiral_radius_um: float = 1.0,
+    spiral_step_um: float = 0.2,
+    dwell_ms: float = 10.0,
+    detectors: Sequence[str] = ("detector",),
+    md: Mapping[str, Any] | None = None,
+) -> MsgGenerator:
+    """Frames at every point of ``region`` (a grid) or of a Fermat spiral (µm, ms).
+
+    Give exactly one of ``region`` and ``spiral_center_um``.
+    """
+    plan_args = {
+        "region": vars(region) if region else None,
+        "spiral_center_um": spiral_center_um,
+        "spiral_radius_um": spiral_radius_um,
+        "spiral_step_um": spiral_step_um,
+        "dwell_ms": dwell_ms,
+        "detectors": list(detectors),
+    }
+    if (region is None) == (spiral_center_um is None):
+        raise PlanArgumentError("give exactly one of region (a grid) or spiral_center_um")
+    if "detector" not in detectors:
+        raise PlanArgumentError("detectors must include 'detector' (the area detector)")
+    check_dwell(dwell_ms)
+    detector_devices = select_detectors(beamline, detectors, RowMode.STEP)
+    stage = beamline.stage
+    if region is not None:
+        grid = Grid("SampleFineX", region.x_points, "SampleFineY", region.y_points)
+        check_grid(beamline, grid, RowMode.STEP, dwell_ms)
+        ys, xs = np.meshgrid(grid.y_points, grid.x_points, indexing="ij")
+        positions = np.column_stack([ys.ravel(), xs.ravel()])
+        shape: tuple[int, ...] = (region.ny, region.nx)
+    else:
+        xs, ys = spiral_points(tuple(spiral_center_um), spiral_radius_um, spiral_step_um)
+        check_within_limits(stage.fine_x, xs, "spiral x")
+        check_within_limits(stage.fine_y, ys, "spiral y")
+        positions = np.column_stack([ys, xs])
+        shape = (xs.size,)
+    label = ScanLabel(ScanType.PTYCHOGRAPHY_SCAN, "ptycho_scan", plan_args, dwell_ms, ScanGroup(1))
+    settings: dict = {beamline.detector.cam.acquire_time: dwell_ms / 1000.0}
+    if beamline.counter in detector_devices:
+        settings.update({beamline.counter.mode: "Single", beamline.counter.dwell: dwell_ms})
+
+    def plan():
+        energies = yield from current_energy(beamline)
+        polarization = [PolarizationSetting((yield from bps.rd(beamline.epu.polarization)))]
+        if region is not None:
+            rois = {0: grid_rois(grid, energies, dwell_ms, polarization)}
+        else:
+            rois = {
+                0: region_rois(
+                    x=roi("SampleFineX", "SampleFineX", positions[:, 1]),
+                    y=roi("SampleFineY", "SampleFineY", positions[:, 0]),
+                    ev_rois=[energy_roi(energies, dwell_ms, polarization)],
+                )
+            }
+        body = configured(
+            settings,
+            step_path(
+                [*detector_devices, beamline.ring_current], [stage.fine_y, stage.fine_x], positions
+            ),
+        )
+        return (
+            yield from labelled_run(
+                beamline,
+                label,
+                index=0,
+                detectors=detector_devices,
+                motors=[stage.fine_y, stage.fine_x],
+                rois=rois,
+                image_index=image_index("entry0"),
+                shape=shape,
+                body=body,
+                extra={
+                    "ptycho_pattern": "grid" if region is not None else "spiral",
+                    "scan_positions": positions[:, ::-1].tolist(),
+                },
+                md=md,
+            )
+        )
+
+    return plan()

@@ -97,8 +97,10 @@ class NXstxmAssembler:
 
     A scan is finalised when its group's last run stops, or as soon as one of its runs
     stops with exit_status abort/fail (the file then holds what was acquired and its
-    entries say they are incomplete). Errors never reach the RunEngine: they are logged
-    and kept in :attr:`errors`, with the documents saved beside them.
+    entries say they are incomplete). A plan stopped between two runs of a scan leaves
+    no such stop: the scan is then finalised when the next scan starts, or by
+    :meth:`flush`. Errors never reach the RunEngine: they are logged and kept in
+    :attr:`errors`, with the documents saved beside them.
     """
 
     def __init__(self, data_dir: str | Path, *, pattern: str = DEFAULT_PATTERN) -> None:
@@ -111,6 +113,9 @@ class NXstxmAssembler:
 
     def __call__(self, name: str, doc: dict) -> None:
         """Take one document; write a file when it completes a scan."""
+        if name == "start":
+            group = scan_group(doc)
+            self.flush(keep=group.uid if group is not None else None)
         run = self._collector(name, doc)
         if run is None:
             return
@@ -120,6 +125,13 @@ class NXstxmAssembler:
         runs.append(run)
         if group is None or len(runs) >= group.num_runs or run.exit_status != "success":
             self._finalise(self._pending.pop(key), group.num_runs if group else None)
+
+    def flush(self, keep: str | None = None) -> None:
+        """Write every scan still waiting for runs (all but scan group ``keep``)."""
+        for key in [key for key in self._pending if key != keep]:
+            runs = self._pending.pop(key)
+            group = scan_group(runs[0].start)
+            self._finalise(runs, group.num_runs if group else None)
 
     def _finalise(self, runs: list[Run], expected_runs: int | None) -> None:
         for run in runs:

@@ -27,6 +27,7 @@ from .streams import (
     detector_fields,
     event_values,
     find_key,
+    line_positions_key,
     ring_current,
 )
 
@@ -75,14 +76,39 @@ def _place_run(run: Run, md: StxmMetadata, energies: np.ndarray, scan: _ScanCont
     current = ring_current(run, md, scan.baseline, scan.ring_key)
     where = f"run {run.uid} ring current"
     placed.monitor = place(expand_like(template, current), geo.grid, snake=snake, where=where)
-    if template and not np.ndim(template[0]):
-        region = md.region(md.img_idx.sp_id)
-        for name, roi_name in (("sample_x", "X"), ("sample_y", "Y")):
-            roi = region.roi(roi_name)
-            key = find_key(run.descriptor("primary"), roi.positioner if roi else "", md)
-            if key is not None and geo.points[name].size > 1:
-                placed.measured[name] = np.asarray(event_values(run, "primary", key), float)
+    for name, key in _position_keys(run, md, geo, placed.fields[0].key).items():
+        values = event_values(run, "primary", key)
+        where = f"run {run.uid} key {key!r}"
+        placed.measured[name] = place(
+            expand_like(template, values), geo.grid, snake=snake, where=where
+        ).in_order()
     return placed
+
+
+#: Instrument positions a run may have measured, and the ROI that requested each.
+_POSITION_ROIS = {"sample_x": "X", "sample_y": "Y", "zoneplate_z": "ZP.Z"}
+
+
+def _position_keys(run: Run, md: StxmMetadata, geo: Geometry, counts_key: str) -> dict[str, str]:
+    """The data keys of the positions measured with each event (not those held still).
+
+    A fly line's measured X is a waveform beside its counts; a row's other positioners
+    (and every positioner of a step scan) are read once per event.
+    """
+    descriptor = run.descriptor("primary")
+    region = md.region(md.img_idx.sp_id)
+    keys = {}
+    for name, roi_name in _POSITION_ROIS.items():
+        roi = region.roi(roi_name)
+        if name not in geo.points or geo.points[name].size <= 1 or roi is None:
+            continue
+        key = find_key(descriptor, roi.positioner or "", md)
+        if key is not None:
+            keys[name] = key
+    line_key = line_positions_key(descriptor, counts_key)
+    if line_key is not None:
+        keys["sample_x"] = line_key
+    return keys
 
 
 @dataclass
@@ -94,14 +120,22 @@ class _ScanContext:
     notes: list[str]
 
 
+def _has_data(run: Run) -> bool:
+    return bool(run.events.get("primary"))
+
+
 def _scan_notes(runs: Sequence[Run], expected_runs: int | None) -> list[str]:
     notes = []
     for run in runs:
         if run.exit_status != "success":
             reason = (run.stop or {}).get("reason") or ""
-            notes.append(f"run {run.uid} ended with exit_status {run.exit_status} {reason}".strip())
-    if expected_runs is not None and len(runs) < expected_runs:
-        notes.append(f"{len(runs)} of {expected_runs} runs of the scan were acquired")
+            empty = "" if _has_data(run) else " before its first event"
+            notes.append(
+                f"run {run.uid} ended with exit_status {run.exit_status}{empty} {reason}".strip()
+            )
+    acquired = sum(1 for run in runs if _has_data(run))
+    if expected_runs is not None and acquired < expected_runs:
+        notes.append(f"{acquired} of {expected_runs} runs of the scan were acquired")
     return notes
 
 
@@ -142,6 +176,8 @@ def _entries(name: str, members: list[tuple[Run, StxmMetadata]], scan: _ScanCont
     if shape not in (Shape.STACK, Shape.LINE, Shape.POINT):
         pick = [min(md.img_idx.e_idx, energies.size - 1)]
         energies, count_time = energies[pick], count_time[pick]
+    # A run stopped before its first event (an abort as it opened) holds no image.
+    members = [item for item in members if _has_data(item[0])] or members[:1]
     members = sorted(members, key=lambda item: item[0].start["time"])
     placements = [_place_run(run, m, energies, scan) for run, m in members]
     if shape is Shape.POINT:
@@ -208,8 +244,8 @@ def _stack_entry(name, placements, energies, count_time, scan) -> Entry:
 
 
 def _single_entry(name, placement, count_time, scan) -> Entry:
-    """One run is the whole entry (a generic scan's single grid row becomes its 1-D data)."""
-    generic = LAYOUTS[placement.md.scan_type].shape is Shape.GENERIC
+    """One run is the whole entry (a list of points' single grid row becomes its 1-D data)."""
+    generic = len(placement.geo.axes) == 1
 
     def arrange(pick: Callable[[_Placement], Placed]) -> np.ndarray:
         return pick(placement).grid[0] if generic else pick(placement).grid
@@ -284,12 +320,13 @@ def _finish(name, placements, signals, monitor, notes, mask_of) -> Entry:
                 Detector(position, chronological(lambda p, n=position: p.positions(n)), "um")
             )
     md, run = first.md, first.run
+    label = first.geo.label or LAYOUTS[md.scan_type].label
     stop_times = [p.run.stop["time"] for p in placements if p.run.stop]
     return Entry(
         name=name,
         scan_type=md.scan_type,
-        stxm_scan_type=LAYOUTS[md.scan_type].label,
-        title=describe.title(run.start, LAYOUTS[md.scan_type].label),
+        stxm_scan_type=label,
+        title=describe.title(run.start, label),
         start_time=min(p.run.start["time"] for p in placements),
         end_time=max(stop_times) if stop_times else None,
         signals=signals,

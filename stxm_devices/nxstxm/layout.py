@@ -1,7 +1,7 @@
 """Each STXM scan type's NXstxm tree: which axes, which shape, which entries.
 
-Every scan type of pyStxm's enum maps to one of six shapes (the NXstxm definition's
-``stxm_scan_type`` documentation gives them):
+Every scan type of pyStxm's enum maps to one of seven shapes (the NXstxm definition's
+``stxm_scan_type`` documentation gives six of them):
 
 =========  ==================================  =====================================
 shape      scan types                          NXdata ``data`` and ``@axes``
@@ -14,6 +14,9 @@ LINE       sample line spectrum                (nE, nLine): energy, line_positio
 FOCUS      OSA focus, sample focus             (nZ, nLine): zoneplate_z, line_position
 POINT      sample point spectrum               (nE, 1, 1): energy, sample_y, sample_x
 GENERIC    generic scan                        (nP,): sample_x
+SCATTER    ptychography                        (nY, nX) like an image on a grid; a
+                                               list of points (a spiral): (nP,),
+                                               sample_x and sample_y both along nP
 =========  ==================================  =====================================
 
 A point spectrum keeps its two length-1 spatial axes because MANTiS reads spectra only
@@ -35,7 +38,7 @@ from .scan_types import ScanType
 
 
 class Shape(Enum):
-    """The six NXdata shapes of STXM scans."""
+    """The NXdata shapes of STXM scans."""
 
     IMAGE = "image"
     STACK = "stack"
@@ -43,6 +46,7 @@ class Shape(Enum):
     FOCUS = "focus"
     POINT = "point"
     GENERIC = "generic"
+    SCATTER = "scatter"
 
 
 @dataclass(frozen=True)
@@ -67,11 +71,18 @@ LAYOUTS: dict[ScanType, Layout] = {
     ScanType.COARSE_GONI_SCAN: Layout(Shape.IMAGE, "sample image"),
     ScanType.TOMOGRAPHY_SCAN: Layout(Shape.STACK, "sample image stack"),
     ScanType.PATTERN_GEN_SCAN: Layout(Shape.IMAGE, "sample image"),
-    ScanType.PTYCHOGRAPHY_SCAN: Layout(Shape.STACK, "sample image stack"),
+    ScanType.PTYCHOGRAPHY_SCAN: Layout(Shape.SCATTER, "sample image"),
 }
 
 #: Shapes whose entries are built from one run each; a STACK entry gathers a run per energy.
-SINGLE_RUN_SHAPES = (Shape.IMAGE, Shape.LINE, Shape.FOCUS, Shape.GENERIC, Shape.POINT)
+SINGLE_RUN_SHAPES = (
+    Shape.IMAGE,
+    Shape.LINE,
+    Shape.FOCUS,
+    Shape.GENERIC,
+    Shape.POINT,
+    Shape.SCATTER,
+)
 
 
 class LayoutError(ValueError):
@@ -84,13 +95,15 @@ class Geometry:
 
     ``grid`` is the (outer, inner) shape events are placed on; ``points`` maps each
     instrument position (sample_x, sample_y, zoneplate_z, energy) to a grid-shaped array
-    of its value at every grid point; ``axes``/``coordinates`` describe the NXdata.
+    of its value at every grid point; ``axes``/``coordinates`` describe the NXdata;
+    ``label`` replaces the scan type's ``stxm_scan_type`` when the run's shape differs.
     """
 
     grid: tuple[int, int]
     axes: tuple[str, ...]
     coordinates: list[Axis]
     points: dict[str, np.ndarray]
+    label: str | None = None
 
 
 def _require(roi: Roi | None, path: str, md: StxmMetadata) -> Roi:
@@ -190,6 +203,36 @@ def _generic(md: StxmMetadata, region: Region, energies: np.ndarray) -> Geometry
     )
 
 
+def _is_point_list(md: StxmMetadata, region: Region) -> bool:
+    """X and Y ROIs pairing point by point (a spiral), not spanning a grid."""
+    x, y = region.roi("X"), region.roi("Y")
+    if x is None or y is None or x.npoints != y.npoints or x.npoints < 2:
+        return False
+    return md.raw.get("num_points") == x.npoints
+
+
+def _scatter(md: StxmMetadata, region: Region, energies: np.ndarray) -> Geometry:
+    """(nP,) points in acquisition order, sample_x and sample_y both along them."""
+    if not _is_point_list(md, region):
+        return _image(md, region, energies, stack=False)
+    x, y = _require(region.roi("X"), "X", md), _require(region.roi("Y"), "Y", md)
+    return Geometry(
+        grid=(1, x.npoints),
+        axes=("sample_x",),
+        coordinates=[
+            Axis("sample_x", x.setpoints, "um", (0,), _label(x)),
+            Axis("sample_y", y.setpoints, "um", (0,), _label(y)),
+            Axis("energy", energies, "eV"),
+        ],
+        points={
+            "sample_x": x.setpoints[None, :],
+            "sample_y": y.setpoints[None, :],
+            "energy": np.full((1, x.npoints), energies[0]),
+        },
+        label="generic scan",
+    )
+
+
 def _points(md: StxmMetadata, energies: np.ndarray) -> Geometry:
     """Point spectra: one grid column per spatial point (sp_id_lst order), rows are energies."""
     regions = [md.region(sp) for sp in md.sp_id_lst]
@@ -218,4 +261,6 @@ def geometry(md: StxmMetadata, energies: np.ndarray) -> Geometry:
         return _line_scan(md, region, energies, focus=shape is Shape.FOCUS)
     if shape is Shape.GENERIC:
         return _generic(md, region, energies)
+    if shape is Shape.SCATTER:
+        return _scatter(md, region, energies)
     return _points(md, energies)

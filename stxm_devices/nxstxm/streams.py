@@ -17,6 +17,8 @@ from .metadata import StxmMetadata
 
 #: ``rev_lu_dct`` names under which the storage-ring current's PV is listed.
 RING_CURRENT_DEVICES = ("StorageRingCurrent", "RingCurrent")
+#: Units of a length: a waveform in these beside a line's counts holds measured positions.
+LENGTH_UNITS = ("um", "µm", "mm", "nm")
 
 
 class StreamError(ValueError):
@@ -100,12 +102,40 @@ def detector_fields(run: Run, md: StxmMetadata) -> list[Field]:
     fields: list[Field] = []
     for obj in names:
         hinted = (descriptor.get("hints") or {}).get(obj, {}).get("fields") or objects[obj]
-        keys = [key for key in hinted if key in descriptor["data_keys"] and key not in excluded]
+        # Frames are never hinted (ophyd hints an area detector's Stats total), but linked.
+        frames = [key for key in objects[obj] if "external" in descriptor["data_keys"][key]]
+        keys = [
+            key
+            for key in dict.fromkeys([*hinted, *frames])
+            if key in descriptor["data_keys"] and key not in excluded
+        ]
         for key in keys:
             dk = descriptor["data_keys"][key]
             name = obj if len(keys) == 1 else key
             fields.append(Field(name, key, "external" in dk, dk.get("units")))
     return fields
+
+
+def line_positions_key(descriptor: dict, counts_key: str) -> str | None:
+    """The waveform of measured fast-axis positions read beside a line's counts, if any.
+
+    A line detector (our counter in Line mode) reads its counts and, as a second waveform
+    of the same device and shape with a length unit, where each point was measured.
+    """
+    keys = descriptor["data_keys"]
+    shape = keys[counts_key].get("shape")
+    for object_keys in _objects(descriptor).values():
+        if counts_key in object_keys:
+            for key in object_keys:
+                dk = keys.get(key, {})
+                if (
+                    key != counts_key
+                    and dk.get("dtype") == "array"
+                    and dk.get("shape") == shape
+                    and dk.get("units") in LENGTH_UNITS
+                ):
+                    return key
+    return None
 
 
 def event_values(run: Run, stream: str, key: str) -> list:

@@ -195,8 +195,9 @@ def run_documents(
             "shape": [],
         }
         object_keys["det"] = ["det_image", "det_stats1_total"]
+    hints = {"det": {"fields": ["det_stats1_total"]}} if detector else {}  # as ophyd hints
     primary = bundle.compose_descriptor(
-        name="primary", data_keys=data_keys, object_keys=object_keys
+        name="primary", data_keys=data_keys, object_keys=object_keys, hints=hints
     )
     baseline = bundle.compose_descriptor(
         name="baseline",

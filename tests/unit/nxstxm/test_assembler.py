@@ -46,6 +46,9 @@ def _scan(scan_type: ScanType) -> tuple[list, tuple[int, ...]]:
     if shape is Shape.GENERIC:
         md = metadata(scan_type, {"0": region(6, 1, [700.0])})
         return run_documents(md, [float(i) for i in range(6)]), (6,)
+    if shape is Shape.SCATTER:  # a spiral: X and Y pair point by point
+        md = {**metadata(scan_type, {"0": region(5, 5, [700.0])}), "num_points": 5}
+        return run_documents(md, [float(i) for i in range(5)]), (5,)
     rois = {"0": region(1, 1, ENERGIES), "1": region(1, 1, ENERGIES)}
     md = metadata(scan_type, rois, sp_ids=(0, 1))
     return run_documents(md, [float(i) for i in range(8)]), (4, 1, 1)
@@ -61,7 +64,8 @@ def test_every_scan_type_assembles_a_valid_file(tmp_path, scan_type):
         for entry in (h5[name] for name in h5):
             nxdata = entry[entry.attrs["default"]]
             assert nxdata["data"].shape == shape
-            assert nxdata["stxm_scan_type"][0].decode() == LAYOUTS[scan_type].label
+            label = "generic scan" if shape == (5,) else LAYOUTS[scan_type].label  # a spiral
+            assert nxdata["stxm_scan_type"][0].decode() == label
             assert entry["control/data"].shape == shape
 
 

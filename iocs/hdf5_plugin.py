@@ -226,6 +226,8 @@ class HDF5Plugin(Plugin):
                 await self._end_capture()
                 await self.idle()
             return "Done"
+        if self._capturing:  # as ADCore: Capture while capturing changes nothing
+            return "Capture"
         await self._clear_error()
         mode = self.file_write_mode.readback.value
         if mode == "Single":

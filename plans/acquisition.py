@@ -25,7 +25,7 @@ from ._patterns import fly_extent, fly_velocity
 from .checks import PlanArgumentError, check_choice, check_within_limits
 
 
-class RowMode(str, enum.Enum):
+class RowMode(enum.StrEnum):
     """How image rows are measured."""
 
     STEP = "step"  # move, trigger, read at every point

@@ -11,7 +11,7 @@ from ophyd.status import Status
 from .motor import StxmMotor
 
 
-class CounterMode(str, enum.Enum):
+class CounterMode(enum.StrEnum):
     """Acquisition modes of the counter (its Mode PV's enum strings)."""
 
     SINGLE = "Single"
@@ -59,8 +59,8 @@ class PointCounter(Device):
         EpicsSignal, "Noise", string=True, kind="config", put_complete=True, auto_monitor=True
     )
     acquire = Cpt(EpicsSignal, "Acquire", put_complete=True, kind="omitted")
-    x = Cpt(StxmMotor, "DetX", kind="normal")
-    y = Cpt(StxmMotor, "DetY", kind="normal")
+    x = Cpt(StxmMotor, "DetX", kind="config")
+    y = Cpt(StxmMotor, "DetY", kind="config")
     message = Cpt(EpicsSignalRO, "Message_RBV", string=True, kind="omitted")
 
     _line_only = ("line_counts", "line_positions")

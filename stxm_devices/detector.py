@@ -67,7 +67,10 @@ class CaptureSignal(EpicsSignalWithRBV):
         error = write_error(self.parent, "Capture")
         if error is not None:
             raise error
-        return super()._set_and_wait(value, timeout, **kwargs)
+        # Not super()._set_and_wait: it would put Capture again, and a second Capture
+        # opens a second file.  The IOC set Capture_RBV before answering; read it fresh.
+        if self.get(use_monitor=False) not in (1, "Capture", "Capturing"):
+            raise DetectorWriteError(f"{self.pvname}: Capture did not start")
 
 
 class IocWrittenFiles:

@@ -17,7 +17,7 @@ from ophyd.pseudopos import (
 from .motor import StxmMotor
 
 
-class Polarization(str, enum.Enum):
+class Polarization(enum.StrEnum):
     """The EPU's polarization modes (the Polarization PV's enum strings)."""
 
     CIRC_LEFT = "CircLeft"

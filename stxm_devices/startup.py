@@ -1,0 +1,71 @@
+"""The IPython startup profile of a STXM beamline: ``from stxm_devices.startup import *``.
+
+Builds, from the site configuration (``stxm_devices.config``: ``STXM_*`` variables or
+``STXM_CONFIG`` TOML), the RunEngine with the BestEffortCallback and a progress bar,
+the beamline (``make_beamline``), the run catalog ``cat`` (a TiledWriter feeding a local
+Tiled catalog, or a server), the NXstxm assembler writing one file per scan into the
+data directory, and every plan bound to the beamline — so ``RE(stxm_image(...))``.
+
+Channel Access stays on loopback unless the EPICS_CA_* variables say otherwise
+(DESIGN.md §2): a real beamline sets EPICS_CA_ADDR_LIST before starting IPython.
+"""
+
+import functools
+import os
+
+from stxm_devices.channel_access import use_loopback_channel_access
+
+use_loopback_channel_access()
+
+from bluesky import RunEngine  # noqa: E402 - after the Channel Access environment
+from bluesky import plan_stubs as bps  # noqa: E402
+from bluesky import plans as bp  # noqa: E402
+from bluesky.callbacks.best_effort import BestEffortCallback  # noqa: E402
+from bluesky.utils import ProgressBarManager  # noqa: E402
+
+import plans as _plans  # noqa: E402
+from stxm_devices.beamline import make_beamline  # noqa: E402
+from stxm_devices.catalog import open_catalog  # noqa: E402
+from stxm_devices.config import load_config  # noqa: E402
+from stxm_devices.nxstxm import NXstxmAssembler  # noqa: E402
+
+config = load_config(os.environ)
+config.data_dir.mkdir(parents=True, exist_ok=True)
+if config.detector_write_path is None:  # the default tree under data_dir: the IOC adds Y/m/d
+    (config.data_dir / "det1").mkdir(exist_ok=True)
+
+beamline = make_beamline(
+    config.prefix,
+    detector_write_path=config.detector_path,
+    detector_read_path=config.detector_read_path,
+)
+
+RE = RunEngine({})
+bec = BestEffortCallback()
+RE.subscribe(bec)
+RE.waiting_hook = ProgressBarManager()
+
+catalog = open_catalog(config.data_dir, uri=config.tiled_uri, api_key=config.tiled_api_key)
+cat = catalog.client
+RE.subscribe(catalog.writer())
+
+assembler = NXstxmAssembler(config.data_dir)
+RE.subscribe(assembler)
+
+Region = _plans.Region
+for _name, _plan in _plans.PLANS.items():
+    globals()[_name] = functools.update_wrapper(functools.partial(_plan, beamline), _plan)
+
+__all__ = [
+    "RE",
+    "Region",
+    "assembler",
+    "beamline",
+    "bec",
+    "bp",
+    "bps",
+    "cat",
+    "catalog",
+    "config",
+    *_plans.PLANS,
+]

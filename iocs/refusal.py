@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from caproto import AlarmSeverity, AlarmStatus, ChannelData, ChannelType
+from caproto import AlarmSeverity, AlarmStatus, ChannelData
 from caproto.server import pvproperty
+
+from .ad_plugins import text
 
 
 class RefusedPutError(ValueError):
@@ -28,13 +30,5 @@ async def accept(instance: ChannelData, message_pv: ChannelData) -> None:
 
 
 def message_pvproperty() -> pvproperty:
-    """``Message_RBV``: a 256-character string saying why the last put was refused."""
-    return pvproperty(
-        name="Message_RBV",
-        value="",
-        dtype=ChannelType.CHAR,
-        max_length=256,
-        report_as_string=True,
-        read_only=True,
-        doc="Why the last put was refused",
-    )
+    """``Message_RBV``: a 256-character CHAR waveform saying why the last put was refused."""
+    return text("Message_RBV", read_only=True, doc="Why the last put was refused")

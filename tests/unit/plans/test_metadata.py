@@ -89,7 +89,7 @@ def test_recorded_pystxm_metadata_validates_in_its_legacy_form():
     files = shared_runs()
     assert files
     for path in files:
-        for uid, documents in json.loads(json.load(open(path))).items():
+        for documents in json.loads(json.load(open(path))).values():
             start = next(doc for name, doc in documents if name == "start")
             assert isinstance(start["metadata"], str), path  # the legacy JSON string
             validate_start(start)

@@ -1,12 +1,14 @@
 """The ``stxm`` command: a composition root (wiring and printing; the work is in the layers).
 
 Subcommands: ``sim`` runs the virtual STXM's IOCs on loopback; ``assemble`` writes NXstxm
-files from document files; ``check`` checks NXstxm files and their links.
+files from document files; ``check`` checks NXstxm files and their links; ``serve`` runs
+the assembler on a 0MQ document stream.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -104,6 +106,26 @@ def _add_check(subparsers: argparse._SubParsersAction) -> None:
     check.set_defaults(func=_check)
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from .nxstxm.serve import serve  # needs pyzmq, which the other subcommands do not
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    assembler = serve(args.zmq, args.data_dir)
+    return 1 if assembler.errors else 0
+
+
+def _add_serve(subparsers: argparse._SubParsersAction) -> None:
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the NXstxm assembler on a 0MQ document stream (bluesky's 0MQ proxy)",
+        description="Subscribe to the out side of a bluesky-0MQ-proxy and write one NXstxm "
+        "file per scan into the data directory until SIGTERM/SIGINT.",
+    )
+    serve.add_argument("--zmq", required=True, metavar="HOST:PORT", help="the proxy's out address")
+    serve.add_argument("--data-dir", required=True, help="directory for the NXstxm files")
+    serve.set_defaults(func=_serve)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``stxm`` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="stxm", description=__doc__.splitlines()[0])
@@ -111,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sim(subparsers)
     _add_assemble(subparsers)
     _add_check(subparsers)
+    _add_serve(subparsers)
     return parser
 
 

@@ -3,7 +3,8 @@
 ``running_ioc`` starts a command (``stxm sim``, ``python -m iocs.<name>``) with the
 DESIGN.md §2 environment for its own port, waits until a PV answers (not a sleep),
 and always stops the process it started — terminate, then kill — even when the
-test body raised.
+test body raised. ``running_service`` does the same for any other process (the 0MQ
+proxy, ``stxm serve``), waiting on a condition the caller gives.
 """
 
 from __future__ import annotations
@@ -13,23 +14,31 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 
 @dataclass(frozen=True)
-class IocProcess:
-    """A running IOC process: its PID, port and log file."""
+class ServiceProcess:
+    """A process a test started: its PID and the file its output goes to."""
 
     process: subprocess.Popen
-    port: int
     log_path: Path
 
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
     def log_tail(self, lines: int = 30) -> str:
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+
+@dataclass(frozen=True)
+class IocProcess(ServiceProcess):
+    """A running IOC process: its PID, port and log file."""
+
+    port: int = 0
 
 
 def ioc_environment(port: int, client_ports: Sequence[int] = ()) -> dict[str, str]:
@@ -90,20 +99,64 @@ def running_ioc(
 ) -> Iterator[IocProcess]:
     """Run ``command`` as an IOC on loopback ``port`` until the block ends."""
     env = {**os.environ, **ioc_environment(port, client_ports), **(extra_env or {})}
-    log = tempfile.NamedTemporaryFile(prefix="stxm-ioc-", suffix=".log", delete=False)
-    process = subprocess.Popen(
-        list(command), env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-    )
-    ioc = IocProcess(process=process, port=port, log_path=Path(log.name))
-    try:
+    with _spawned(command, env) as (process, log_path):
+        ioc = IocProcess(process=process, port=port, log_path=log_path)
         try:
             wait_for_pv(ready_pv, timeout=timeout, process=process)
         except (RuntimeError, TimeoutError) as error:
             raise RuntimeError(f"{' '.join(command)}: {error}\n{ioc.log_tail()}") from error
         yield ioc
+
+
+@contextmanager
+def _spawned(
+    command: Sequence[str], env: Mapping[str, str]
+) -> Iterator[tuple[subprocess.Popen, Path]]:
+    """Start ``command`` with its output in a log file; stop it by PID when the block ends."""
+    log = tempfile.NamedTemporaryFile(prefix="stxm-process-", suffix=".log", delete=False)
+    process = subprocess.Popen(
+        list(command), env=dict(env), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+    )
+    try:
+        yield process, Path(log.name)
     finally:
         stop_process(process)
         log.close()
+
+
+@contextmanager
+def running_service(
+    command: Sequence[str],
+    *,
+    ready: Callable[[ServiceProcess], bool],
+    timeout: float = 30.0,
+    poll_s: float = 0.1,
+    extra_env: Mapping[str, str] | None = None,
+) -> Iterator[ServiceProcess]:
+    """Run ``command`` until the block ends, once ``ready(service)`` is true.
+
+    ``ready`` is polled every ``poll_s`` until the deadline; it may act as well as look
+    (publish a probe, then look for it in the log).
+    """
+    with _spawned(command, {**os.environ, **(extra_env or {})}) as (process, log_path):
+        service = ServiceProcess(process=process, log_path=log_path)
+        answered = wait_until(
+            lambda: process.poll() is not None or ready(service), timeout=timeout, poll_s=poll_s
+        )
+        if process.poll() is not None or not answered:
+            state = f"exited with {process.returncode}" if answered else "not ready in time"
+            raise RuntimeError(f"{' '.join(command)}: {state}\n{service.log_tail()}")
+        yield service
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float, poll_s: float = 0.1) -> bool:
+    """Poll ``condition`` every ``poll_s`` until it holds (True) or ``timeout`` s pass (False)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(poll_s)
+    return True
 
 
 def sim_command(port: int, prefix: str = "SIM:", *extra: str) -> list[str]:

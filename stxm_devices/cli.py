@@ -11,6 +11,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from iocs.loopback import free_port_pair
 from iocs.sim import run_sim
@@ -126,11 +127,47 @@ def _add_serve(subparsers: argparse._SubParsersAction) -> None:
     serve.set_defaults(func=_serve)
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import DemoSizes, run_demo, table
+
+    sizes = DemoSizes(
+        image_points=args.points, stack_points=args.stack_points, energies=args.energies
+    )
+    results = run_demo(args.data_dir, sizes)
+    print(table(results))
+    print(f"NXstxm files and quick-looks in {args.data_dir.resolve()}")
+    failed = [r for r in results if not r.ok]
+    for result in failed:
+        print(f"FAILED: {result.title}: {'; '.join(result.problems)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _add_demo(subparsers: argparse._SubParsersAction) -> None:
+    demo = subparsers.add_parser(
+        "demo",
+        help="the main job: scans on the sim, NXstxm files, checks and quick-looks",
+        description="Start the sim beamline on a free loopback port, run a sample image, an "
+        "image stack across the C K edge, a focus scan, point spectra and a "
+        "ptychography scan, write and check an NXstxm file and a PNG per scan.",
+    )
+    demo.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("demo-data"),
+        help="where the files go (default ./demo-data)",
+    )
+    demo.add_argument("--points", type=int, default=50, help="image points per side")
+    demo.add_argument("--stack-points", type=int, default=30, help="stack points per side")
+    demo.add_argument("--energies", type=int, default=24, help="stack energies (≥ 10)")
+    demo.set_defaults(func=_demo)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``stxm`` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="stxm", description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_sim(subparsers)
+    _add_demo(subparsers)
     _add_assemble(subparsers)
     _add_check(subparsers)
     _add_serve(subparsers)

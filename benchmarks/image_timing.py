@@ -1,0 +1,65 @@
+"""How long a sample image takes in line and step mode, against the ideal (points × dwell).
+
+Starts its own sim on a free loopback port, runs ``stxm_image`` at 1 ms dwell in both row
+modes and prints wall time, the ratio to the ideal and the step-mode overhead per point.
+Targets (issue 4): line mode within 1.25× of ideal; step overhead < 10 ms per point.
+
+    python benchmarks/image_timing.py [--line-points 100] [--step-points 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from iocs.loopback import free_port_pair
+from stxm_devices.channel_access import use_loopback_channel_access
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--line-points", type=int, default=100, help="line-mode image side")
+    parser.add_argument("--step-points", type=int, default=30, help="step-mode image side")
+    parser.add_argument("--dwell-ms", type=float, default=1.0)
+    args = parser.parse_args()
+
+    port = free_port_pair()
+    use_loopback_channel_access([port], force=True)
+    from bluesky import RunEngine
+
+    import plans
+    from stxm_devices import make_beamline
+    from stxm_devices.testing import running_ioc, sim_command
+
+    with running_ioc(sim_command(port), port=port, ready_pv="SIM:counter0:Noise"):
+        beamline = make_beamline("SIM:")
+        RE = RunEngine({})  # noqa: N806
+        print(
+            f"{'mode':6} {'points':>9} {'wall s':>8} {'ideal s':>8} {'ratio':>6} "
+            f"{'overhead/point ms':>18}"
+        )
+        for mode, side in (("line", args.line_points), ("step", args.step_points)):
+            plan = plans.stxm_image(
+                beamline,
+                x_center_um=0,
+                x_range_um=40,
+                nx=side,
+                y_center_um=0,
+                y_range_um=40,
+                ny=side,
+                dwell_ms=args.dwell_ms,
+                mode=mode,
+            )
+            start = time.perf_counter()
+            RE(plan)
+            wall = time.perf_counter() - start
+            ideal = side * side * args.dwell_ms / 1000
+            overhead = (wall - ideal) / (side * side) * 1000
+            print(
+                f"{mode:6} {side}x{side:<6} {wall:8.2f} {ideal:8.2f} {wall / ideal:6.2f} "
+                f"{overhead:18.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

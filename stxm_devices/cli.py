@@ -1,8 +1,8 @@
 """The ``stxm`` command: a composition root (wiring and printing; the work is in the layers).
 
 Subcommands: ``sim`` runs the virtual STXM's IOCs on loopback; ``assemble`` writes NXstxm
-files from document files; ``check`` checks NXstxm files and their links; ``serve`` runs
-the assembler on a 0MQ document stream.
+files from document files or a Tiled catalog; ``check`` checks NXstxm files and their
+links; ``serve`` runs the assembler on a 0MQ document stream.
 """
 
 from __future__ import annotations
@@ -17,7 +17,15 @@ from iocs.loopback import free_port_pair
 from iocs.sim import run_sim
 
 from .channel_access import loopback_client_environment
-from .nxstxm import AssemblyError, assemble_file, check_file
+from .nxstxm import (
+    AssemblyError,
+    CatalogError,
+    assemble_documents,
+    assemble_file,
+    check_file,
+    open_catalog,
+    scan_documents,
+)
 from .nxstxm.loaders import FORMATS, DocumentFileError
 
 
@@ -64,9 +72,16 @@ def _add_sim(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _assemble(args: argparse.Namespace) -> int:
+    if (args.input is None) == (args.tiled is None) or (args.tiled and not args.uid):
+        print("stxm assemble: give a document file, or --tiled URI with --uid", file=sys.stderr)
+        return 2
     try:
-        paths = assemble_file(args.input, args.data_dir, fmt=args.format)
-    except (AssemblyError, DocumentFileError) as err:
+        if args.tiled:
+            documents = scan_documents(open_catalog(args.tiled, args.api_key), args.uid)
+            paths = assemble_documents(documents, args.data_dir)
+        else:
+            paths = assemble_file(args.input, args.data_dir, fmt=args.format)
+    except (AssemblyError, DocumentFileError, CatalogError) as err:
         print(f"stxm assemble: {err}", file=sys.stderr)
         return 1
     for path in paths:
@@ -77,11 +92,17 @@ def _assemble(args: argparse.Namespace) -> int:
 def _add_assemble(subparsers: argparse._SubParsersAction) -> None:
     assemble = subparsers.add_parser(
         "assemble",
-        help="write NXstxm files from a document file (pyStxm JSON or JSONL)",
-        description="Assemble each scan of a document file into one NXstxm file "
-        "C<yymmdd><nnn>.nxs in the data directory (never overwriting); print the paths.",
+        help="write NXstxm files from a document file or a Tiled catalog",
+        description="Assemble each scan of a document file (pyStxm JSON or JSONL), or the "
+        "scan of a run in a Tiled catalog (every run of its scan group), into one NXstxm "
+        "file C<yymmdd><nnn>.nxs in the data directory (never overwriting); print the paths.",
     )
-    assemble.add_argument("input", help="document file: pyStxm JSON or JSONL ([name, doc] a line)")
+    assemble.add_argument(
+        "input", nargs="?", help="document file: pyStxm JSON or JSONL ([name, doc] a line)"
+    )
+    assemble.add_argument("--tiled", metavar="URI", help="a Tiled catalog of bluesky runs")
+    assemble.add_argument("--uid", help="with --tiled: a run's uid or its scan group's uid")
+    assemble.add_argument("--api-key", help="with --tiled: the Tiled API key")
     assemble.add_argument("--data-dir", required=True, help="directory for the NXstxm files")
     assemble.add_argument(
         "--format", choices=FORMATS, default=None, help="input format (default: detect it)"

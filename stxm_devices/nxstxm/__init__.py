@@ -2,10 +2,19 @@
 
 Works from documents only (never imports devices, IOCs or plans). Entry points:
 :func:`assemble_scan` (documents → file), :class:`NXstxmAssembler` (a RunEngine callback),
-:func:`load_pystxm_json` / :func:`load_jsonl` (document files) and :func:`check_file`.
+:func:`load_pystxm_json` / :func:`load_jsonl` (document files), :func:`scan_documents`
+(a Tiled catalog), :func:`check_file`, and ``serve`` (a 0MQ stream, :mod:`.serve`).
 """
 
-from .assembler import AssemblyError, NXstxmAssembler, assemble_file, assemble_runs, assemble_scan
+from .assembler import (
+    AssemblyError,
+    NXstxmAssembler,
+    assemble_documents,
+    assemble_file,
+    assemble_runs,
+    assemble_scan,
+)
+from .catalog import CatalogError, open_catalog, scan_documents
 from .check import CheckReport, check_file
 from .collector import Run, RunCollector, ScanGroup, collect_runs, scan_group, split_scans
 from .files import DEFAULT_PATTERN, next_free_name
@@ -19,6 +28,7 @@ __all__ = [
     "DEFAULT_PATTERN",
     "LAYOUTS",
     "AssemblyError",
+    "CatalogError",
     "CheckReport",
     "Layout",
     "LinkError",
@@ -30,6 +40,7 @@ __all__ = [
     "ScanType",
     "Shape",
     "StxmMetadata",
+    "assemble_documents",
     "assemble_file",
     "assemble_runs",
     "assemble_scan",
@@ -41,7 +52,9 @@ __all__ = [
     "load_jsonl",
     "load_pystxm_json",
     "next_free_name",
+    "open_catalog",
     "parse_metadata",
+    "scan_documents",
     "scan_group",
     "split_scans",
 ]

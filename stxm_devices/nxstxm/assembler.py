@@ -86,10 +86,15 @@ def assemble_scan(
     return assemble_runs(runs, data_dir, name=name, pattern=pattern)
 
 
+def assemble_documents(documents: Iterable[Document], data_dir: str | Path) -> list[Path]:
+    """Assemble every scan among ``documents`` (one or many scans); one path per scan."""
+    runs = collect_runs(documents)
+    return [assemble_runs(scan, data_dir) for scan in split_scans(runs)]
+
+
 def assemble_file(path: str | Path, data_dir: str | Path, *, fmt: str | None = None) -> list[Path]:
     """Assemble every scan of a document file (pyStxm JSON or JSONL); one path per scan."""
-    runs = collect_runs(load_documents(path, fmt))
-    return [assemble_runs(scan, data_dir) for scan in split_scans(runs)]
+    return assemble_documents(load_documents(path, fmt), data_dir)
 
 
 class NXstxmAssembler:

@@ -1,0 +1,93 @@
+"""``stxm assemble --tiled``: a scan TiledWriter put in a local Tiled catalog, assembled again."""
+
+from __future__ import annotations
+
+import copy
+from urllib.parse import parse_qs, urlparse
+
+import h5py
+import numpy as np
+import pytest
+import tiled.server.app
+from bluesky import RunEngine
+from bluesky_tiled_plugins import TiledWriter
+from bluesky_tiled_plugins.exporters import json_seq_exporter
+from tiled.client import from_uri
+from tiled.media_type_registration import default_serialization_registry
+from tiled.server import SimpleTiledServer
+
+import plans
+from stxm_devices.cli import main
+from stxm_devices.nxstxm import CatalogError, NXstxmAssembler, open_catalog, scan_documents
+
+
+@pytest.fixture(scope="module")
+def catalog_server(tmp_path_factory):
+    """A Tiled server on 127.0.0.1 (SQLite catalog) exporting runs' documents.
+
+    The server is configured as a site would (``media_types`` with bluesky-tiled-plugins'
+    json_seq_exporter), here by handing build_app a registry that has it.
+    """
+    registry = copy.deepcopy(default_serialization_registry)
+    registry.register("BlueskyRun", "application/json-seq", json_seq_exporter)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tiled.server.app, "default_serialization_registry", registry)
+        with SimpleTiledServer(directory=tmp_path_factory.mktemp("tiled")) as server:
+            assert urlparse(server.uri).hostname == "127.0.0.1"
+            yield server
+
+
+@pytest.fixture(scope="module")
+def stack_in_catalog(beamline, catalog_server, tmp_path_factory):
+    """A two-energy stack, written to the catalog and assembled in process: (start docs, file)."""
+    local = NXstxmAssembler(tmp_path_factory.mktemp("local"))
+    starts = []
+    writer = TiledWriter(from_uri(catalog_server.uri))
+    plan = plans.image_stack(
+        beamline, regions=[plans.Region(0, 3, 4, 0, 3, 3)], energy_regions=[(700, 705, 2)]
+    )
+    run_engine = RunEngine({})
+    try:
+        run_engine(
+            plan, [local, writer, lambda name, doc: starts.append(doc) if name == "start" else 0]
+        )
+    finally:
+        beamline.energy.move(700.0, wait=True)
+    [path] = local.written
+    return starts, path
+
+
+def test_assemble_from_tiled_by_run_uid_writes_the_in_process_file(
+    catalog_server, stack_in_catalog, tmp_path, capsys
+):
+    starts, expected = stack_in_catalog
+    uri = catalog_server.uri.split("?")[0]
+    api_key = parse_qs(urlparse(catalog_server.uri).query)["api_key"][0]
+    out = tmp_path / "from_tiled"
+    argv = ["assemble", "--tiled", uri, "--api-key", api_key, "--uid", starts[1]["uid"]]
+    assert main([*argv, "--data-dir", str(out)]) == 0
+    [path] = out.glob("*.nxs")
+    assert capsys.readouterr().out.strip() == str(path)
+    assert path.name == expected.name
+    with h5py.File(path) as got, h5py.File(expected) as want:
+        for name in (
+            "counter0/data",
+            "counter0/energy",
+            "control/data",
+            "instrument/sample_x/data",
+        ):
+            np.testing.assert_array_equal(got[f"entry0/{name}"][()], want[f"entry0/{name}"][()])
+        assert sorted(got["entry0"]) == sorted(want["entry0"])
+        uids = got["entry0/scan_request/run_uids"].asstr()[()].tolist()
+        assert uids == [start["uid"] for start in starts]
+
+
+def test_a_scan_group_uid_finds_every_run_and_an_unknown_uid_is_an_error(
+    catalog_server, stack_in_catalog
+):
+    starts, _ = stack_in_catalog
+    catalog = open_catalog(catalog_server.uri)
+    documents = scan_documents(catalog, starts[0]["scan_group"]["uid"])
+    assert [doc["uid"] for name, doc in documents if name == "start"] == [s["uid"] for s in starts]
+    with pytest.raises(CatalogError, match="no run and no scan group"):
+        scan_documents(catalog, "no-such-uid")

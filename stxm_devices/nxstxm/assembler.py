@@ -16,6 +16,7 @@ from .build import build_scan
 from .collector import Document, Run, RunCollector, collect_runs, scan_group, split_scans
 from .files import DEFAULT_PATTERN, next_free_name, write_new
 from .loaders import dump_jsonl, load_documents
+from .ptyd import write_ptyds
 from .writer import write_model
 
 logger = logging.getLogger(__name__)
@@ -49,20 +50,25 @@ def assemble_runs(
     pattern: str = DEFAULT_PATTERN,
     expected_runs: int | None = None,
 ) -> Path:
-    """Write one NXstxm file from the runs of one scan; return its path."""
+    """Write one NXstxm file from the runs of one scan; return its path.
+
+    A ptychography scan also gets ``<stem>.ptyd`` beside it (ptypy's format, same frames).
+    """
     data_dir = Path(data_dir)
     when = _scan_time(runs)
     if expected_runs is None and runs and (group := scan_group(runs[0].start)) is not None:
         expected_runs = group.num_runs
     try:
         model = build_scan(runs, expected_runs=expected_runs)
-        return write_new(
+        path = write_new(
             data_dir,
             lambda tmp: write_model(model, tmp, data_dir),
             name=name,
             when=when,
             pattern=pattern,
         )
+        write_ptyds(model, path)
+        return path
     except Exception as err:
         documents = [doc for run in runs for doc in run.documents]
         kept = _keep(documents, data_dir, when, pattern)

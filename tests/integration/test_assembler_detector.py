@@ -98,3 +98,20 @@ def test_check_reports_the_ioc_file_once_it_is_gone(step_scan):
     file.unlink()
     report = check_file(path)
     assert not report.ok and str(file.name) in report.text()
+
+
+def test_ptycho_scan_gets_a_ptyd_whose_chunks_link_the_ioc_frames(RE, detector_under, tmp_path):
+    assembler = NXstxmAssembler(tmp_path / "data")
+    documents = []
+    plan = plans.ptycho_scan(detector_under, region=plans.Region(0, 1, 3, 0, 1, 2), dwell_ms=2)
+    RE(plan, [assembler, lambda name, doc: documents.append((name, doc))])
+    [path] = assembler.written
+    _, frames = _ioc_frames(documents)
+    with h5py.File(path.with_suffix(".ptyd"), "r") as h5:
+        data = h5["chunks/0/data"]
+        assert isinstance(h5["chunks/0"].get("data", getlink=True), h5py.ExternalLink)
+        np.testing.assert_array_equal(data[()], frames)
+        assert h5["meta/num_frames"][()] == 6 and h5["chunks/0/positions"].shape == (6, 2)
+        with h5py.File(path) as nexus:
+            measured_x = nexus["entry0/instrument/sample_x/data"][()]
+        np.testing.assert_allclose(h5["chunks/0/positions"][:, 1], measured_x * 1e-6)

@@ -104,3 +104,13 @@ def test_link_problems_reports_a_broken_external_link(tmp_path):
     detector.files[0].unlink()
     problems = link_problems(path)
     assert len(problems) == 1 and "external link" in problems[0] and "run1_000000.h5" in problems[0]
+
+
+def test_consecutive_frames_of_a_file_map_as_one_virtual_source_range():
+    from stxm_devices.nxstxm.links import _contiguous
+    from stxm_devices.nxstxm.model import FrameRef, FrameSet
+
+    a, b = Path("a.h5"), Path("b.h5")
+    refs = [FrameRef(a, "/d", i) for i in (0, 1, 2, 5, 6)] + [FrameRef(b, "/d", i) for i in (0, 1)]
+    runs = _contiguous(FrameSet(tuple(refs), 1, "AD_HDF5"))
+    assert runs == [((a, "/d"), 0, 0, 3), ((a, "/d"), 3, 5, 2), ((b, "/d"), 5, 0, 2)]

@@ -17,9 +17,9 @@ from . import describe
 from .collector import Run
 from .grid import Placed, expand_like, place
 from .layout import LAYOUTS, SINGLE_RUN_SHAPES, Geometry, LayoutError, Shape, geometry
-from .links import frame_set
+from .links import event_frames, frame_set
 from .metadata import StxmMetadata, parse_metadata
-from .model import Axis, Detector, Entry, ScanModel, Signal
+from .model import Axis, Detector, Entry, FrameRef, ScanModel, Signal
 from .streams import (
     Field,
     baseline_readings,
@@ -41,7 +41,7 @@ class _Placement:
     geo: Geometry
     fields: list[Field]
     signals: dict[str, Placed] = field(default_factory=dict)
-    datums: dict[str, list[str]] = field(default_factory=dict)
+    frames: dict[str, list[tuple[FrameRef, ...]]] = field(default_factory=dict)
     monitor: Placed | None = None
     measured: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -66,13 +66,14 @@ def _place_run(run: Run, md: StxmMetadata, energies: np.ndarray, scan: _ScanCont
     snake = bool((run.start.get("snaking") or [False])[-1])
     template: list = []
     for fld in placed.fields:
+        if fld.external:
+            placed.frames[fld.name] = event_frames(run, fld.key)
+            continue
         values = event_values(run, "primary", fld.key)
         template = template or values
-        if fld.external:
-            placed.datums[fld.name] = [str(value) for value in values]
-        else:
-            where = f"run {run.uid} key {fld.key!r}"
-            placed.signals[fld.name] = place(values, geo.grid, snake=snake, where=where)
+        where = f"run {run.uid} key {fld.key!r}"
+        placed.signals[fld.name] = place(values, geo.grid, snake=snake, where=where)
+    template = template or [0.0] * len(run.stream("primary"))  # frames only: a value each
     current = ring_current(run, md, scan.baseline, scan.ring_key)
     where = f"run {run.uid} ring current"
     placed.monitor = place(expand_like(template, current), geo.grid, snake=snake, where=where)
@@ -302,7 +303,10 @@ def _finish(name, placements, signals, monitor, notes, mask_of) -> Entry:
     for fld in first.fields:
         if fld.external:
             frames = frame_set(
-                (p.run, list(np.asarray(p.datums[fld.name])[mask_of(p)])) for p in placements
+                refs
+                for p in placements
+                for k in np.arange(len(p.frames[fld.name]))[mask_of(p)]
+                for refs in [p.frames[fld.name][k]]
             )
             detectors.append(Detector(fld.name, frames, source=fld.key))
         else:

@@ -30,6 +30,8 @@ class Run:
     events: dict[str, list[dict]] = field(default_factory=dict)
     resources: dict[str, dict] = field(default_factory=dict)
     datums: dict[str, dict] = field(default_factory=dict)
+    stream_resources: dict[str, dict] = field(default_factory=dict)
+    stream_datums: list[dict] = field(default_factory=list)
     stop: dict | None = None
     documents: list[Document] = field(default_factory=list)
 
@@ -115,6 +117,7 @@ class RunCollector:
         for index, keys in (
             (self._by_descriptor, run.descriptors),
             (self._by_resource, run.resources),
+            (self._by_resource, run.stream_resources),
         ):
             for key in keys:
                 index.pop(key, None)
@@ -132,7 +135,11 @@ class RunCollector:
             return self._open[-1]
         if name == "datum":
             return self._lookup(self._by_resource, doc["resource"], "resource", name)
-        return None  # stream_resource/stream_datum and unknown names are not ours
+        if name == "stream_resource":
+            return self._run(doc["run_start"], name)
+        if name == "stream_datum":
+            return self._lookup(self._by_resource, doc["stream_resource"], "stream resource", name)
+        return None  # unknown names are not ours
 
     def _run(self, uid: str, name: str) -> Run:
         return self._lookup(self.runs, uid, "run start", name)
@@ -156,6 +163,11 @@ class RunCollector:
             self._by_resource[doc["uid"]] = run
         elif name == "datum":
             run.datums[doc["datum_id"]] = doc
+        elif name == "stream_resource":
+            run.stream_resources[doc["uid"]] = doc
+            self._by_resource[doc["uid"]] = run
+        elif name == "stream_datum":
+            run.stream_datums.append(doc)
         elif name == "stop":
             run.stop = doc
             if run in self._open:

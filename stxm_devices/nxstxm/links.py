@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlparse
 
 import h5py
 import numpy as np
@@ -40,6 +41,7 @@ def _resource_file(resource: dict) -> Path:
 
 
 def _frames_of_datum(run: Run, datum_id: str) -> list[FrameRef]:
+    """The frames of one Resource/Datum datum (AD_HDF5 stream or AD_HDF5_SINGLE files)."""
     try:
         datum = run.datums[datum_id]
         resource = run.resources[datum["resource"]]
@@ -58,19 +60,70 @@ def _frames_of_datum(run: Run, datum_id: str) -> list[FrameRef]:
     raise LinkError(f"run {run.uid}: resource {resource['uid']} has unsupported spec {spec!r}")
 
 
-def frame_set(runs: Iterable[tuple[Run, list[str]]]) -> FrameSet:
-    """The frames behind the datum ids of one detector key, over one or several runs."""
+def _file_of_uri(uri: str) -> Path:
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file"):
+        raise LinkError(f"stream resource {uri}: only local files can be linked")
+    return Path(parsed.path)
+
+
+def _streamed_frames(run: Run, key: str) -> dict[tuple[str, int], tuple[FrameRef, ...]]:
+    """The frames of ``key`` per (descriptor, seq_num) from StreamResource/StreamDatum.
+
+    Stream index i of a data key shaped [n, ny, nx] holds frames i·n … i·n + n − 1 of the
+    resource's dataset (one index per event, as TiledWriter and ophyd-async record them).
+    """
+    frames: dict[tuple[str, int], tuple[FrameRef, ...]] = {}
+    for datum in run.stream_datums:
+        resource = run.stream_resources.get(datum["stream_resource"], {})
+        if resource.get("data_key") != key:
+            continue
+        file = _file_of_uri(resource["uri"])
+        dataset = (resource.get("parameters") or {}).get("dataset", ADCORE_DATASET)
+        shape = run.descriptors[datum["descriptor"]]["data_keys"][key].get("shape") or []
+        per_event = int(shape[0]) if len(shape) == 3 else 1
+        seq_nums, indices = datum["seq_nums"], datum["indices"]
+        for offset in range(indices["stop"] - indices["start"]):
+            first = (indices["start"] + offset) * per_event
+            frames[(datum["descriptor"], seq_nums["start"] + offset)] = tuple(
+                FrameRef(file, dataset, j) for j in range(first, first + per_event)
+            )
+    return frames
+
+
+def event_frames(run: Run, key: str) -> list[tuple[FrameRef, ...]]:
+    """The frames of every primary event for data key ``key``, in acquisition order.
+
+    Through the event's datum (Resource/Datum, ophyd v1) or the stream datum covering its
+    seq_num (StreamResource/StreamDatum, as a Tiled catalog gives them back).
+    """
+    streamed: dict | None = None
+    found = []
+    for event in run.stream("primary"):
+        if key in event["data"]:
+            found.append(tuple(_frames_of_datum(run, str(event["data"][key]))))
+            continue
+        if streamed is None:
+            streamed = _streamed_frames(run, key)
+        try:
+            found.append(streamed[(event["descriptor"], event["seq_num"])])
+        except KeyError:
+            raise LinkError(
+                f"run {run.uid}: event {event['seq_num']} has no {key!r} and no stream datum"
+            ) from None
+    return found
+
+
+def frame_set(per_event: Iterable[tuple[FrameRef, ...]]) -> FrameSet:
+    """The frames of one detector key over its events (of one or several runs)."""
     frames: list[FrameRef] = []
-    specs, per_point = set(), set()
-    for run, datum_ids in runs:
-        for datum_id in datum_ids:
-            refs = _frames_of_datum(run, datum_id)
-            frames.extend(refs)
-            per_point.add(len(refs))
-            specs.add(run.resources[run.datums[datum_id]["resource"]]["spec"])
+    per_point = set()
+    for refs in per_event:
+        frames.extend(refs)
+        per_point.add(len(refs))
     if len(per_point) > 1:
         raise LinkError(f"frames per point differ between resources: {sorted(per_point)}")
-    return FrameSet(tuple(frames), per_point.pop() if per_point else 1, ",".join(sorted(specs)))
+    return FrameSet(tuple(frames), per_point.pop() if per_point else 1)
 
 
 def _inspect(file: Path, dataset: str) -> tuple[tuple[int, ...], np.dtype]:

@@ -43,7 +43,6 @@ class FrameSet:
 
     frames: tuple[FrameRef, ...]
     frames_per_point: int
-    spec: str
 
     @property
     def num_points(self) -> int:

@@ -47,13 +47,13 @@ def _positions(entry: Entry, frames: FrameSet) -> np.ndarray:
 def write_ptyd(entry: Entry, path: Path) -> None:
     """Write ``path`` (a new ``.ptyd``) for the area-detector frames of ``entry``."""
     _, frames = _frames(entry)
-    flat = FrameSet(frames.frames, 1, frames.spec)  # ptypy wants one frame per position
+    flat = FrameSet(frames.frames, 1)  # ptypy wants one frame per position
     positions = _positions(entry, frames)
     with h5py.File(path, "w-") as h5:
         chunks = h5.create_group("chunks")
         for k, first in enumerate(range(0, len(flat.frames), FRAMES_PER_CHUNK)):
             chunk = chunks.create_group(str(k))
-            part = FrameSet(flat.frames[first : first + FRAMES_PER_CHUNK], 1, flat.spec)
+            part = FrameSet(flat.frames[first : first + FRAMES_PER_CHUNK], 1)
             write_frames(chunk, "data", part, path.parent)
             shape = chunk["data"].shape
             chunk["indices"] = np.arange(first, first + shape[0])

@@ -18,11 +18,25 @@ from tiled.server import SimpleTiledServer
 
 import plans
 from stxm_devices.cli import main
-from stxm_devices.nxstxm import CatalogError, NXstxmAssembler, open_catalog, scan_documents
+from stxm_devices.nxstxm import (
+    CatalogError,
+    NXstxmAssembler,
+    assemble_documents,
+    open_catalog,
+    scan_documents,
+)
+
+FRAMES = "entry0/instrument/det1_image/data"
 
 
 @pytest.fixture(scope="module")
-def catalog_server(tmp_path_factory):
+def ioc_dir(tmp_path_factory):
+    """Where the detector IOC writes for these tests (storage the catalog may read)."""
+    return tmp_path_factory.mktemp("ioc")
+
+
+@pytest.fixture(scope="module")
+def catalog_server(tmp_path_factory, ioc_dir):
     """A Tiled server on 127.0.0.1 (SQLite catalog) exporting runs' documents.
 
     The server is configured as a site would (``media_types`` with bluesky-tiled-plugins'
@@ -32,7 +46,8 @@ def catalog_server(tmp_path_factory):
     registry.register("BlueskyRun", "application/json-seq", json_seq_exporter)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(tiled.server.app, "default_serialization_registry", registry)
-        with SimpleTiledServer(directory=tmp_path_factory.mktemp("tiled")) as server:
+        directory = tmp_path_factory.mktemp("tiled")
+        with SimpleTiledServer(directory=directory, readable_storage=[ioc_dir]) as server:
             assert urlparse(server.uri).hostname == "127.0.0.1"
             yield server
 
@@ -91,3 +106,35 @@ def test_a_scan_group_uid_finds_every_run_and_an_unknown_uid_is_an_error(
     assert [doc["uid"] for name, doc in documents if name == "start"] == [s["uid"] for s in starts]
     with pytest.raises(CatalogError, match="no run and no scan group"):
         scan_documents(catalog, "no-such-uid")
+
+
+def test_area_detector_frames_come_back_from_the_catalog_linked(
+    RE, beamline, catalog_server, ioc_dir, tmp_path
+):
+    hdf1 = beamline.detector.hdf1
+    previous, hdf1.write_path_template = hdf1.write_path_template, f"{ioc_dir}/"
+    documents = []
+    plan = plans.stxm_image(
+        beamline,
+        x_center_um=0,
+        x_range_um=1,
+        nx=2,
+        y_center_um=0,
+        y_range_um=1,
+        ny=2,
+        mode="step",
+        detectors=("counter", "detector"),
+    )
+    try:
+        RE(plan, [TiledWriter(from_uri(catalog_server.uri)), lambda n, d: documents.append((n, d))])
+    finally:
+        hdf1.write_path_template = previous
+    [resource] = [doc for name, doc in documents if name == "resource"]
+    with h5py.File(f"{resource['root']}/{resource['resource_path']}", "r") as ioc:
+        frames = ioc["entry/data/data"][()]
+    back = scan_documents(open_catalog(catalog_server.uri), documents[0][1]["uid"])
+    assert "stream_datum" in {name for name, _ in back}  # TiledWriter's form of the datums
+    [path] = assemble_documents(back, tmp_path)
+    with h5py.File(path) as h5:
+        assert isinstance(h5.get(FRAMES, getlink=True), h5py.ExternalLink)
+        np.testing.assert_array_equal(h5[FRAMES][()], frames)

@@ -112,5 +112,51 @@ def test_consecutive_frames_of_a_file_map_as_one_virtual_source_range():
 
     a, b = Path("a.h5"), Path("b.h5")
     refs = [FrameRef(a, "/d", i) for i in (0, 1, 2, 5, 6)] + [FrameRef(b, "/d", i) for i in (0, 1)]
-    runs = _contiguous(FrameSet(tuple(refs), 1, "AD_HDF5"))
+    runs = _contiguous(FrameSet(tuple(refs), 1))
     assert runs == [((a, "/d"), 0, 0, 3), ((a, "/d"), 3, 5, 2), ((b, "/d"), 5, 0, 2)]
+
+
+def test_stream_resource_and_stream_datum_link_the_same_frames(tmp_path):
+    """As a Tiled catalog gives a run back: StreamResource/StreamDatum, no datum in events."""
+    detector = AreaDetector(tmp_path, single=False)
+    documents = []
+    for name, doc in image_scan(detector=detector):
+        if name == "resource":
+            uri = f"file://localhost{tmp_path}/{doc['resource_path']}"
+            documents.append(
+                (
+                    "stream_resource",
+                    {
+                        "uid": "sr",
+                        "run_start": doc["run_start"],
+                        "uri": uri,
+                        "data_key": "det_image",
+                        "mimetype": "application/x-hdf5",
+                        "parameters": {"dataset": "/entry/data/data"},
+                    },
+                )
+            )
+        elif name == "event" and "det_image" in doc["data"]:
+            del doc["data"]["det_image"]
+            documents.append((name, doc))
+            descriptor = doc["descriptor"]
+        elif name == "stop":
+            documents.append(
+                (
+                    "stream_datum",
+                    {
+                        "uid": "sd",
+                        "stream_resource": "sr",
+                        "descriptor": descriptor,
+                        "indices": {"start": 0, "stop": 12},
+                        "seq_nums": {"start": 1, "stop": 13},
+                    },
+                )
+            )
+            documents.append((name, doc))
+        elif name != "datum":
+            documents.append((name, doc))
+    with h5py.File(assemble_scan(documents, tmp_path)) as h5:
+        np.testing.assert_array_equal(
+            h5["entry0/instrument/det_image/data"][()], _ioc_frames(detector.files)
+        )

@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from stxm_devices.nxstxm import ScanType, assemble_scan
+from stxm_devices.nxstxm import ScanType, assemble_scan, check_file
 from stxm_devices.nxstxm import ptyd as ptyd_module
 from stxm_devices.nxstxm.links import link_problems
 
@@ -63,8 +63,10 @@ def test_ptyd_of_one_file_per_frame_is_a_virtual_dataset(tmp_path):
     with h5py.File(path, "r") as h5:
         assert h5["chunks/0/data"].is_virtual
         np.testing.assert_array_equal(h5["chunks/0/data"][3], frame_of(3))
+    assert check_file(path).ok
     detector.files[3].unlink()
     assert any(detector.files[3].name in problem for problem in link_problems(path))
+    assert not check_file(path).ok
 
 
 def test_other_scan_types_get_no_ptyd(tmp_path):

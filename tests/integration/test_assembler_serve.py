@@ -49,7 +49,14 @@ def proxy():
 
 @pytest.fixture
 def publisher(proxy):
-    return Publisher(f"{HOST}:{proxy[0]}")
+    """A Publisher to the proxy, closed while the proxy still runs.
+
+    Left to the garbage collector, its 0MQ context would wait for ever (linger) to send
+    to a proxy that is gone, blocking whichever thread collects it.
+    """
+    publisher = Publisher(f"{HOST}:{proxy[0]}")
+    yield publisher
+    publisher.close()
 
 
 @pytest.fixture

@@ -161,3 +161,27 @@ def test_callback_logs_failures_instead_of_raising_into_the_run_engine(tmp_path)
     for name, doc in documents:
         assembler(name, doc)
     assert assembler.written == [] and "scan_type" in str(assembler.errors[0])
+
+
+def test_a_scan_stopped_between_runs_is_written_when_the_next_scan_starts(tmp_path):
+    energies = [700.0 + i for i in range(4)]
+    assembler = NXstxmAssembler(tmp_path)
+    for name, doc in stack_scan(energies, acquired=2):  # no stop says the plan ended early
+        assembler(name, doc)
+    assert assembler.written == []
+    for name, doc in image_scan(t0=2e9):
+        assembler(name, doc)
+    assert len(assembler.written) == 2 and assembler.errors == []
+    with h5py.File(assembler.written[0]) as h5:
+        assert h5["entry0/counter0/data"].shape == (2, 3, 4)
+        assert "2 of 4 runs" in h5["entry0/status/description"].asstr()[()]
+
+
+def test_flush_writes_a_scan_still_waiting_for_runs(tmp_path):
+    assembler = NXstxmAssembler(tmp_path)
+    for name, doc in stack_scan([700.0, 701.0, 702.0], acquired=1):
+        assembler(name, doc)
+    assembler.flush()
+    [path] = assembler.written
+    with h5py.File(path) as h5:
+        assert h5["entry0/status/data"].asstr()[()] == "incomplete"

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from bluesky import preprocessors as bpp
 from bluesky.utils import MsgGenerator
 
 from stxm_devices import Beamline
@@ -20,7 +21,7 @@ from ._patterns import axis_points
 from ._runs import ScanLabel
 from .acquisition import RowMode
 from .checks import check_count
-from .metadata import PolarizationSetting, ScanGroup, roi
+from .metadata import DESCRIPTIVE_NAMES, PolarizationSetting, ScanGroup, resolve, roi
 
 
 def _focus_scan(
@@ -43,7 +44,7 @@ def _focus_scan(
     rows = Rows(beamline.zoneplate.z, zp_values, "zp_range_um (zone-plate Z)")
     check_line_scan(beamline, line, rows, mode, dwell_ms)
     label = ScanLabel(scan_type, plan_name, plan_args, dwell_ms, ScanGroup(1))
-    return line_run(
+    plan = line_run(
         beamline,
         label,
         line,
@@ -55,6 +56,13 @@ def _focus_scan(
         zp={"Z": roi("ZonePlateZ", "ZonePlateZ", zp_values)},
         md=md,
     )
+    # Zone plate and the scanned stage go back: an OSA left off axis, or a defocused
+    # zone plate, would spoil every later scan.
+    movers = [
+        beamline.zoneplate.z,
+        *(resolve(beamline, DESCRIPTIVE_NAMES[name]) for name in (line.x_name, line.y_name)),
+    ]
+    return bpp.reset_positions_wrapper(plan, movers)
 
 
 def sample_focus(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bluesky import preprocessors as bpp
 from bluesky.utils import MsgGenerator
 
 from stxm_devices import Beamline
@@ -32,10 +33,14 @@ def stage_image(
     detectors: Sequence[str],
     md: Mapping[str, Any] | None,
 ) -> MsgGenerator:
-    """Step ``positioners`` (descriptive names, x then y) over ``region`` and count."""
+    """Step ``positioners`` (descriptive names, x then y) over ``region`` and count.
+
+    The stage goes back where it was afterwards: an OSA or detector left off the beam
+    would darken every later scan.
+    """
     plan_args = {"region": vars(region), "dwell_ms": dwell_ms, "detectors": list(detectors)}
     grid = Grid(positioners[0], region.x_points, positioners[1], region.y_points)
-    return single_image(
+    plan = single_image(
         beamline,
         scan_type,
         plan_name,
@@ -47,6 +52,7 @@ def stage_image(
         resolution="COARSE",
         md=md,
     )
+    return bpp.reset_positions_wrapper(plan, list(grid.motors(beamline)))
 
 
 def osa_image(

@@ -219,3 +219,11 @@ def test_ptycho_scan_records_a_frame_per_point(RE, detector_in, tmp_path, patter
     resources = [doc for name, doc in documents if name == "resource"]
     assert resources and resources[0]["spec"] == "AD_HDF5"
     assert list(tmp_path.rglob("*.h5"))
+
+
+def test_stage_images_and_focus_scans_put_their_stages_back(RE, beamline):
+    detector_stage = (beamline.counter.x, beamline.counter.y, beamline.osa.x)
+    before = [m.position for m in detector_stage]
+    RE(plans.detector_image(beamline, region=plans.Region(0, 1500, 3, 0, 1500, 2)))
+    RE(plans.osa_focus(beamline, n_points=3, zp_range_um=10, n_zp=2))
+    assert [m.position for m in detector_stage] == pytest.approx(before)

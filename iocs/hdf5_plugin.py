@@ -176,8 +176,9 @@ class HDF5Plugin(Plugin):
             await asyncio.gather(*list(self._pending))
 
     async def _fail(self, message: str) -> None:
-        await self.write_status.write("Write error")
+        # The message first: a client that sees the error status reads the message next.
         await self.write_message.write(message[:255])
+        await self.write_status.write("Write error")
         if self._capturing:
             await self._end_capture()
 

@@ -80,9 +80,11 @@ def _place_run(run: Run, md: StxmMetadata, energies: np.ndarray, scan: _ScanCont
     for name, key in _position_keys(run, md, geo, placed.fields[0].key).items():
         values = event_values(run, "primary", key)
         where = f"run {run.uid} key {key!r}"
-        placed.measured[name] = place(
-            expand_like(template, values), geo.grid, snake=snake, where=where
-        ).in_order()
+        measured = place(expand_like(template, values), geo.grid, snake=snake, where=where)
+        placed.measured[name] = measured.in_order()
+        bad = int((~np.isfinite(placed.measured[name])).sum())
+        if bad:
+            scan.notes.append(f"{where}: {bad} measured {name} position(s) not finite")
     return placed
 
 
@@ -231,10 +233,12 @@ def _stack_entry(name, placements, energies, count_time, scan) -> Entry:
         notes.append(f"energies {energies[missing].tolist()} eV (e_idx {missing}) not acquired")
 
     def arrange(pick: Callable[[_Placement], Placed]) -> np.ndarray:
-        out = np.full((energies.size, *placements[0].geo.grid), np.nan)
+        # Sized by the runs received, not by the energies the metadata asked for.
+        row = {slot: k for k, slot in enumerate(present)}
+        out = np.full((len(present), *placements[0].geo.grid), np.nan)
         for p, slot in zip(placements, slots, strict=True):
-            out[slot] = pick(p).grid
-        return out[present]
+            out[row[slot]] = pick(p).grid
+        return out
 
     coords = [
         Axis(c.name, c.values[present], c.units, c.dims, c.long_name) if c.name == "energy" else c

@@ -28,7 +28,7 @@ from .collector import (
 from .confine import confine
 from .files import DEFAULT_PATTERN, extension, write_new
 from .journal import JOURNAL_SUFFIX, Journal, scan_key
-from .loaders import load_documents
+from .loaders import load_documents, load_jsonl
 from .model import ScanModel
 from .ptyd import write_ptyds
 from .writer import write_model
@@ -141,11 +141,16 @@ def assemble_documents(
     Documents of runs whose start is not among them are skipped (a journal of a service
     started mid-run holds some); ``preferred`` names a lone scan's file.
     """
+    documents = list(documents)
     try:
         scans = split_scans(collect_runs(documents, strict=False))
     except DocumentError as err:
         raise AssemblyError(str(err)) from err
     if not scans:
+        try:
+            collect_runs(documents)  # strictly: the first document that fits no run
+        except DocumentError as err:
+            raise AssemblyError(f"no run to assemble: {err}") from err
         raise AssemblyError("no run to assemble: the documents hold no start document")
     preferred = preferred if len(scans) == 1 else None
     return [
@@ -214,6 +219,20 @@ class NXstxmAssembler:
     def __call__(self, name: str, doc: dict) -> None:
         """Journal one document, then take it; write a file when it completes a scan."""
         self.journal(name, doc)
+        self._safely(name, doc)
+
+    def resume(self, path: Path) -> None:
+        """Take up the journal of a process that died mid-scan, and keep appending to it.
+
+        Its documents are taken as if they had just arrived (a scan they complete is
+        written now); a journal another live process holds raises BlockingIOError.
+        """
+        documents = load_jsonl(path)
+        self.journal.resume(path, documents)
+        for name, doc in documents:
+            self._safely(name, doc)
+
+    def _safely(self, name: str, doc: dict) -> None:
         try:
             self._take(name, doc)
         except DocumentError as err:

@@ -130,8 +130,13 @@ def _has_data(run: Run) -> bool:
 def _scan_notes(runs: Sequence[Run], expected_runs: int | None) -> list[str]:
     notes = []
     for run in runs:
-        if run.exit_status != "success":
-            reason = (run.stop or {}).get("reason") or ""
+        if run.stop is None:
+            notes.append(
+                f"run {run.uid} has no stop document: its acquisition was interrupted "
+                "(the documents end early)"
+            )
+        elif run.exit_status != "success":
+            reason = run.stop.get("reason") or ""
             empty = "" if _has_data(run) else " before its first event"
             notes.append(
                 f"run {run.uid} ended with exit_status {run.exit_status}{empty} {reason}".strip()
@@ -281,6 +286,14 @@ def _point_entry(name, placement, k, count_time, scan) -> Entry:
     )
 
 
+def _end_time(run: Run) -> float:
+    """When a run ended: its stop, else (interrupted) its last event, else its start."""
+    if run.stop is not None:
+        return float(run.stop["time"])
+    times = [event["time"] for events in run.events.values() for event in events]
+    return float(max(times, default=run.start["time"]))
+
+
 def _all_points(placement: _Placement) -> slice:
     return slice(None)
 
@@ -329,14 +342,14 @@ def _finish(name, placements, signals, monitor, notes, mask_of) -> Entry:
             )
     md, run = first.md, first.run
     label = first.geo.label or LAYOUTS[md.scan_type].label
-    stop_times = [p.run.stop["time"] for p in placements if p.run.stop]
+    stop_times = [_end_time(p.run) for p in placements]
     return Entry(
         name=name,
         scan_type=md.scan_type,
         stxm_scan_type=label,
         title=describe.title(run.start, label),
         start_time=min(p.run.start["time"] for p in placements),
-        end_time=max(stop_times) if stop_times else None,
+        end_time=max(stop_times),
         signals=signals,
         default=signals[0].name,
         detectors=detectors,

@@ -14,6 +14,7 @@ from a journal whenever the live assembly did not happen.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -22,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .collector import scan_group
+from .collector import Document, scan_group
 from .files import DEFAULT_PATTERN, ensure_free_space, extension, reserve_name, stem
 from .loaders import jsonable
 
@@ -55,6 +56,7 @@ class _File:
     def __init__(self, path: Path, fd: int) -> None:
         self.path = path
         self.fd = fd
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # ours while we write: see resume()
         self.good = os.fstat(fd).st_size
         self.dropped = 0
 
@@ -109,20 +111,22 @@ class Journal:
         """The NXstxm file name reserved for scan ``key`` (None if it has no journal)."""
         return self.names.get(key)
 
-    def resume(self, path: Path) -> str:
-        """Append to an existing journal again (a service restarted); return its scan key.
+    def resume(self, path: Path, documents: list[Document]) -> str:
+        """Append to a journal a dead process left (``documents``: what it holds); its key.
 
-        A torn last line (the writer died mid-line) is cut off first.
+        A torn last line (its writer died mid-line) is cut off first. A journal another
+        live process still holds (its lock) raises :class:`BlockingIOError`.
         """
-        from .loaders import load_jsonl
-
-        documents = load_jsonl(path, tolerate_torn_end=True)
         start = next((doc for name, doc in documents if name == "start"), None)
         if start is None:
             raise ValueError(f"{path}: journal without a start document")
         fd = os.open(path, os.O_WRONLY | os.O_APPEND)
-        size = sum(len(line) for line in _whole_lines(path))
-        os.ftruncate(fd, size)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.ftruncate(fd, sum(len(line) for line in _whole_lines(path)))
+        except OSError:
+            os.close(fd)
+            raise
         key = scan_key(start)
         self._switch(key, _File(path, fd), f"{stem(path.name)}{extension(self.pattern)}")
         return key

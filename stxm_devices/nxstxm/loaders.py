@@ -62,9 +62,9 @@ def _pair(item: Any) -> Document:
 def load_jsonl(path: str | Path, *, tolerate_torn_end: bool = True) -> list[Document]:
     """Documents of a JSONL file, one ``[name, doc]`` per line (blank lines skipped).
 
-    A last line cut short (no newline: its writer was killed mid-write or the disk
-    filled) is skipped with a warning when ``tolerate_torn_end``; any other bad line is
-    an error naming the file and line.
+    A last line cut short after good ones (no newline: its writer was killed mid-write
+    or the disk filled) is skipped with a warning when ``tolerate_torn_end``; any other
+    bad line is an error naming the file and line.
     """
     path = Path(path)
     try:
@@ -79,7 +79,7 @@ def load_jsonl(path: str | Path, *, tolerate_torn_end: bool = True) -> list[Docu
         try:
             documents.append(_pair(json.loads(line.decode("utf-8"))))
         except (UnicodeDecodeError, ValueError, TypeError) as err:
-            if tolerate_torn_end and number == len(lines):
+            if tolerate_torn_end and number == len(lines) and documents:
                 logger.warning("%s:%d: a torn last line skipped (%s)", path, number, err)
                 continue
             reason = "not UTF-8 text" if isinstance(err, UnicodeDecodeError) else str(err)

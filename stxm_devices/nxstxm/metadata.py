@@ -99,8 +99,11 @@ class Roi:
             where = "SETPOINTS"
         elif npoints > 0 and raw.get("START") is not None and raw.get("STOP") is not None:
             start, stop = _number(raw, "START", key, uid), _number(raw, "STOP", key, uid)
+            for name, value in (("START", start), ("STOP", stop)):
+                if not math.isfinite(value):
+                    raise _fail(uid, f"{key}.{name}", f"is {value}: no axis can be made")
             values = np.linspace(start, stop, npoints)
-            where = "START" if not math.isfinite(start) else "STOP"
+            where = ""
         else:
             values = np.empty(0)
             where = ""

@@ -86,7 +86,7 @@ def image(beamline, n: int = 120):
 
 
 def test_full_disk_reaches_no_callback_and_publishes_nothing(beamline, small_disk, tmp_path):
-    RE = RunEngine({}, call_returns_result=True)
+    RE = RunEngine({}, call_returns_result=True)  # noqa: N806 - the usual name
     assembler = NXstxmAssembler(small_disk)
     RE.subscribe(assembler.journal)
     RE.subscribe(assembler)

@@ -6,7 +6,6 @@ this process (``main``), a few as the real ``stxm`` process to see its whole std
 
 from __future__ import annotations
 
-import copy
 import os
 import resource
 import subprocess

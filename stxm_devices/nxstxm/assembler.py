@@ -272,6 +272,7 @@ class NXstxmAssembler:
             self._collector.forget(run.uid)
         key = scan_key(runs[0].start)
         group = scan_group(runs[0].start)
+        self.journal.finish(key)
         try:
             path = assemble_runs(
                 sorted(runs, key=lambda run: run.start.get("time", 0.0)),

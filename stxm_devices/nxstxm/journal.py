@@ -133,6 +133,13 @@ class Journal:
         self._scan, self._dropped = key, 0
         return key
 
+    def finish(self, key: str) -> None:
+        """Scan ``key`` is over (its file written or failed): close its journal if open."""
+        if self._current is not None and self._current[0] == key:
+            self.close()
+        if self._scan == key:
+            self._scan = None
+
     def close(self) -> None:
         """Close the current journal (fsync-ed)."""
         if self._current is not None:

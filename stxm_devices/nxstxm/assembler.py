@@ -237,6 +237,8 @@ class NXstxmAssembler:
             self._take(name, doc)
         except DocumentError as err:
             logger.warning("skipped a %s document: %s", name, err)
+        except (KeyError, TypeError, AttributeError) as err:  # a document missing its keys
+            logger.warning("skipped a malformed %s document (%r)", name, err)
         except Exception as err:  # an assembler bug must not stop an acquisition
             logger.exception("NXstxm assembler failed on a %s document", name)
             self.errors.append(AssemblyError(f"{name} document: {err!r}"))

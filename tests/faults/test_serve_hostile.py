@@ -101,6 +101,7 @@ def test_hostile_messages_skipped_and_kill_9_mid_scan_still_ends_with_the_file(
         b" bogus " + pickle.dumps({}): "unknown document name 'bogus'",
         b" start " + pickle.dumps(FileMaker(marker)): "the start document is not JSON",
         b" event [1, 2]": "a JSON list, not an object",
+        b" event {}": "skipped a malformed event document (KeyError('descriptor'))",
     }
     context = zmq.Context()
     raw = context.socket(zmq.PUB)

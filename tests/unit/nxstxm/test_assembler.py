@@ -186,3 +186,23 @@ def test_flush_writes_a_scan_still_waiting_for_runs(tmp_path):
     [path] = assembler.written
     with h5py.File(path) as h5:
         assert h5["entry0/status/data"].asstr()[()] == "incomplete"
+
+
+def test_non_finite_measured_positions_mark_the_entry_incomplete(tmp_path):
+    documents = image_scan()
+    for name, doc in documents:
+        if name == "descriptor" and doc["name"] == "primary":
+            doc["data_keys"]["fine_y"] = {
+                "source": "PV:SIM:stage:FineY.RBV",
+                "dtype": "number",
+                "shape": [],
+            }
+            doc["object_keys"]["fine_y"] = ["fine_y"]
+            primary = doc["uid"]
+    rows = [doc for name, doc in documents if name == "event" and doc["descriptor"] == primary]
+    for k, event in enumerate(rows):
+        event["data"]["fine_y"] = float("nan") if k == 1 else 20.0 + 0.5 * k
+    with h5py.File(assemble_scan(documents, tmp_path)) as h5:
+        assert h5["entry0/status/data"].asstr()[()] == "incomplete"
+        why = h5["entry0/status/description"].asstr()[()]
+    assert "measured sample_y position(s) not finite" in why and "'fine_y'" in why

@@ -175,7 +175,7 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
 def _check(args: argparse.Namespace) -> int:
     for path in map(Path, args.files):
         if not path.is_file():
-            raise InputError(f"{path}: no such file")
+            raise InputError(f"{path}: {'not a file' if path.exists() else 'no such file'}")
         if not h5py.is_hdf5(path):
             raise InputError(f"{path}: not an HDF5 file")
     reports = [check_file(path) for path in args.files]

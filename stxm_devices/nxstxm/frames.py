@@ -102,15 +102,16 @@ def clear_write_flags(path: str | Path) -> bool:
     return False
 
 
-def open_frames(path: Path) -> h5py.File:
+def open_frames(path: Path, *, repair: bool = True) -> h5py.File:
     """``path`` opened read-only without file locking; a dead writer's flags are cleared first.
 
-    The caller closes the file (``with open_frames(path) as h5: ...``).
+    ``repair=False`` (a check, which must not write) raises HDF5's error instead. The
+    caller closes the file (``with open_frames(path) as h5: ...``).
     """
     try:
         return h5py.File(path, "r", locking=False)
     except OSError as err:
-        if _OPEN_FOR_WRITE not in str(err):
+        if not repair or _OPEN_FOR_WRITE not in str(err):
             raise
     if clear_write_flags(path):
         logger.warning(

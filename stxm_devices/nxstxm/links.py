@@ -127,11 +127,11 @@ def frame_set(per_event: Iterable[tuple[FrameRef, ...]]) -> FrameSet:
     return FrameSet(tuple(frames), per_point.pop() if per_point else 1)
 
 
-def _inspect(file: Path, dataset: str) -> tuple[tuple[int, ...], np.dtype]:
+def _inspect(file: Path, dataset: str, repair: bool = True) -> tuple[tuple[int, ...], np.dtype]:
     if not file.is_file():
         raise LinkError(f"frame file {file} does not exist")
     try:
-        with open_frames(file) as h5:
+        with open_frames(file, repair=repair) as h5:
             if dataset not in h5:
                 raise LinkError(f"frame file {file} has no dataset {dataset}")
             return h5[dataset].shape, h5[dataset].dtype
@@ -225,7 +225,7 @@ def _resolve(file_name: str, directory: Path, own: Path) -> Path:
 
 def _check_target(file: Path, dataset: str, where: str) -> str | None:
     try:
-        _inspect(file, dataset)
+        _inspect(file, dataset, repair=False)  # a check only looks
     except LinkError as err:
         return f"{where}: {err}"
     return None

@@ -106,6 +106,8 @@ def flagged_file(tmp_path):
 def test_a_dead_writers_flags_are_cleared_as_h5clear_would(flagged_file):
     with pytest.raises(OSError, match="already open for write"):
         h5py.File(flagged_file, "r").close()
+    with pytest.raises(OSError, match="already open for write"):
+        open_frames(flagged_file, repair=False).close()  # what stxm check does: only look
     with open_frames(flagged_file) as h5:
         frames = h5["entry/data/data"][()]
     np.testing.assert_array_equal(frames[:, 0, 0], [1, 2, 3, 4, 5])

@@ -175,8 +175,10 @@ class Record:
     fields: dict[str, ChannelData] = {}
 
     async def verify_value(self, value):
+        # An enum put by index keeps its index (two states may share a string).
+        raw = value if isinstance(self, ChannelEnum) and isinstance(value, int) else None
         value = await super().verify_value(value)
-        return await self.record_set.client_put(self, value)
+        return await self.record_set.client_put(self, value, raw)
 
     def get_field(self, field: str) -> ChannelData:
         """``record.FIELD`` for the few fields served (caproto's server asks for them here)."""
@@ -360,10 +362,10 @@ class RecordSet:
             return strings[value] if 0 <= int(value) < len(strings) else value
         return value
 
-    async def client_put(self, channel: ChannelData, value):
+    async def client_put(self, channel: ChannelData, value, raw=None):
         """A client wrote ``channel``: run its hook, set the parameter, return what to store."""
         param = channel.spec.param
-        raw = self._raw(channel, value)
+        raw = self._raw(channel, value) if raw is None else raw
         hook = self._hooks.get(param)
         if hook is not None:
             changed = await hook(raw)

@@ -5899,6 +5899,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",0,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -5910,6 +5911,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",1,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -5921,6 +5923,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",2,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -5932,6 +5935,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",3,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -5943,6 +5947,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",4,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -5954,6 +5959,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",5,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -5965,6 +5971,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",6,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -5976,6 +5983,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",7,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -5987,6 +5995,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",8,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -5998,6 +6007,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",9,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -6009,6 +6019,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",10,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -6020,6 +6031,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",11,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -6031,6 +6043,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",12,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -6042,6 +6055,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",13,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -6053,6 +6067,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",14,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -6064,6 +6079,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",15,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -6075,6 +6091,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",16,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -6086,6 +6103,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",17,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -6097,6 +6115,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",18,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -6108,6 +6127,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",19,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -6119,6 +6139,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",20,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -6130,6 +6151,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",21,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -6141,6 +6163,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynFloat64ArrayIn",
                     "DIR": "INP",
+                    "PARAM": ",22,$(TIMEOUT=1))TS_TIME_SERIES",
                     "NELM": "$(NCHANS)",
                     "FTVL": "DOUBLE",
                     "SCAN": "I/O Intr",
@@ -7079,7 +7102,13 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
             (
                 "$(P)$(R)Capture",
                 "busy",
-                {"DTYP": "asynInt32", "DIR": "OUT", "ZNAM": "Done", "ONAM": "Capture"},
+                {
+                    "DTYP": "asynInt32",
+                    "DIR": "OUT",
+                    "PARAM": "CIRC_BUFF_CONTROL",
+                    "ZNAM": "Done",
+                    "ONAM": "Capture",
+                },
             ),
             (
                 "$(P)$(R)Capture_RBV",
@@ -7088,6 +7117,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                     "SCAN": "I/O Intr",
                     "DTYP": "asynInt32",
                     "DIR": "INP",
+                    "PARAM": "CIRC_BUFF_CONTROL",
                     "ZNAM": "Done",
                     "ONAM": "Capturing",
                 },
@@ -7095,34 +7125,75 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
             (
                 "$(P)$(R)StatusMessage",
                 "stringin",
-                {"DTYP": "asynOctetRead", "DIR": "INP", "SCAN": "I/O Intr"},
+                {
+                    "DTYP": "asynOctetRead",
+                    "DIR": "INP",
+                    "PARAM": "CIRC_BUFF_STATUS",
+                    "SCAN": "I/O Intr",
+                },
             ),
-            ("$(P)$(R)TriggerA", "stringout", {"DTYP": "asynOctetWrite", "DIR": "OUT"}),
+            (
+                "$(P)$(R)TriggerA",
+                "stringout",
+                {"DTYP": "asynOctetWrite", "DIR": "OUT", "PARAM": "CIRC_BUFF_TRIGGER_A"},
+            ),
             (
                 "$(P)$(R)TriggerA_RBV",
                 "stringin",
-                {"DTYP": "asynOctetRead", "DIR": "INP", "SCAN": "I/O Intr"},
+                {
+                    "DTYP": "asynOctetRead",
+                    "DIR": "INP",
+                    "PARAM": "CIRC_BUFF_TRIGGER_A",
+                    "SCAN": "I/O Intr",
+                },
             ),
-            ("$(P)$(R)TriggerB", "stringout", {"DTYP": "asynOctetWrite", "DIR": "OUT"}),
+            (
+                "$(P)$(R)TriggerB",
+                "stringout",
+                {"DTYP": "asynOctetWrite", "DIR": "OUT", "PARAM": "CIRC_BUFF_TRIGGER_B"},
+            ),
             (
                 "$(P)$(R)TriggerB_RBV",
                 "stringin",
-                {"DTYP": "asynOctetRead", "DIR": "INP", "SCAN": "I/O Intr"},
+                {
+                    "DTYP": "asynOctetRead",
+                    "DIR": "INP",
+                    "PARAM": "CIRC_BUFF_TRIGGER_B",
+                    "SCAN": "I/O Intr",
+                },
             ),
             (
                 "$(P)$(R)TriggerAVal",
                 "ai",
-                {"DTYP": "asynFloat64", "DIR": "INP", "PREC": "3", "SCAN": "I/O Intr"},
+                {
+                    "DTYP": "asynFloat64",
+                    "DIR": "INP",
+                    "PARAM": "CIRC_BUFF_TRIGGER_A_VAL",
+                    "PREC": "3",
+                    "SCAN": "I/O Intr",
+                },
             ),
             (
                 "$(P)$(R)TriggerBVal",
                 "ai",
-                {"DTYP": "asynFloat64", "DIR": "INP", "PREC": "3", "SCAN": "I/O Intr"},
+                {
+                    "DTYP": "asynFloat64",
+                    "DIR": "INP",
+                    "PARAM": "CIRC_BUFF_TRIGGER_B_VAL",
+                    "PREC": "3",
+                    "SCAN": "I/O Intr",
+                },
             ),
             (
                 "$(P)$(R)TriggerCalc",
                 "waveform",
-                {"DTYP": "asynOctetWrite", "DIR": "INP", "FTVL": "CHAR", "NELM": "256"},
+                {
+                    "DTYP": "asynOctetWrite",
+                    "DIR": "INP",
+                    "PARAM": "CIRC_BUFF_TRIGGER_CALC",
+                    "FTVL": "CHAR",
+                    "NELM": "256",
+                },
             ),
             (
                 "$(P)$(R)TriggerCalc_RBV",
@@ -7130,6 +7201,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynOctetRead",
                     "DIR": "INP",
+                    "PARAM": "CIRC_BUFF_TRIGGER_CALC",
                     "FTVL": "CHAR",
                     "NELM": "256",
                     "SCAN": "I/O Intr",
@@ -7138,42 +7210,85 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
             (
                 "$(P)$(R)TriggerCalcVal",
                 "ai",
-                {"DTYP": "asynFloat64", "DIR": "INP", "PREC": "3", "SCAN": "I/O Intr"},
+                {
+                    "DTYP": "asynFloat64",
+                    "DIR": "INP",
+                    "PARAM": "CIRC_BUFF_TRIGGER_CALC_VAL",
+                    "PREC": "3",
+                    "SCAN": "I/O Intr",
+                },
             ),
             (
                 "$(P)$(R)PreCount",
                 "longout",
-                {"DTYP": "asynInt32", "DIR": "OUT", "VAL": "$(PRECOUNT=100)"},
+                {
+                    "DTYP": "asynInt32",
+                    "DIR": "OUT",
+                    "PARAM": "CIRC_BUFF_PRE_TRIGGER",
+                    "VAL": "$(PRECOUNT=100)",
+                },
             ),
             (
                 "$(P)$(R)PreCount_RBV",
                 "longin",
-                {"SCAN": "I/O Intr", "DTYP": "asynInt32", "DIR": "INP"},
+                {
+                    "SCAN": "I/O Intr",
+                    "DTYP": "asynInt32",
+                    "DIR": "INP",
+                    "PARAM": "CIRC_BUFF_PRE_TRIGGER",
+                },
             ),
             (
                 "$(P)$(R)PostCount",
                 "longout",
-                {"DTYP": "asynInt32", "DIR": "OUT", "VAL": "$(POSTCOUNT=100)"},
+                {
+                    "DTYP": "asynInt32",
+                    "DIR": "OUT",
+                    "PARAM": "CIRC_BUFF_POST_TRIGGER",
+                    "VAL": "$(POSTCOUNT=100)",
+                },
             ),
             (
                 "$(P)$(R)PostCount_RBV",
                 "longin",
-                {"SCAN": "I/O Intr", "DTYP": "asynInt32", "DIR": "INP"},
+                {
+                    "SCAN": "I/O Intr",
+                    "DTYP": "asynInt32",
+                    "DIR": "INP",
+                    "PARAM": "CIRC_BUFF_POST_TRIGGER",
+                },
             ),
             (
                 "$(P)$(R)CurrentQty_RBV",
                 "longin",
-                {"SCAN": "I/O Intr", "DTYP": "asynInt32", "DIR": "INP"},
+                {
+                    "SCAN": "I/O Intr",
+                    "DTYP": "asynInt32",
+                    "DIR": "INP",
+                    "PARAM": "CIRC_BUFF_CURRENT_IMAGE",
+                },
             ),
             (
                 "$(P)$(R)PostTriggerQty_RBV",
                 "longin",
-                {"SCAN": "I/O Intr", "DTYP": "asynInt32", "DIR": "INP"},
+                {
+                    "SCAN": "I/O Intr",
+                    "DTYP": "asynInt32",
+                    "DIR": "INP",
+                    "PARAM": "CIRC_BUFF_POST_COUNT",
+                },
             ),
             (
                 "$(P)$(R)Trigger",
                 "busy",
-                {"DTYP": "asynInt32", "DIR": "OUT", "ZNAM": "Done", "ONAM": "Trigger", "VAL": "1"},
+                {
+                    "DTYP": "asynInt32",
+                    "DIR": "OUT",
+                    "PARAM": "CIRC_BUFF_SOFT_TRIGGER",
+                    "ZNAM": "Done",
+                    "ONAM": "Trigger",
+                    "VAL": "1",
+                },
             ),
             (
                 "$(P)$(R)Trigger_RBV",
@@ -7182,6 +7297,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                     "SCAN": "I/O Intr",
                     "DTYP": "asynInt32",
                     "DIR": "INP",
+                    "PARAM": "CIRC_BUFF_TRIGGERED",
                     "ZNAM": "Done",
                     "ONAM": "Triggered",
                 },
@@ -7189,17 +7305,32 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
             (
                 "$(P)$(R)PresetTriggerCount",
                 "longout",
-                {"DTYP": "asynInt32", "DIR": "OUT", "VAL": "1"},
+                {
+                    "DTYP": "asynInt32",
+                    "DIR": "OUT",
+                    "PARAM": "CIRC_BUFF_PRESET_TRIGGER_COUNT",
+                    "VAL": "1",
+                },
             ),
             (
                 "$(P)$(R)PresetTriggerCount_RBV",
                 "longin",
-                {"SCAN": "I/O Intr", "DTYP": "asynInt32", "DIR": "INP"},
+                {
+                    "SCAN": "I/O Intr",
+                    "DTYP": "asynInt32",
+                    "DIR": "INP",
+                    "PARAM": "CIRC_BUFF_PRESET_TRIGGER_COUNT",
+                },
             ),
             (
                 "$(P)$(R)ActualTriggerCount_RBV",
                 "longin",
-                {"SCAN": "I/O Intr", "DTYP": "asynInt32", "DIR": "INP"},
+                {
+                    "SCAN": "I/O Intr",
+                    "DTYP": "asynInt32",
+                    "DIR": "INP",
+                    "PARAM": "CIRC_BUFF_ACTUAL_TRIGGER_COUNT",
+                },
             ),
             (
                 "$(P)$(R)FlushOnSoftTrg",
@@ -7207,6 +7338,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                 {
                     "DTYP": "asynInt32",
                     "DIR": "OUT",
+                    "PARAM": "CIRC_BUFF_FLUSH_ON_SOFTTRIGGER",
                     "ZNAM": "OnNewImage",
                     "ONAM": "Immediately",
                     "VAL": "0",
@@ -7219,6 +7351,7 @@ TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]
                     "SCAN": "I/O Intr",
                     "DTYP": "asynInt32",
                     "DIR": "INP",
+                    "PARAM": "CIRC_BUFF_FLUSH_ON_SOFTTRIGGER",
                     "ZNAM": "OnNewImage",
                     "ONAM": "Immediately",
                 },

@@ -49,10 +49,7 @@ _TOKENS = re.compile(
     re.VERBOSE,
 )
 #: ``@asyn(PORT,ADDR,TIMEOUT)PARAM`` (or asynOctet's ``@asyn(...) PARAM``): the parameter.
-_ASYN_LINK = re.compile(
-    r"@asyn\((?:[^(),$]|\$\([^)]*\))*,\s*(?P<addr>(?:[^(),$]|\$\([^)]*\))*)"
-    r"(?:,(?:[^()$]|\$\([^)]*\))*)?\)\s*(?P<param>\S+)"
-)
+_ASYN_LINK = re.compile(r"@asyn\((?P<inner>(?:[^()$]|\$\([^)]*\))*)\)\s*(?P<param>\S+)")
 #: How the templates write "address 0 of this port" (a parameter of another address differs).
 _DEFAULT_ADDRESSES = ("$(ADDR=0)", "$(ADDR)", "0", "")
 
@@ -76,7 +73,9 @@ def parse_template(text: str) -> tuple[list[str], list[tuple[str, str, dict[str,
                 link = _ASYN_LINK.search(value)
                 current[2]["DIR"] = name
                 if link:
-                    address = link.group("addr").strip()
+                    # @asyn(PORT,ADDR,TIMEOUT) or @asyn(PORT ADDR)
+                    parts = re.split(r"[,\s]+", link.group("inner").strip())
+                    address = parts[1] if len(parts) > 1 else "0"
                     suffix = "" if address in _DEFAULT_ADDRESSES else f"#{address}"
                     current[2]["PARAM"] = link.group("param") + suffix
             elif name in KEPT_FIELDS:

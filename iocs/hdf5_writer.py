@@ -190,7 +190,7 @@ class FrameFile:
         data["data"] = self._data  # a hard link, as ADCore's layout has it
 
     def _chunks(self, shape: tuple[int, ...]) -> tuple[int, ...]:
-        """NDFileHDF5's chunking: NumFramesChunks × NumRowChunks × NumColChunks, within the frame."""
+        """NDFileHDF5's chunks: NumFramesChunks × NumRowChunks × NumColChunks, within a frame."""
         if not self.stacked:
             return shape
         if self.settings.chunks is None:

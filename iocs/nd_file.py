@@ -44,7 +44,8 @@ WRITE_OK, WRITE_ERROR = 0, 1
 SINGLE, CAPTURE, STREAM = 0, 1, 2
 NAME_ERROR = "Error creating full file name"
 _CONVERSION = re.compile(
-    r"%(?P<flags>[-+ #0]*)(?P<width>\d*)(?:\.(?P<precision>\d*))?(?P<length>hh|h|ll|l|z|j|t|L)?(?P<type>.)",
+    r"%(?P<flags>[-+ #0]*)(?P<width>\d*)(?:\.(?P<precision>\d*))?"
+    r"(?P<length>hh|h|ll|l|z|j|t|L)?(?P<type>.)",
     re.S,
 )
 _INTEGER_TYPES = "diuxXoc"

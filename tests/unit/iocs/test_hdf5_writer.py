@@ -9,7 +9,6 @@ import hdf5plugin  # noqa: F401 - registers the filters for reading
 import numpy as np
 import pytest
 
-from iocs.nd_file import checked_path, create_directories
 from iocs.hdf5_writer import (
     COMPRESSIONS,
     SUPPORTED_COMPRESSIONS,
@@ -20,6 +19,7 @@ from iocs.hdf5_writer import (
     WriterSettings,
     readable_frames,
 )
+from iocs.nd_file import checked_path, create_directories
 
 
 def frames(count, shape=(16, 24)):
@@ -148,7 +148,9 @@ def test_file_size_limit_mid_stream_keeps_the_frames_written(tmp_path):
 def test_create_directories_follows_the_depth(tmp_path):
     target = tmp_path / "a" / "b" / "c"
     with pytest.raises(WriteError, match="Cannot create directory"):
-        create_directories(str(target), -1, [str(tmp_path)])  # only c may be created; a/b are missing
+        create_directories(
+            str(target), -1, [str(tmp_path)]
+        )  # only c may be created; a/b are missing
     create_directories(str(target), -3, [str(tmp_path)])
     assert target.is_dir()
 

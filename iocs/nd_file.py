@@ -56,7 +56,8 @@ def c_format(template: str, args: Sequence[object]) -> str:
     """``template`` formatted as C's printf would with ``args`` (extra arguments ignored).
 
     Raises ValueError where C would be undefined: more conversions than arguments, a
-    string conversion of a number or a numeric conversion of a string, %n/%p/%*.
+    string conversion of a number (except "%.0s", which prints nothing) or a numeric
+    conversion of a string, %n/%p/%*.
     """
     out: list[str] = []
     position = 0
@@ -77,6 +78,8 @@ def c_format(template: str, args: Sequence[object]) -> str:
         value = args[used]
         used += 1
         numeric = isinstance(value, int)
+        if kind == "s" and match.group("precision") in ("", "0"):
+            value, numeric = "", False  # "%.0s" prints nothing, whatever it consumes
         if (kind == "s") == numeric:
             what = "a number" if numeric else "a string"
             raise ValueError(

@@ -36,7 +36,8 @@ SOURCES = {
     "NDFileNexus.template": "ee039d24c9e89e70b31fd383b4817a40db5d6395",
 }
 
-TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]], ...]]] = {
+Record = tuple[str, str, dict[str, str]]
+TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[Record, ...]]] = {
     "ADBase.template": (
         ("NDArrayBase.template",),
         (

@@ -378,7 +378,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data-root",
         action="append",
         dest="data_roots",
-        help=f"a directory files may be written in (repeatable; default {', '.join(DEFAULT_DATA_ROOTS)})",
+        help="a directory files may be written in (repeatable; default: "
+        + ", ".join(DEFAULT_DATA_ROOTS)
+        + ")",
     )
 
 

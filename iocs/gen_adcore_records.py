@@ -111,7 +111,8 @@ def generate(directories: list[Path]) -> str:
         "#: Template file → the git commit of the repository it was generated from.",
         f"SOURCES = {sources!r}",
         "",
-        "TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, dict[str, str]], ...]]] = {",
+        "Record = tuple[str, str, dict[str, str]]",
+        "TEMPLATES: dict[str, tuple[tuple[str, ...], tuple[Record, ...]]] = {",
     ]
     for name, (includes, records) in templates.items():
         lines.append(f"    {name!r}: (")

@@ -26,7 +26,8 @@ def test_move_takes_distance_over_velocity(osa_x):
     osa_x.move(distance, wait=True)
     elapsed = time.monotonic() - start
     assert osa_x.position == pytest.approx(distance, abs=1e-6)
-    assert elapsed == pytest.approx(distance / velocity, rel=0.3)
+    # Never faster than the trajectory; slower only by what a loaded machine adds.
+    assert distance / velocity * 0.95 <= elapsed < distance / velocity + 5.0
 
 
 def test_short_move_is_short(beamline):

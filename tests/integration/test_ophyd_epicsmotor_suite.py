@@ -36,7 +36,9 @@ for _name, _test in vars(ophyd_motor_tests).items():
 @pytest.fixture(scope="module", params=["pyepics", "caproto"], autouse=True)
 def control_layer(request, sim):
     """Every test on both control layers; FineX's fields restored after each layer."""
-    saved = {field: epics.caget(f"{MOTOR_PV}.{field}", use_monitor=False) for field in RESTORED_FIELDS}
+    saved = {
+        field: epics.caget(f"{MOTOR_PV}.{field}", use_monitor=False) for field in RESTORED_FIELDS
+    }
     position = epics.caget(f"{MOTOR_PV}.RBV", use_monitor=False)
     ophyd.set_cl(request.param)
     try:

@@ -4,7 +4,8 @@
 all of caproto's motor fields) whose VAL moves a simulated axis along a trapezoidal
 ``Trajectory``.  Behaviour follows the EPICS motor record:
 
-- VAL/DVAL/RLV/TWF/TWR start a move; RBV/DRBV/RRBV follow the trajectory (published
+- VAL/DVAL/RLV/TWF/TWR start a move, and their put completes when it ends (DMOV=1),
+  as a real record's put callback does; RBV/DRBV/RRBV follow the trajectory (published
   every ``update_period`` s, exact at the end, so a short move is short); DMOV goes
   0→1 once per move and MOVN 1→0; TDIR gives the direction; MSTA carries the
   DIRECTION/DONE/MOVING/HOMED bits.
@@ -270,6 +271,8 @@ class SimMotor(PVGroup):
         self._dial_position = position
         self._move_task: asyncio.Task | None = None
         self._homing = False
+        self._motion_done = asyncio.Event()
+        self._motion_done.set()
 
     # -- conversions -----------------------------------------------------------------
     @property
@@ -333,7 +336,10 @@ class SimMotor(PVGroup):
         if f.stop_pause_move_go.value in ("Stop", "Pause"):
             return value
         self._start_move(self.dial_from_user(value))
-        return value
+        # VAL is posted at once; the put completes when the move does (DMOV=1).
+        await instance.write(value, verify_value=False)
+        await self._motion_done.wait()
+        return instance.value  # a STOP meanwhile set VAL to where the axis stopped
 
     async def stop_motion(self, *, keep_target: bool) -> None:
         """Stop where the axis is now; VAL follows RBV unless pausing."""
@@ -362,6 +368,7 @@ class SimMotor(PVGroup):
         self._homing = True
         await self.motor.write(self.user_from_dial(0.0), verify_value=False)
         self._start_move(0.0)
+        await self._motion_done.wait()
 
     async def calibration_changed(
         self, *, offset: float | None = None, direction: str | None = None
@@ -422,6 +429,7 @@ class SimMotor(PVGroup):
             accel_time=f.seconds_to_velocity.value,
             base_velocity=f.base_velocity.value,
         )
+        self._motion_done.clear()
         self._move_task = asyncio.get_running_loop().create_task(self._run_move(self.trajectory))
 
     async def _run_move(self, trajectory: Trajectory) -> None:
@@ -446,6 +454,7 @@ class SimMotor(PVGroup):
         await self._publish_position(dial_position, moving=False)
         await f.motor_is_moving.write(0)
         await f.done_moving_to_value.write(1)
+        self._motion_done.set()
         if f.stop_pause_move_go.value == "Move":
             await f.stop_pause_move_go.write("Pause", verify_value=False)
 

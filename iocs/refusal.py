@@ -67,6 +67,14 @@ def message_of(channel: ChannelData) -> ChannelData | None:
     return None
 
 
+def pv_name(channel: ChannelData) -> str:
+    """The full PV name of ``channel``: a record field's is ``<record>.<FIELD>``."""
+    parent = getattr(getattr(channel, "group", None), "parent", None)
+    if isinstance(parent, ChannelData):
+        return f"{parent.pvname}.{channel.pvname}"
+    return channel.pvname
+
+
 def out_of_range(value: object, low: float, high: float, units: str = "") -> str | None:
     """Why ``value`` is not a finite number within [low, high] (low == high: no range), or None."""
     try:
@@ -91,7 +99,7 @@ class Refusing:
     async def verify_value(self, value):
         problem = self.refusal(value)
         if problem is not None:
-            await refuse(self, message_of(self), f"{self.pvname}: {problem}")
+            await refuse(self, message_of(self), f"{pv_name(self)}: {problem}")
         value = await super().verify_value(value)
         await accept(self, message_of(self))
         return value
@@ -103,7 +111,7 @@ class Refusing:
             raise
         except (CaprotoError, ValueError, TypeError) as error:
             # caproto's own checks (enum index, conversion) and putters' ValueErrors.
-            await refuse(self, message_of(self), f"{self.pvname}: {error}")
+            await refuse(self, message_of(self), f"{pv_name(self)}: {error}")
 
 
 class RangedDouble(Refusing, PvpropertyDouble):

@@ -20,9 +20,21 @@ from __future__ import annotations
 
 import math
 
-from caproto import AlarmSeverity, AlarmStatus, CaprotoError, ChannelData, ChannelType
+from caproto import (
+    AlarmSeverity,
+    AlarmStatus,
+    CaprotoError,
+    ChannelAlarm,
+    ChannelData,
+    ChannelType,
+)
 from caproto.server import PVGroup, pvproperty
-from caproto.server.server import PvpropertyDouble, PvpropertyEnum, PvpropertyInteger
+from caproto.server.server import (
+    PvpropertyDouble,
+    PvpropertyEnum,
+    PvpropertyFloat,
+    PvpropertyInteger,
+)
 
 from .ad_plugins import text
 
@@ -32,9 +44,9 @@ class RefusedPutError(ValueError):
 
 
 async def refuse(instance: ChannelData, message_pv: ChannelData | None, text: str) -> None:
-    """Alarm ``instance`` (WRITE/MINOR), publish ``text`` on ``message_pv``, fail the put."""
+    """Alarm ``instance`` (WRITE/MAJOR, as caproto does), publish ``text``, fail the put."""
     await instance.alarm.write(
-        status=AlarmStatus.WRITE, severity=AlarmSeverity.MINOR_ALARM, alarm_string=text[:40]
+        status=AlarmStatus.WRITE, severity=AlarmSeverity.MAJOR_ALARM, alarm_string=text[:40]
     )
     if message_pv is not None:
         await message_pv.write(text[:255])
@@ -92,6 +104,11 @@ def out_of_range(value: object, low: float, high: float, units: str = "") -> str
 class Refusing:
     """Mixin for a pvproperty class: every refusal of a put says why, on the PV and the IOC."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # An alarm of its own: caproto shares one per group, which any write there resets.
+        self.alarm = ChannelAlarm()
+
     def refusal(self, value: object) -> str | None:
         """Why ``value`` is refused before any putter sees it (None: not refused here)."""
         return None
@@ -120,6 +137,12 @@ class RangedDouble(Refusing, PvpropertyDouble):
     def refusal(self, value: object) -> str | None:
         low, high = self.lower_ctrl_limit, self.upper_ctrl_limit
         return out_of_range(value, low, high, self.units)
+
+
+class RangedFloat(Refusing, PvpropertyFloat):
+    """A single-precision float PV refusing what :class:`RangedDouble` refuses."""
+
+    refusal = RangedDouble.refusal
 
 
 class RangedInteger(Refusing, PvpropertyInteger):
@@ -162,16 +185,23 @@ def ranged_pvproperty(
 
 
 def finite_copies(fields: type[PVGroup]) -> dict[str, pvproperty]:
-    """Each float field of a caproto record-field class, refusing NaN/±inf on put.
+    """Each writable float field of a caproto record-field class, refusing NaN/±inf on put.
 
     For building a record whose every DOUBLE field refuses non-finite values (a class
     body overriding some of them with ranges of their own).
     """
+    refusing = {
+        PvpropertyDouble: RangedDouble,
+        ChannelType.DOUBLE: RangedDouble,
+        PvpropertyFloat: RangedFloat,
+        ChannelType.FLOAT: RangedFloat,
+    }
     copies = {}
     for attribute, prop in fields._pvs_.items():
-        if "." not in attribute and prop.pvspec.dtype in (PvpropertyDouble, ChannelType.DOUBLE):
+        dtype = refusing.get(prop.pvspec.dtype)
+        if "." not in attribute and dtype is not None:
             finite = type(prop).__new__(type(prop))
             finite.__dict__.update(prop.__dict__)
-            finite.pvspec = prop.pvspec._replace(dtype=RangedDouble)
+            finite.pvspec = prop.pvspec._replace(dtype=dtype)
             copies[attribute] = finite
     return copies

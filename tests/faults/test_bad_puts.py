@@ -42,6 +42,8 @@ BAD_PUTS = [
     ("stage:FineY.MRES", NAN, "stage:"),
     ("stage:FineY.VBAS", INF, "stage:"),
     ("stage:CoarseX.TWV", NAN, "stage:"),
+    ("stage:CoarseX.FRAC", INF, "stage:"),
+    ("stage:GoniY.HVEL", NAN, "stage:"),
     ("counter0:DwellTime", INF, "counter0:"),
     ("counter0:DwellTime", 1e9, "counter0:"),
     ("counter0:DwellTime", NAN, "counter0:"),

@@ -1,7 +1,8 @@
 """Write the model to HDF5: one function per NX class, and :func:`write_model` calling them.
 
-Field forms follow what the readers need (DESIGN.md §7): ``definition`` and
-``stxm_scan_type`` as 1-element byte-string arrays and NXdata ``@axes`` as fixed-length
+Field forms follow what the readers need: ``definition`` as a 1-element variable-length
+string array (MANTiS reads ``definition[0]``, pynxtools takes it as one string),
+``stxm_scan_type`` as a 1-element byte-string array and NXdata ``@axes`` as fixed-length
 byte strings (MANTiS), ``@signal`` and an ``@default`` chain (HyperSpy/rosettasciio).
 """
 
@@ -46,10 +47,29 @@ def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp).astimezone().isoformat()
 
 
+#: Name endings NeXus reserves for a field's companions (``x_offset`` belongs to ``x``).
+RESERVED_SUFFIXES = (
+    "_end",
+    "_errors",
+    "_increment_set",
+    "_indices",
+    "_mask",
+    "_offset",
+    "_scaling_factor",
+    "_set",
+    "_weights",
+)
+
+
 def nx_name(key: str, taken: set[str]) -> str:
-    """A valid NeXus name for a data key (``PCT1402-01:mA:fbk_val`` → ``PCT1402_01_mA_fbk_val``)."""
+    """A valid NeXus name for a data key (``PCT1402-01:mA:fbk_val`` → ``PCT1402_01_mA_fbk_val``).
+
+    A name ending in a reserved suffix gets ``_value`` appended (``epu_offset`` →
+    ``epu_offset_value``), so no reader takes it for a companion of another field.
+    """
     name = re.sub(r"\W", "_", key)
     name = name if re.match(r"[A-Za-z_]", name) else f"_{name}"
+    name = f"{name}_value" if name.endswith(RESERVED_SUFFIXES) else name
     unique, n = name, 1
     while unique in taken:
         unique, n = f"{name}_{n}", n + 1
@@ -95,11 +115,15 @@ def write_osa(instrument: h5py.Group, entry: Entry) -> None:
 
 
 def write_epu(instrument: h5py.Group, entry: Entry) -> None:
-    """NXinsertion_device for the EPU and its polarization setting."""
+    """NXinsertion_device for the EPU; its setting (mode, offset, angle) in an NXcollection.
+
+    NXinsertion_device has no polarization, offset or angle fields, so the setting pyStxm
+    records goes into ``epu/setting`` rather than being passed off as undulator fields.
+    """
     if entry.epu:
         group = _group(instrument, "epu", "NXinsertion_device")
         _field(group, "type", "undulator")
-        _quantities(group, entry.epu)
+        _quantities(_group(group, "setting", "NXcollection"), entry.epu)
 
 
 def write_instrument(nxentry: h5py.Group, entry: Entry, directory: Path) -> None:
@@ -139,7 +163,7 @@ def write_monitor(nxentry: h5py.Group, entry: Entry) -> None:
     """NXmonitor ``control``: the ring current, same shape as the NXdata data."""
     group = _group(nxentry, "control", "NXmonitor")
     _field(group, "data", entry.monitor, "mA")
-    group.attrs["description"] = "storage ring current, to normalise for flux variations"
+    _field(group, "description", "storage ring current, to normalise for flux variations")
 
 
 def write_collection(nxentry: h5py.Group, name: str, values: dict) -> None:
@@ -155,7 +179,7 @@ def write_status(nxentry: h5py.Group, entry: Entry) -> None:
     """NXnote ``status``: ``complete``, or ``incomplete`` and why (aborted run, missing images)."""
     group = _group(nxentry, "status", "NXnote")
     _field(group, "type", "text/plain")
-    _field(group, "data", "complete" if entry.complete else "incomplete")
+    _field(group, "data", np.bytes_(b"complete" if entry.complete else b"incomplete"))
     _field(group, "description", "; ".join(entry.incomplete) or "all requested points acquired")
 
 
@@ -163,7 +187,7 @@ def write_entry(h5: h5py.File, entry: Entry, directory: Path) -> None:
     """One NXentry following the NXstxm application definition."""
     nxentry = _group(h5, entry.name, "NXentry")
     nxentry.attrs["default"] = entry.default
-    _field(nxentry, "definition", _bytes_array("NXstxm"))
+    _field(nxentry, "definition", np.array(["NXstxm"], dtype=h5py.string_dtype()))
     _field(nxentry, "title", entry.title)
     _field(nxentry, "start_time", _iso(entry.start_time))
     if entry.end_time is not None:

@@ -46,7 +46,7 @@ def detector_geometry(
                 "give detector_pixel_um and detector_distance_mm (the .ptyd needs them)"
             )
         sim = FarFieldDetector()
-        columns = int(cam.array_size.array_size_x.get())
+        columns = int(cam.size.size_x.get())
         pixel_um = sim.detector_pixel_um(columns) if pixel_um is None else pixel_um
         distance_mm = sim.distance_mm if distance_mm is None else distance_mm
     for name, value in (("detector_pixel_um", pixel_um), ("detector_distance_mm", distance_mm)):

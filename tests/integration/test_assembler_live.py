@@ -16,6 +16,12 @@ import plans
 from iocs.physics import Phantom
 from stxm_devices.nxstxm import NXstxmAssembler, assemble_scan, check_file
 from stxm_devices.nxstxm.check import validate_entries
+from tests.unit.nxstxm.readers import (
+    hyperspy_signals,
+    pynx_validate_cli,
+    pynxtools_findings,
+    signal_titled,
+)
 
 UNITS = {"energy": "eV"}  # every other axis is a position in µm
 
@@ -146,6 +152,34 @@ def test_live_run_of_every_plan_gives_a_valid_file_readers_open(RE, at_home, tmp
     if name == "ptycho_scan":  # rosettasciio keeps units of evenly spaced axes only
         units = [None]
     assert [axis.get("units") for axis in read_axes] == units
+    errors, _ = pynxtools_findings(path)
+    assert errors == [], errors
+    cli = pynx_validate_cli(path)
+    assert cli.returncode == 0 and "Traceback" not in cli.stderr, cli.stderr[-2000:]
+
+
+def test_hyperspy_loads_the_linked_frames_of_an_area_detector_scan_lazily(
+    RE, at_home, tmp_path, monkeypatch
+):
+    """The frames (a virtual dataset) and their totals, from any working directory."""
+    plan = plans.ptycho_scan(
+        at_home,
+        region=plans.Region(0.0, 0.4, 3, 0.0, 0.2, 2),
+        dwell_ms=2,
+        detectors=("detector", "counter"),
+    )
+    [path], _ = assemble_live(RE, plan, tmp_path)
+    monkeypatch.chdir("/")  # the virtual dataset's paths are relative to the file, not here
+    signals = hyperspy_signals(path)
+    frames = signal_titled(signals, "entry0_instrument_det1_image_data")
+    assert frames._lazy and frames.data.shape == (6, 256, 256)
+    with h5py.File(path) as h5:
+        expected = h5["entry0/instrument/det1_image/data"][4]
+    np.testing.assert_array_equal(np.asarray(frames.data[4]), expected)
+    totals = signal_titled(signals, "entry0_instrument_det1_stats1_total_data")
+    np.testing.assert_allclose(
+        np.asarray(totals.data), np.asarray(frames.data.sum(axis=(1, 2))), rtol=1e-6
+    )
 
 
 def test_fly_lines_record_the_measured_x_of_every_point(RE, at_home, tmp_path):

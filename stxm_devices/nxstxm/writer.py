@@ -159,6 +159,33 @@ def write_data(nxentry: h5py.Group, signal: Signal, label: str) -> None:
     _field(group, "count_time", signal.count_time, "s")
 
 
+#: A point spectrum's NXdata axes: (nE, 1, 1), as MANTiS reads spectra.
+POINT_AXES = ("energy", "sample_y", "sample_x")
+
+
+def write_spectrum(nxentry: h5py.Group, signal: Signal, label: str) -> str | None:
+    """A 1-D NXdata ``<signal>_spectrum`` (energy only) of a point spectrum; its name.
+
+    Beside the (nE, 1, 1) NXdata MANTiS reads (the first NXdata by name, which this one
+    never is), so silx and HyperSpy following ``@default`` show a spectrum, not a stack
+    of 1×1 images. It keeps the point's sample_x/sample_y and count_time as NXstxm asks.
+    None for any other layout.
+    """
+    if signal.axes != POINT_AXES or signal.data.shape[1:] != (1, 1):
+        return None
+    name = f"{signal.name}_spectrum"
+    group = _group(nxentry, name, "NXdata")
+    group.attrs["signal"] = "data"
+    group.attrs["axes"] = _bytes_array("energy")
+    group.attrs["energy_indices"] = np.array([0], dtype=np.int32)
+    _field(group, "stxm_scan_type", _bytes_array(label))
+    _field(group, "data", signal.data[:, 0, 0], signal.units)
+    for axis in signal.coordinates:
+        _field(group, axis.name, axis.values, axis.units)
+    _field(group, "count_time", signal.count_time, "s")
+    return name
+
+
 def write_monitor(nxentry: h5py.Group, entry: Entry) -> None:
     """NXmonitor ``control``: the ring current, same shape as the NXdata data."""
     group = _group(nxentry, "control", "NXmonitor")
@@ -196,6 +223,9 @@ def write_entry(h5: h5py.File, entry: Entry, directory: Path) -> None:
     write_sample(nxentry, entry)
     for signal in entry.signals:
         write_data(nxentry, signal, entry.stxm_scan_type)
+    spectra = [write_spectrum(nxentry, signal, entry.stxm_scan_type) for signal in entry.signals]
+    if spectra and spectra[0]:
+        nxentry.attrs["default"] = spectra[0]
     write_monitor(nxentry, entry)
     write_collection(nxentry, "baseline", entry.baseline)
     write_collection(nxentry, "scan_request", {**entry.scan_request, "run_uids": entry.run_uids})

@@ -65,18 +65,25 @@ def _positions(entry: Entry, frames: FrameSet) -> np.ndarray:
     return np.repeat(points, frames.frames_per_point, axis=0)
 
 
+def given_geometry(entry: Entry) -> tuple[float, float] | None:
+    """(pixel size, distance) in metres from the scan's plan_args, None if not given."""
+    plan_args = json.loads(entry.scan_request.get("plan_args") or "{}")
+    values = [plan_args.get(key) for key in (PIXEL_KEY, DISTANCE_KEY)]
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in values):
+        return values[0] * UM, values[1] * 1e-3
+    return None
+
+
 def detector_geometry(entry: Entry) -> tuple[float, float]:
     """(pixel size, distance) in metres from the scan's plan_args; PtydError if absent."""
-    plan_args = json.loads(entry.scan_request.get("plan_args") or "{}")
-    values = {key: plan_args.get(key) for key in (PIXEL_KEY, DISTANCE_KEY)}
-    missing = [key for key, value in values.items() if not isinstance(value, (int, float))]
-    if missing or not all(value > 0 for value in values.values()):
+    geometry = given_geometry(entry)
+    if geometry is None:
         raise PtydError(
-            f"entry {entry.name}: plan_args give no positive {' and '.join(missing) or values}; "
+            f"entry {entry.name}: plan_args give no positive {PIXEL_KEY} and {DISTANCE_KEY}; "
             "a .ptyd needs the detector's pixel size and distance (pass them to ptycho_scan) "
             "or ptypy would silently assume its own"
         )
-    return values[PIXEL_KEY] * UM, values[DISTANCE_KEY] * 1e-3
+    return geometry
 
 
 def _typed(group: h5py.Group, name: str, value, kind: str) -> h5py.Dataset:

@@ -17,6 +17,7 @@ import numpy as np
 
 from .links import write_frames
 from .model import Detector, Entry, FrameSet, Quantity, ScanModel, Signal
+from .ptyd import given_geometry
 
 CREATOR = "stxm_devices.nxstxm"
 
@@ -89,11 +90,24 @@ def write_monochromator(instrument: h5py.Group, entry: Entry) -> None:
     _field(_group(instrument, "monochromator", "NXmonochromator"), "energy", entry.energy, "eV")
 
 
-def write_detector(instrument: h5py.Group, detector: Detector, directory: Path) -> None:
-    """NXdetector/data [nP, ...]: values, or area-detector frames linked from the IOC's files."""
+def write_detector(
+    instrument: h5py.Group,
+    detector: Detector,
+    directory: Path,
+    geometry: tuple[float, float] | None = None,
+) -> None:
+    """NXdetector/data [nP, ...]: values, or area-detector frames linked from the IOC's files.
+
+    ``geometry`` (pixel size, distance in m) of the frames, when the scan states it.
+    """
     group = _group(instrument, detector.name, "NXdetector")
     if isinstance(detector.data, FrameSet):
         write_frames(group, "data", detector.data, directory)
+        if geometry is not None:
+            pixel_m, distance_m = geometry
+            _field(group, "distance", distance_m, "m")
+            _field(group, "x_pixel_size", pixel_m, "m")
+            _field(group, "y_pixel_size", pixel_m, "m")
     else:
         _field(group, "data", detector.data, detector.units)
     if detector.source:
@@ -131,8 +145,9 @@ def write_instrument(nxentry: h5py.Group, entry: Entry, directory: Path) -> None
     instrument = _group(nxentry, "instrument", "NXinstrument")
     write_source(instrument, entry)
     write_monochromator(instrument, entry)
+    geometry = given_geometry(entry)
     for detector in entry.detectors:
-        write_detector(instrument, detector, directory)
+        write_detector(instrument, detector, directory, geometry)
     write_zone_plate(instrument, entry)
     write_osa(instrument, entry)
     write_epu(instrument, entry)

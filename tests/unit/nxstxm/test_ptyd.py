@@ -104,7 +104,13 @@ def _untyped(h5: h5py.File) -> list[str]:
 def test_ptyd_follows_ptypy_layout_rules(tmp_path):
     """Type tags on every node; meta keys, types and units as PtyScan writes them."""
     documents, _ = _ptycho_scan(tmp_path)
-    path = assemble_scan(documents, tmp_path).with_suffix(".ptyd")
+    nexus = assemble_scan(documents, tmp_path)
+    path = nexus.with_suffix(".ptyd")
+    with h5py.File(nexus, "r") as h5:  # the NXstxm file states the same geometry
+        detector = h5["entry0/instrument/det_image"]
+        assert detector["distance"][()] == pytest.approx(0.1)
+        assert detector["x_pixel_size"][()] == pytest.approx(55e-6)
+        assert detector["x_pixel_size"].attrs["units"] == "m"
     with h5py.File(path, "r") as h5:
         assert _untyped(h5) == []
         assert h5.attrs["h5rw_version"] == "0.1"

@@ -44,10 +44,16 @@ def _optical_density(counts: np.ndarray, axis_of_pixels: tuple[int, ...]) -> np.
     return -np.log(np.clip(counts, 1, None) / incident)
 
 
+def _edges(centres: np.ndarray) -> tuple[float, float]:
+    """The outer pixel edges of evenly spaced pixel centres (imshow's extent)."""
+    half = (centres[-1] - centres[0]) / (2 * (centres.size - 1)) if centres.size > 1 else 0.5
+    return float(centres[0] - half), float(centres[-1] + half)
+
+
 def _image(ax, data, nxdata, title):
     x, y = nxdata["sample_x"][()], nxdata["sample_y"][()]
     shown = ax.imshow(
-        data, origin="lower", cmap="gray", aspect="equal", extent=(x[0], x[-1], y[0], y[-1])
+        data, origin="lower", cmap="gray", aspect="equal", extent=(*_edges(x), *_edges(y))
     )
     ax.set_xlabel("sample x (µm)")
     ax.set_ylabel("sample y (µm)")
@@ -138,7 +144,7 @@ def _focus(fig, nxdata, data):
         origin="lower",
         aspect="auto",
         cmap="gray",
-        extent=(position[0], position[-1], outer[0], outer[-1]),
+        extent=(*_edges(position), *_edges(outer)),
     )
     left.set_xlabel("position along the line (µm)")
     left.set_ylabel(f"{_axes(nxdata)[0]} (µm)")

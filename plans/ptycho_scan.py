@@ -41,8 +41,9 @@ def detector_geometry(
     if pixel_um is None or distance_mm is None:
         model = cam.model.get()
         if model != SIM_CAMERA_MODEL:
+            pv = getattr(cam.model, "pvname", cam.model.name)
             raise PlanArgumentError(
-                f"camera {cam.model.pvname} is {model!r}, whose geometry is not known here: "
+                f"camera {pv} is {model!r}, whose geometry is not known here: "
                 "give detector_pixel_um and detector_distance_mm (the .ptyd needs them)"
             )
         sim = FarFieldDetector()

@@ -5,6 +5,10 @@ stack across the carbon K edge, a sample focus scan, point spectra and a small
 ptychography scan, assembles each into an NXstxm file, checks it (as ``stxm check``),
 writes a PNG quick-look beside it, prints a table, and stops the sim it started.
 Exit status 1 if any scan, assembly or check failed.
+
+The ptychography scan is one a reconstruction can use: a defocused probe stepped over
+an iron-oxide particle's edge with ≥ 60 % overlap, dwell long enough for ≥ 10³ counts
+in bright-field pixels (:class:`PtychoDemo`, whose geometry the demo prints).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
+import numpy as np
 
 from iocs.loopback import free_port_pair
 
@@ -31,6 +36,107 @@ class DemoSizes:
     image_points: int = 50
     stack_points: int = 30
     energies: int = 24
+
+
+@dataclass(frozen=True)
+class PtychoDemo:
+    """The demo's ptychography: an n × n grid over the right edge of the first particle.
+
+    The zone plate is moved ``defocus_um`` out of focus so the probe is a disk (a ring,
+    behind the central stop) of diameter 2·NA·Δz; the detector reads ``detector_pixels``
+    square (its 14 mm width binned), so the sample-plane field of view λ·d/p holds the
+    probe twice over, as far-field sampling needs.
+    """
+
+    energy_ev: float = 709.6
+    defocus_um: float = 11.0
+    step_um: float = 0.2
+    points: int = 7
+    dwell_ms: float = 350.0
+    detector_pixels: int = 128
+    zone_plate_index: int = 7
+
+    def probe_diameter_um(self) -> float:
+        """2·NA·Δz: the defocused cone's diameter at the sample."""
+        from iocs.physics import ZONE_PLATES
+
+        na = float(ZONE_PLATES[self.zone_plate_index].numerical_aperture(self.energy_ev))
+        return 2.0 * na * self.defocus_um
+
+    def overlap(self) -> float:
+        """Area overlap of neighbouring probe disks one step apart (0…1)."""
+        r = self.step_um / self.probe_diameter_um()
+        if r >= 1.0:
+            return 0.0
+        return float(2.0 / np.pi * (np.arccos(r) - r * np.sqrt(1.0 - r * r)))
+
+    def field_of_view_um(self) -> float:
+        """The frames' sample-plane field of view λ·d/p."""
+        from iocs.physics import FarFieldDetector
+
+        detector = FarFieldDetector(shape=(self.detector_pixels, self.detector_pixels))
+        return detector.pixel_um(self.energy_ev) * self.detector_pixels
+
+    def centre_um(self) -> tuple[float, float]:
+        """The grid's centre: on the particle's right edge."""
+        from iocs.physics import Phantom
+
+        (x, y), *_ = _particles(1)
+        radius = next(d.radius_um for d in Phantom().disks if (d.x_um, d.y_um) == (x, y))
+        return x + radius, y
+
+    def positions_um(self) -> tuple[np.ndarray, np.ndarray]:
+        """The grid's x and y positions (µm)."""
+        x0, y0 = self.centre_um()
+        offsets = (np.arange(self.points) - (self.points - 1) / 2) * self.step_um
+        return x0 + offsets, y0 + offsets
+
+    def describe(self) -> str:
+        """The scan geometry as the demo prints it."""
+        return (
+            f"ptychography: {self.points} x {self.points} grid, step {self.step_um:.2f} µm, "
+            f"probe {self.probe_diameter_um():.2f} µm ({self.defocus_um:g} µm defocus), "
+            f"overlap {self.overlap():.0%}, field of view {self.field_of_view_um():.2f} µm, "
+            f"dwell {self.dwell_ms:g} ms, {self.detector_pixels}² pixels"
+        )
+
+    def plan(self, beamline):
+        """Defocus, bin the detector, scan, and put zone plate and detector back."""
+        from bluesky import plan_stubs as bps
+        from bluesky.preprocessors import finalize_wrapper
+
+        import plans
+
+        cam = beamline.detector.cam
+        size = (cam.size.size_x.get(), cam.size.size_y.get())
+        xs, ys = self.positions_um()
+
+        def scan():
+            n = self.detector_pixels
+            yield from bps.mv(cam.size.size_x, n, cam.size.size_y, n)
+            yield from bps.mvr(beamline.zoneplate.z, self.defocus_um)
+            region = plans.Region(
+                float(xs.mean()),
+                float(np.ptp(xs)),
+                self.points,
+                float(ys.mean()),
+                float(np.ptp(ys)),
+                self.points,
+            )
+            return (
+                yield from plans.ptycho_scan(
+                    beamline,
+                    region=region,
+                    dwell_ms=self.dwell_ms,
+                    detectors=("detector", "counter"),
+                )
+            )
+
+        def restore():
+            yield from bps.mv(cam.size.size_x, size[0], cam.size.size_y, size[1])
+            yield from bps.mvr(beamline.zoneplate.z, -self.defocus_um)
+
+        return finalize_wrapper(scan(), restore())
 
 
 @dataclass
@@ -137,16 +243,15 @@ def _scans(beamline, sizes: DemoSizes) -> list[tuple[str, float, Callable]]:
             ),
         ),
         (
-            "ptychography (5 x 5 grid)",
-            709.6,
-            lambda: plans.ptycho_scan(
-                beamline,
-                region=plans.Region(*_particles(1)[0][:1], 1.0, 5, *_particles(1)[0][1:], 1.0, 5),
-                dwell_ms=5.0,
-                detectors=("detector", "counter"),
-            ),
+            f"ptychography ({PTYCHO.points} x {PTYCHO.points} grid over a particle edge)",
+            PTYCHO.energy_ev,
+            lambda: PTYCHO.plan(beamline),
         ),
     ]
+
+
+#: The demo's ptychography scan.
+PTYCHO = PtychoDemo()
 
 
 def _particles(count: int) -> list[tuple[float, float]]:
@@ -191,6 +296,7 @@ def run_demo(data_dir: Path, sizes: DemoSizes = DemoSizes()) -> list[DemoResult]
         assembler = NXstxmAssembler(data_dir)
         RE.subscribe(assembler)
         RE.subscribe(ScanProgress())
+        print(PTYCHO.describe(), flush=True)
         for title, energy, make_plan in _scans(beamline, sizes):
             result = DemoResult(title)
             results.append(result)

@@ -58,7 +58,6 @@ class _File:
         self.fd = fd
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # ours while we write: see resume()
         self.good = os.fstat(fd).st_size
-        self.dropped = 0
 
     def append(self, line: bytes, sync: bool) -> None:
         try:
@@ -95,6 +94,8 @@ class Journal:
         self.names: dict[str, str] = {}
         self.errors: list[str] = []
         self._current: tuple[str, _File] | None = None
+        self._scan: str | None = None  # the scan being journaled, even if its file failed
+        self._dropped = 0
         self._last: Any = None
 
     def __call__(self, name: str, doc: dict) -> None:
@@ -105,7 +106,7 @@ class Journal:
         try:
             self._append(name, doc)
         except Exception as err:  # a journal must never stop an acquisition
-            self._failed(name, doc, err)
+            self._failed(name, err)
 
     def name_of(self, key: str) -> str | None:
         """The NXstxm file name reserved for scan ``key`` (None if it has no journal)."""
@@ -129,6 +130,7 @@ class Journal:
             raise
         key = scan_key(start)
         self._switch(key, _File(path, fd), f"{stem(path.name)}{extension(self.pattern)}")
+        self._scan, self._dropped = key, 0
         return key
 
     def close(self) -> None:
@@ -140,11 +142,14 @@ class Journal:
     def _append(self, name: str, doc: dict) -> None:
         if name == "start":
             key = scan_key(doc)
-            if self._current is None or self._current[0] != key:
+            if self._scan != key:
+                self._scan, self._dropped = key, 0
                 self._open(key, doc)
-        if self._current is None:
+        if self._scan is None:
             logger.warning("a %s document arrived outside any scan: not journaled", name)
             return
+        if self._current is None:
+            raise OSError(f"scan {self._scan} has no journal file")
         line = (json.dumps([name, doc], default=jsonable) + "\n").encode()
         self._current[1].append(line, sync=name in _SYNCED)
 
@@ -166,17 +171,15 @@ class Journal:
         if name is not None:
             self.names[key] = name
 
-    def _failed(self, name: str, doc: dict, err: Exception) -> None:
-        where = self._current[1] if self._current is not None else None
-        if where is not None:
-            where.dropped += 1
-            if where.dropped > 1 and name != "stop":
-                return  # one line per scan, not one per event of a full disk
-            message = f"journal {where.path}: {name} document not written ({err})"
-            if name == "stop":
-                message += f"; {where.dropped} document(s) missing from this journal"
-        else:
-            message = f"journal: {name} document not written ({err})"
+    def _failed(self, name: str, err: Exception) -> None:
+        """Log a document not written: once per scan, and again at its stop with the count."""
+        self._dropped += 1
+        if self._dropped > 1 and name != "stop":
+            return  # one line per scan, not one per event of a full disk
+        where = self._current[1].path if self._current is not None else f"scan {self._scan}"
+        message = f"journal {where}: {name} document not written ({err})"
+        if name == "stop":
+            message += f"; {self._dropped} document(s) of this scan not journaled"
         logger.error(message)
         self.errors.append(message)
 

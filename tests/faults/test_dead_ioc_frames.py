@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 
 import h5py
 import hdf5plugin  # noqa: F401  (the IOC's files may be compressed)
@@ -21,19 +20,13 @@ import pytest
 from stxm_devices.nxstxm import check_file, load_jsonl
 from stxm_devices.testing import running_ioc, sim_command, wait_until
 
-from .test_journal import PREFIX, assemble, primary_events, profile_env
+from .test_journal import LEAN, PREFIX, assemble, primary_events, profile_env
 
 pytestmark = pytest.mark.faults
 
 FRAMES = "entry0/instrument/det1_image/data"
-PTYCHO = textwrap.dedent(
-    """
-    from stxm_devices.startup import *
-
-    bec.disable_plots()
-    RE(ptycho_scan(region=Region(0, 4, 8, 0, 4, 8), dwell_ms=20,
-                   detectors=("detector", "counter")))
-    """
+PTYCHO = (
+    'ptycho_scan(region=Region(0, 4, 8, 0, 4, 8), dwell_ms=20, detectors=("detector", "counter"))'
 )
 
 
@@ -47,7 +40,7 @@ def test_sim_killed_mid_ptycho_scan_frames_linked_and_readable(ca_ports, tmp_pat
         (tmp_path / "session.log").open("w") as log,
     ):
         session = subprocess.Popen(
-            [sys.executable, "-c", PTYCHO],
+            [sys.executable, "-c", LEAN.format(plan=PTYCHO)],
             env=profile_env(port, data_dir),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -66,7 +59,7 @@ def test_sim_killed_mid_ptycho_scan_frames_linked_and_readable(ca_ports, tmp_pat
             sim.process.wait(10)
             # Whether the session fails the scan or waits for ever is the devices' concern;
             # what it acquired is in the journal either way.
-            if not wait_until(lambda: session.poll() is not None, timeout=20):
+            if not wait_until(lambda: session.poll() is not None, timeout=10):
                 session.kill()
         finally:
             if session.poll() is None:

@@ -1,9 +1,10 @@
 """The write-ahead journal: a RunEngine process interrupted mid stack loses nothing.
 
-A script running the startup profile's ``image_stack`` gets SIGINT (Ctrl-C) or SIGKILL
+A script running ``image_stack`` gets SIGINT (Ctrl-C, in the startup profile) or SIGKILL
 during its third image: the journal beside the NXstxm files holds every document up to
 then, and ``stxm assemble`` of it gives the two complete images and the third, marked
-incomplete. After SIGINT the session also ends cleanly (no SIGABRT) and writes the scan.
+incomplete. After SIGINT the profile session also ends cleanly (no SIGABRT in pyarrow)
+and writes the scan itself.
 """
 
 from __future__ import annotations
@@ -27,14 +28,37 @@ pytestmark = pytest.mark.faults
 
 PREFIX = "JRN:"
 NX, NY, ENERGIES = 4, 3, 6
-STACK = textwrap.dedent(
-    f"""
+STACK_PLAN = (
+    f"image_stack(regions=[Region(0, 3, {NX}, 0, 2, {NY})], "
+    f"energy_regions=[(700, 705, {ENERGIES})], dwell_ms=60)"
+)
+#: A beamline session as the startup profile makes it (catalog, progress bars, ...).
+PROFILE = textwrap.dedent(
+    """
     from stxm_devices.startup import *
 
     bec.disable_plots()
-    print("scanning", flush=True)
-    RE(image_stack(regions=[Region(0, 3, {NX}, 0, 2, {NY})],
-                   energy_regions=[(700, 705, {ENERGIES})], dwell_ms=60))
+    RE({plan})
+    """
+)
+#: A lean session: the RunEngine, the beamline, the assembler and its journal.
+LEAN = textwrap.dedent(
+    """
+    import functools
+    import os
+    from bluesky import RunEngine
+    from plans import PLANS, Region
+    from stxm_devices import make_beamline
+    from stxm_devices.nxstxm import NXstxmAssembler
+
+    data_dir = os.environ["STXM_DATA_DIR"]
+    beamline = make_beamline(os.environ["STXM_PREFIX"], detector_write_path=data_dir + "/det1/")
+    RE = RunEngine({{}})
+    assembler = NXstxmAssembler(data_dir)
+    RE.subscribe(assembler.journal)
+    RE.subscribe(assembler)
+    globals().update((name, functools.partial(plan, beamline)) for name, plan in PLANS.items())
+    RE({plan})
     """
 )
 
@@ -71,7 +95,9 @@ def primary_events(documents) -> int:
     return sum(1 for name, doc in documents if name == "event" and doc["descriptor"] in primary)
 
 
-def interrupted_stack(port: int, data_dir: Path, signum: int) -> tuple[Path, str, int]:
+def interrupted_stack(
+    port: int, data_dir: Path, signum: int, session: str = LEAN
+) -> tuple[Path, str, int]:
     """Run the stack in a profile session, send ``signum`` during its third image.
 
     SIGINT is Ctrl-C as a user presses it: once (bluesky then waits for a checkpoint),
@@ -82,7 +108,7 @@ def interrupted_stack(port: int, data_dir: Path, signum: int) -> tuple[Path, str
     log = data_dir.parent / "session.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-c", STACK],
+            [sys.executable, "-c", session.format(plan=STACK_PLAN)],
             env=profile_env(port, data_dir),
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -153,7 +179,7 @@ def two_images_and_a_part(path: Path) -> str:
 
 def test_sigint_mid_stack_ends_the_session_cleanly_and_writes_the_scan(own_sim, tmp_path):
     data_dir = tmp_path / "data"
-    journal, output, status = interrupted_stack(own_sim.port, data_dir, signal.SIGINT)
+    journal, output, status = interrupted_stack(own_sim.port, data_dir, signal.SIGINT, PROFILE)
     assert status in (0, 1), f"the session died of signal {-status}: {output[-3000:]}"
     assert "pyarrow" not in output and "Check failed" not in output
     names = [name for name, _ in load_jsonl(journal)]

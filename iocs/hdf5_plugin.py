@@ -26,6 +26,7 @@ class HDF5Plugin(FilePlugin):
 
     def __init__(self, prefix: str, **kwargs) -> None:
         super().__init__(prefix, **kwargs)
+        self._settings = WriterSettings()  # taken from the records when a file opens
         # What NDFileHDF5's constructor sets.
         self._initial.update(
             {

@@ -175,6 +175,7 @@ class FilePlugin(Plugin):
         self._stream_opened = False
         self._template: Frame | None = None
         self._created: set[str] = set()  # files this capture created (may be rewritten)
+        self._queued = 0
 
     def open_file(self, path: Path, first: Frame, stacked: bool):
         raise NotImplementedError
@@ -294,6 +295,7 @@ class FilePlugin(Plugin):
         await self.set("NumCaptured_RBV", 0)
         self._buffer = []
         self._created = set()
+        self._queued = 0
         self._capturing = True
         self._stream_opened = False
         if mode == STREAM and self.multiple_arrays and not self.get("LazyOpen"):
@@ -392,7 +394,8 @@ class FilePlugin(Plugin):
             path = await self._next_file()
             if path is None:
                 return None
-            written = self.get("NumCaptured_RBV") + 1 if mode == STREAM else 1
+            self._queued += 1  # frames this capture has handed to the writer
+            written = self._queued if mode == STREAM else 1
             self._queue(
                 self._write_file,
                 path,

@@ -6,6 +6,10 @@ an absolute FileTemplate, CreateDirectory reaching outside, replacing a file it 
 create) and broken names: each is refused with WriteStatus=Error and a WriteMessage
 saying why, and nothing appears outside ROOT.  AcquireTime/AcquirePeriod refuse NaN,
 ±inf and out-of-range values, and Acquire=0 stops a 100 s exposure at once.
+
+Inside ROOT the same IOC shows NDFileHDF5's semantics (LazyOpen opens and numbers the
+file at the first frame, NumFramesChunks/NumRowChunks/NumColChunks decide the chunks,
+FlushNow flushes) and NDFileTIFF's (a TIFF file per frame, the frame image1 serves).
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ import os
 import time
 
 import epics
+import h5py
+import numpy as np
 import pytest
+import tifffile
 
 from stxm_devices.testing import ioc_command, running_ioc
 
@@ -152,3 +159,98 @@ def test_acquire_zero_stops_a_long_exposure_at_once(ioc):
         assert get("cam1:AcquireBusy") == 0
     finally:
         put("cam1:AcquireTime", 0.001)
+
+
+# -- NDFileHDF5 and NDFileTIFF semantics, inside the root ------------------------------
+
+
+def acquire(frames: int) -> None:
+    put("cam1:ImageMode", "Multiple")
+    put("cam1:NumImages", frames)
+    put("cam1:Acquire", 1)  # completes when the frames are out
+    wait_for(lambda: get("cam1:AcquireBusy") == 0)
+    put("cam1:ImageMode", "Single")
+
+
+def stream(root, name: str, **settings) -> None:
+    """HDF1 streaming into ROOT/name_NNN.h5, with ``settings`` (record → value) put first."""
+    put("HDF1:FilePath", str(root))
+    put("HDF1:FileName", name)
+    put("HDF1:FileTemplate", "%s%s_%3.3d.h5")
+    put("HDF1:FileWriteMode", "Stream")
+    for record, value in {"NumCapture": 0, "LazyOpen": "No", **settings}.items():
+        put(f"HDF1:{record}", value)
+
+
+@pytest.fixture()
+def hdf1(ioc):
+    yield ioc[0]
+    put("HDF1:Capture", 0)
+    for record, value in [("LazyOpen", "No"), ("ChunkSizeAuto", "Yes"), ("NumFramesChunks", 1)]:
+        put(f"HDF1:{record}", value)
+    put("HDF1:FileWriteMode", "Single")
+
+
+def test_lazy_open_opens_and_numbers_the_file_at_the_first_frame(hdf1):
+    stream(hdf1, "lazy", LazyOpen="Yes", FileNumber=7)
+    put("HDF1:Capture", 1)
+    assert get("HDF1:FileNumber_RBV") == 7  # nothing opened yet
+    assert not (hdf1 / "lazy_007.h5").exists()
+    acquire(3)
+    wait_for(lambda: get("HDF1:NumCaptured_RBV") == 3)
+    assert get("HDF1:FileNumber_RBV") == 8
+    assert get("HDF1:FullFileName_RBV", as_string=True) == str(hdf1 / "lazy_007.h5")
+    put("HDF1:Capture", 0)
+    with h5py.File(hdf1 / "lazy_007.h5", "r") as file:
+        assert file["/entry/data/data"].shape == (3, 16, 16)
+    assert get("HDF1:WriteStatus") == 0
+
+
+def test_chunks_follow_num_frames_rows_and_columns(hdf1):
+    settings = dict(ChunkSizeAuto="No", NumFramesChunks=2, NumRowChunks=8, NumColChunks=4)
+    stream(hdf1, "chunked", **settings)
+    put("HDF1:Capture", 1)
+    acquire(2)
+    wait_for(lambda: get("HDF1:NumCaptured_RBV") == 2)
+    put("HDF1:Capture", 0)
+    with h5py.File(get("HDF1:FullFileName_RBV", as_string=True), "r") as file:
+        assert file["/entry/data/data"].chunks == (2, 8, 4)
+
+
+def test_flush_now_makes_the_frames_readable_while_capturing(hdf1):
+    stream(hdf1, "flushed", SWMRMode="Off", NumFramesFlush=0)
+    put("HDF1:Capture", 1)
+    acquire(3)
+    wait_for(lambda: get("HDF1:NumCaptured_RBV") == 3)
+    put("HDF1:FlushNow", 1)
+    path = get("HDF1:FullFileName_RBV", as_string=True)
+    with h5py.File(path, "r", locking=False) as file:
+        assert file["/entry/data/data"].shape[0] == 3
+    put("HDF1:Capture", 0)
+
+
+def test_tiff_writes_one_file_per_frame_in_every_mode(ioc):
+    root, _ = ioc
+    put("TIFF1:EnableCallbacks", "Enable")
+    put("image1:EnableCallbacks", "Enable")
+    put("HDF1:EnableCallbacks", "Disable")
+    try:
+        put("TIFF1:FilePath", str(root))
+        put("TIFF1:FileName", "frame")
+        put("TIFF1:FileNumber", 0)
+        put("TIFF1:FileWriteMode", "Stream")
+        put("TIFF1:NumCapture", 3)
+        put("TIFF1:Capture", 1)
+        acquire(3)
+        wait_for(lambda: get("TIFF1:Capture_RBV") == 0)
+        assert get("TIFF1:NumCaptured_RBV") == 3
+        files = [root / f"frame_{n:03d}.tif" for n in range(3)]
+        assert all(path.is_file() for path in files)
+        last = tifffile.imread(files[-1])
+        served = get("image1:ArrayData")[: last.size].reshape(last.shape)
+        assert last.dtype == np.uint16 and np.array_equal(last, served)
+        assert all(tifffile.imread(path).shape == (16, 16) for path in files)
+        assert get("TIFF1:WriteStatus") == 0
+    finally:
+        put("TIFF1:EnableCallbacks", "Disable")
+        put("HDF1:EnableCallbacks", "Enable")

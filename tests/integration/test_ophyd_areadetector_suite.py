@@ -3,8 +3,14 @@
 The test bodies are ophyd's, imported from the installed package untouched; only the
 fixtures of ophyd's conftest that they use are mapped here: ``ad_prefix`` is the sim's
 detector (``SIM:det1:``, which serves ADCore's commonPlugins set, TIFF1 included) and
-``cleanup`` destroys the devices a test made.  ophyd's ``adsim`` marker is registered
-in pyproject.  Exceptions, each with a real IOC's reason, are listed in ``EXCEPTIONS``.
+``cleanup`` destroys the devices a test made, and every test runs on both of ophyd's
+control layers (pyepics and caproto), as ophyd's ``cl_selector`` does.  ophyd's
+``adsim`` marker is registered in pyproject.  Exceptions, each with a real IOC's
+reason, would be listed in ``EXCEPTIONS``: there are none.  ophyd itself skips
+``test_stubbing`` (no ADCore Db directory) and ``test_default_configuration_attrs``
+for plugins without configuration attributes, and marks ``test_many_connect`` and
+``test_fshdf_plugin`` xfail (the latter pass here).  The module takes ~4 min: ophyd's
+``test_fshdf_plugin`` sleeps 9 s per case.
 """
 
 from __future__ import annotations
@@ -47,3 +53,13 @@ def cleanup(request):
 
     request.addfinalizer(clean)
     return Cleaner()
+
+
+@pytest.fixture(autouse=True, scope="module", params=["pyepics", "caproto"])
+def control_layer(request):
+    """ophyd's ``cl_selector``: each test on both of ophyd's control layers."""
+    import ophyd
+
+    ophyd.set_cl(request.param)
+    yield request.param
+    ophyd.set_cl()

@@ -73,3 +73,47 @@ def test_sim_detector_counts_five_frames_into_one_stream_resource(RE, restored, 
         frames = data[()]
     assert len({frame.tobytes() for frame in frames}) == 5
     assert [d["indices"] for d in datums] == [{"start": i, "stop": i + 1} for i in range(5)]
+
+
+def test_ptycho_scan_with_it_writes_an_nxstxm_file_linking_its_frames(
+    RE, beamline, restored, tmp_path
+):
+    import dataclasses
+
+    from ophyd_async.core import StaticPathProvider, UUIDFilenameProvider, init_devices
+    from ophyd_async.epics.adcore import ADWriterFactory
+    from ophyd_async.epics.adsimdetector import SimDetector
+
+    import plans
+    from stxm_devices.nxstxm import NXstxmAssembler
+    from stxm_devices.nxstxm.check import check_file
+
+    (tmp_path / "data" / "ioc").mkdir(parents=True)
+    provider = StaticPathProvider(UUIDFilenameProvider(), tmp_path / "data" / "ioc")
+    with init_devices():
+        det1 = SimDetector(PREFIX, ADWriterFactory.hdf(provider))
+    with_async_detector = dataclasses.replace(beamline, detector=det1)
+    assembler = NXstxmAssembler(tmp_path / "data")
+    documents = []
+    plan = plans.ptycho_scan(
+        with_async_detector,
+        region=plans.Region(0, 1, 3, 0, 1, 2),
+        dwell_ms=2,
+        detectors=("counter", "detector"),  # the counter gives the per-point total
+    )
+    RE(plan, [assembler, lambda name, doc: documents.append((name, doc))])
+    assert assembler.errors == []
+    [path] = assembler.written
+    [resource] = [doc for name, doc in documents if name == "stream_resource"]
+    with h5py.File(Path(urlparse(resource["uri"]).path), "r", swmr=True) as file:
+        frames = file["/entry/data/data"][()]
+    assert frames.shape[0] == 6
+    links = []
+    with h5py.File(path, "r") as nexus:
+        nexus.visititems_links(
+            lambda name, link: links.append(name) if isinstance(link, h5py.ExternalLink) else None
+        )
+        assert links, "no frame link in the NXstxm file"
+        linked = [nexus[name][()] for name in links if nexus[name].shape[0] == 6]
+    assert any(np.array_equal(data.reshape(frames.shape), frames) for data in linked)
+    assert check_file(path).ok

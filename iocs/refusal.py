@@ -131,7 +131,8 @@ class Refusing:
             raise
         except (CaprotoError, ValueError, TypeError) as error:
             # caproto's own checks (enum index, conversion) and putters' ValueErrors.
-            await refuse(self, message_of(self), f"{pv_name(self)}: {error}")
+            reason = str(error) or str(error.__cause__ or type(error).__name__)
+            await refuse(self, message_of(self), f"{pv_name(self)}: {reason}")
 
 
 class RangedDouble(Refusing, PvpropertyDouble):
@@ -157,7 +158,19 @@ class RangedInteger(Refusing, PvpropertyInteger):
 
 
 class CheckedEnum(Refusing, PvpropertyEnum):
-    """An enum PV whose refused states (an index past the last) say so on Message_RBV."""
+    """An enum PV refusing any state but its own, whatever type the client writes."""
+
+    def refusal(self, value: object) -> str | None:
+        states = tuple(self.enum_strings)
+        if value in states:
+            return None
+        try:
+            index = int(value)
+        except (TypeError, ValueError):
+            return f"{value!r} is not one of {', '.join(states)}"
+        if 0 <= index < len(states) and index == value:
+            return None
+        return f"state {value} is not one of 0..{len(states) - 1} ({', '.join(states)})"
 
 
 def ranged_pvproperty(

@@ -10,7 +10,8 @@ the PV alarms (WRITE), and the IOC's ``Message_RBV`` says why, naming the PV:
 - whatever caproto itself refuses (an enum index past the last state, a value that does
   not convert) and any ``ValueError`` a putter raises are reported the same way, so a
   refusal never leaves the previous refusal's message on show;
-- a put that is accepted clears the alarm and the message.
+- a put that passes the checks clears the alarm and the message (before its putter
+  runs, so a long put cannot wipe a refusal made meanwhile).
 
 The message PV is the ``message`` pvproperty of the nearest group up the chain (the
 IOC's ``Message_RBV``; a motor record's fields report to the IOC serving the motor).
@@ -18,6 +19,7 @@ IOC's ``Message_RBV``; a motor record's fields report to the IOC serving the mot
 
 from __future__ import annotations
 
+import copy
 import math
 
 from caproto import (
@@ -117,9 +119,10 @@ class Refusing:
         problem = self.refusal(value)
         if problem is not None:
             await refuse(self, message_of(self), f"{pv_name(self)}: {problem}")
-        value = await super().verify_value(value)
+        # Accepted so far: clear the last refusal now, not when a long putter (a move, an
+        # acquisition) returns, which would wipe a refusal made meanwhile.
         await accept(self, message_of(self))
-        return value
+        return await super().verify_value(value)
 
     async def write_from_dbr(self, *args, **kwargs):
         try:
@@ -128,7 +131,8 @@ class Refusing:
             raise
         except (CaprotoError, ValueError, TypeError) as error:
             # caproto's own checks (enum index, conversion) and putters' ValueErrors.
-            await refuse(self, message_of(self), f"{pv_name(self)}: {error}")
+            reason = str(error) or str(error.__cause__ or type(error).__name__)
+            await refuse(self, message_of(self), f"{pv_name(self)}: {reason}")
 
 
 class RangedDouble(Refusing, PvpropertyDouble):
@@ -154,7 +158,19 @@ class RangedInteger(Refusing, PvpropertyInteger):
 
 
 class CheckedEnum(Refusing, PvpropertyEnum):
-    """An enum PV whose refused states (an index past the last) say so on Message_RBV."""
+    """An enum PV refusing any state but its own, whatever type the client writes."""
+
+    def refusal(self, value: object) -> str | None:
+        states = tuple(self.enum_strings)
+        if value in states:
+            return None
+        try:
+            index = int(value)
+        except (TypeError, ValueError):
+            return f"{value!r} is not one of {', '.join(states)}"
+        if 0 <= index < len(states) and index == value:
+            return None
+        return f"state {value} is not one of 0..{len(states) - 1} ({', '.join(states)})"
 
 
 def ranged_pvproperty(
@@ -200,8 +216,7 @@ def finite_copies(fields: type[PVGroup]) -> dict[str, pvproperty]:
     for attribute, prop in fields._pvs_.items():
         dtype = refusing.get(prop.pvspec.dtype)
         if "." not in attribute and dtype is not None:
-            finite = type(prop).__new__(type(prop))
-            finite.__dict__.update(prop.__dict__)
+            finite = copy.copy(prop)
             finite.pvspec = prop.pvspec._replace(dtype=dtype)
             copies[attribute] = finite
     return copies

@@ -21,6 +21,8 @@ from iocs.physics import ZONE_PLATES, StxmModel
 from iocs.physics.model import BeamState
 from stxm_devices.testing import running_ioc, sim_command
 
+pytestmark = [pytest.mark.faults, pytest.mark.integration]
+
 PREFIX = "BAD:"
 NAN, INF = math.nan, math.inf
 

@@ -6,9 +6,9 @@ ptychography scan, assembles each into an NXstxm file, checks it (as ``stxm chec
 writes a PNG quick-look beside it, prints a table, and stops the sim it started.
 Exit status 1 if any scan, assembly or check failed.
 
-The ptychography scan is one a reconstruction can use: a defocused probe stepped over
-an iron-oxide particle's edge with ≥ 60 % overlap, dwell long enough for ≥ 10³ counts
-in bright-field pixels (:class:`PtychoDemo`, whose geometry the demo prints).
+The ptychography scan is one a reconstruction can use: a defocused probe stepped on a
+Fermat spiral over an iron-oxide particle's edge with ≥ 60 % overlap, dwell long enough
+for ≥ 10³ counts in bright-field pixels (:class:`PtychoDemo`, whose geometry it prints).
 """
 
 from __future__ import annotations
@@ -40,20 +40,21 @@ class DemoSizes:
 
 @dataclass(frozen=True)
 class PtychoDemo:
-    """The demo's ptychography: an n × n grid over the right edge of the first particle.
+    """The demo's ptychography: a Fermat spiral over the right edge of the first particle.
 
     The zone plate is moved ``defocus_um`` out of focus so the probe is a disk (a ring,
     behind the central stop) of diameter 2·NA·Δz; the detector reads ``detector_pixels``
     square (its 14 mm width binned), so the sample-plane field of view λ·d/p holds the
-    probe twice over, as far-field sampling needs.
+    probe twice over, as far-field sampling needs. A spiral rather than a grid: a
+    raster's periodic positions leave periodic artefacts in a reconstruction.
     """
 
     energy_ev: float = 709.6
-    defocus_um: float = 11.0
-    step_um: float = 0.2
-    points: int = 7
-    dwell_ms: float = 350.0
-    detector_pixels: int = 128
+    defocus_um: float = 5.5
+    radius_um: float = 0.5
+    step_um: float = 0.1
+    dwell_ms: float = 80.0
+    detector_pixels: int = 64
     zone_plate_index: int = 7
 
     def probe_diameter_um(self) -> float:
@@ -63,9 +64,16 @@ class PtychoDemo:
         na = float(ZONE_PLATES[self.zone_plate_index].numerical_aperture(self.energy_ev))
         return 2.0 * na * self.defocus_um
 
+    def neighbour_um(self) -> float:
+        """The median distance from a scan point to its nearest neighbour."""
+        xs, ys = self.positions_um()
+        distance = np.hypot(xs[:, None] - xs[None, :], ys[:, None] - ys[None, :])
+        np.fill_diagonal(distance, np.inf)
+        return float(np.median(distance.min(axis=1)))
+
     def overlap(self) -> float:
-        """Area overlap of neighbouring probe disks one step apart (0…1)."""
-        r = self.step_um / self.probe_diameter_um()
+        """Area overlap of the probe disks at neighbouring points (0…1)."""
+        r = self.neighbour_um() / self.probe_diameter_um()
         if r >= 1.0:
             return 0.0
         return float(2.0 / np.pi * (np.arccos(r) - r * np.sqrt(1.0 - r * r)))
@@ -78,7 +86,7 @@ class PtychoDemo:
         return detector.pixel_um(self.energy_ev) * self.detector_pixels
 
     def centre_um(self) -> tuple[float, float]:
-        """The grid's centre: on the particle's right edge."""
+        """The spiral's centre: on the particle's right edge."""
         from iocs.physics import Phantom
 
         (x, y), *_ = _particles(1)
@@ -86,18 +94,19 @@ class PtychoDemo:
         return x + radius, y
 
     def positions_um(self) -> tuple[np.ndarray, np.ndarray]:
-        """The grid's x and y positions (µm)."""
-        x0, y0 = self.centre_um()
-        offsets = (np.arange(self.points) - (self.points - 1) / 2) * self.step_um
-        return x0 + offsets, y0 + offsets
+        """The scan's x and y positions (µm), in acquisition order."""
+        from plans._patterns import spiral_points
+
+        return spiral_points(self.centre_um(), self.radius_um, self.step_um)
 
     def describe(self) -> str:
         """The scan geometry as the demo prints it."""
         return (
-            f"ptychography: {self.points} x {self.points} grid, step {self.step_um:.2f} µm, "
-            f"probe {self.probe_diameter_um():.2f} µm ({self.defocus_um:g} µm defocus), "
-            f"overlap {self.overlap():.0%}, field of view {self.field_of_view_um():.2f} µm, "
-            f"dwell {self.dwell_ms:g} ms, {self.detector_pixels}² pixels"
+            f"ptychography: Fermat spiral of {self.positions_um()[0].size} points, radius "
+            f"{self.radius_um:.2f} µm, step {self.neighbour_um():.2f} µm, probe "
+            f"{self.probe_diameter_um():.2f} µm ({self.defocus_um:g} µm defocus), overlap "
+            f"{self.overlap():.0%}, field of view {self.field_of_view_um():.2f} µm, dwell "
+            f"{self.dwell_ms:g} ms, {self.detector_pixels}² pixels"
         )
 
     def plan(self, beamline):
@@ -109,24 +118,17 @@ class PtychoDemo:
 
         cam = beamline.detector.cam
         size = (cam.size.size_x.get(), cam.size.size_y.get())
-        xs, ys = self.positions_um()
 
         def scan():
             n = self.detector_pixels
             yield from bps.mv(cam.size.size_x, n, cam.size.size_y, n)
             yield from bps.mvr(beamline.zoneplate.z, self.defocus_um)
-            region = plans.Region(
-                float(xs.mean()),
-                float(np.ptp(xs)),
-                self.points,
-                float(ys.mean()),
-                float(np.ptp(ys)),
-                self.points,
-            )
             return (
                 yield from plans.ptycho_scan(
                     beamline,
-                    region=region,
+                    spiral_center_um=self.centre_um(),
+                    spiral_radius_um=self.radius_um,
+                    spiral_step_um=self.step_um,
                     dwell_ms=self.dwell_ms,
                     detectors=("detector", "counter"),
                 )
@@ -243,7 +245,7 @@ def _scans(beamline, sizes: DemoSizes) -> list[tuple[str, float, Callable]]:
             ),
         ),
         (
-            f"ptychography ({PTYCHO.points} x {PTYCHO.points} grid over a particle edge)",
+            "ptychography (a spiral over a particle edge)",
             PTYCHO.energy_ev,
             lambda: PTYCHO.plan(beamline),
         ),

@@ -216,8 +216,12 @@ def _frames(fig, h5, nxdata) -> bool:
         fig.colorbar(image, ax=right, label="total / brightest total")
     else:
         x, y = nxdata["sample_x"][()], nxdata["sample_y"][()]
-        points = right.scatter(x, y, c=transmission, cmap="gray", s=30)
-        fig.colorbar(points, ax=right, label="total / brightest total")
+        if x.size >= 3:  # a list of points (a spiral): shaded between them, each marked
+            shown = right.tripcolor(x, y, transmission, shading="gouraud", cmap="gray")
+            right.plot(x, y, ".", color="tab:red", markersize=2)
+        else:
+            shown = right.scatter(x, y, c=transmission, cmap="gray", s=30)
+        fig.colorbar(shown, ax=right, label="total / brightest total")
         right.set_aspect("equal")
         right.set_xlabel("sample x (µm)")
         right.set_ylabel("sample y (µm)")

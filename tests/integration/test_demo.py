@@ -63,7 +63,7 @@ def _ptycho_frames_map_the_particle(nxs):
         x = h5["entry0/instrument/sample_x/data"][()]
         y = h5["entry0/instrument/sample_y/data"][()]
         energy = float(h5["entry0/instrument/monochromator/energy"][0])
-    assert totals.size == PTYCHO.points**2
+    assert totals.size == PTYCHO.positions_um()[0].size
     assert np.median(brightest[brightest > 0.2 * brightest.max()]) >= 1e3
     transmission = np.exp(-Phantom().optical_density(x, y, energy))
     assert transmission.min() < 0.5 < transmission.max()  # over the particle's edge

@@ -62,11 +62,15 @@ def test_every_scan_type_assembles_a_valid_file(tmp_path, scan_type):
     assert report.ok, report.text()
     with h5py.File(path) as h5:
         for entry in (h5[name] for name in h5):
-            nxdata = entry[entry.attrs["default"]]
+            nxdata = entry["counter0"]  # the first NXdata: what MANTiS reads
             assert nxdata["data"].shape == shape
             label = "generic scan" if shape == (5,) else LAYOUTS[scan_type].label  # a spiral
             assert nxdata["stxm_scan_type"][0].decode() == label
             assert entry["control/data"].shape == shape
+            spectrum = shape[1:] == (1, 1)  # a point spectrum's default: energy only
+            default = entry[entry.attrs["default"]]
+            assert default.name.endswith("counter0_spectrum" if spectrum else "counter0")
+            assert default["data"].shape == (shape[:1] if spectrum else shape)
 
 
 def test_point_spectra_give_one_entry_per_point_with_interleaved_events(tmp_path):

@@ -2,7 +2,7 @@
 service killed mid scan (kill -9) and started again ends with the scan's file.
 
 Also: the proxy binds 127.0.0.1 only, and SIGTERM mid scan writes what the service holds,
-marked incomplete.
+marked incomplete (into STXM_DATA_DIR when no --data-dir is given).
 """
 
 from __future__ import annotations
@@ -74,17 +74,22 @@ def publisher(proxy):
     publisher.close()
 
 
-def serve(proxy, publisher, data_dir: Path):
-    """``stxm serve`` on the proxy's out side, ready once a probe shows up in its log."""
+def serve(proxy, publisher, data_dir: Path, *, from_env: bool = False):
+    """``stxm serve`` on the proxy's out side, ready once a probe shows up in its log.
+
+    ``from_env``: the data directory given as STXM_DATA_DIR instead of --data-dir.
+    """
     probe = f"readiness-probe-{uuid.uuid4()}"
 
     def ready(service) -> bool:
         publisher("stop", {"uid": str(uuid.uuid4()), "run_start": probe, "time": 0.0})
         return probe in service.log_text()
 
-    command = [sys.executable, "-m", "stxm_devices.cli", "serve"]
-    command += ["--zmq", f"{HOST}:{proxy[1]}", "--data-dir", str(data_dir)]
-    return running_service(command, ready=ready, timeout=60, poll_s=0.3)
+    command = [sys.executable, "-m", "stxm_devices.cli", "serve", "--zmq", f"{HOST}:{proxy[1]}"]
+    env = {"STXM_DATA_DIR": str(data_dir)} if from_env else {}
+    if not from_env:
+        command += ["--data-dir", str(data_dir)]
+    return running_service(command, ready=ready, timeout=60, poll_s=0.3, extra_env=env)
 
 
 def _journaled(data_dir: Path, count: int) -> bool:
@@ -145,7 +150,7 @@ def test_sigterm_mid_scan_writes_what_the_service_holds(proxy, publisher, tmp_pa
     data_dir = tmp_path / "served"
     documents = image_scan(nx=4, ny=6)
     half = len(documents) // 2
-    with serve(proxy, publisher, data_dir) as service:
+    with serve(proxy, publisher, data_dir, from_env=True) as service:
         for name, doc in documents[:half]:
             publisher(name, doc)
         assert wait_until(lambda: _journaled(data_dir, half), timeout=30)

@@ -343,8 +343,10 @@ class RecordSet:
             await channel.write(self._display(channel, value), verify_value=False)
 
     async def restore(self, values: Iterable[tuple[str, Any]]) -> None:
-        """Values set at IOC start as autosave (or asyn's initial readback) does: every
-        record of each parameter, setpoints included, shows the value."""
+        """Set values at IOC start as autosave (or asyn's initial readback) does.
+
+        Every record of each parameter, setpoints included, shows the value.
+        """
         for name, value in values:
             param = self.param_of(name)
             value = self._normalise(param, value)

@@ -28,19 +28,8 @@ from stxm_devices import AreaDetector, DetectorWriteError, SingleFileAreaDetecto
 from stxm_devices.testing import ioc_command, running_ioc
 
 SHAPE = (32, 32)
-#: The camera settings these tests change on the shared sim, put back after each test
-#: (a later test reading the sim's 256 × 256 frames must not get 32 × 32 ones).
-CHANGED = ("cam1:SizeX", "cam1:SizeY", "cam1:AcquireTime")
-
-
-@pytest.fixture(autouse=True)
-def camera_restored(sim):
-    import epics
-
-    saved = {pv: epics.caget("SIM:det1:" + pv, use_monitor=False, timeout=5) for pv in CHANGED}
-    yield
-    for pv, value in saved.items():
-        epics.caput("SIM:det1:" + pv, value, wait=True, timeout=10)
+#: These tests change the shared sim's camera; it is put back after each.
+pytestmark = pytest.mark.usefixtures("camera_restored")
 
 
 def configured(detector):

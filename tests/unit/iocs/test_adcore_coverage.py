@@ -3,7 +3,8 @@
 Reads ADCore's and ADSimDetector's real templates from ../shared/epics-reference (or
 $STXM_SHARED/epics-reference; skipped if absent) with a parser of its own, follows
 their ``include``s as dbLoadRecords does, and checks the detector IOC's database, built
-in process: 100 % of the records, the CA class name (record type) and enum strings.
+in process: 100 % of the records, the CA class name (record type) and enum strings; and
+the committed table is what ``iocs.gen_adcore_records`` makes of the templates.
 """
 
 from __future__ import annotations
@@ -105,3 +106,19 @@ def test_every_template_record_is_served_as_the_template_has_it(pvdb, suffix):
     assert not missing, f"{len(missing)}/{len(expected)} records missing: {missing}"
     assert not wrong, f"{len(wrong)} records differ: {wrong}"
     assert len(expected) > 0
+
+
+def test_the_committed_table_is_what_the_generator_makes_of_the_templates():
+    from iocs.adcore_records import TEMPLATES
+    from iocs.gen_adcore_records import parse_template
+
+    root = reference()
+    paths = sorted((root / "adcore").glob("*.template")) + sorted(
+        (root / "adsimdetector").glob("*.template")
+    )
+    assert paths
+    for path in paths:
+        includes, parsed = parse_template(path.read_text())
+        committed_includes, committed = TEMPLATES[path.name]
+        assert tuple(includes) == committed_includes, path.name
+        assert [tuple(record) for record in parsed] == [tuple(r) for r in committed], path.name

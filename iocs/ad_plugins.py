@@ -75,8 +75,8 @@ class ArrayPort(RecordSet):
         }
 
     async def start(self) -> None:
-        """At IOC start: the values the driver sets in its constructor."""
-        await self.set_many(self._initial.items())
+        """At IOC start: the values the driver's constructor (or autosave) sets."""
+        await self.restore(self._initial.items())
 
     def geometry(self, shape: tuple[int, ...], dtype) -> list[tuple[str, object]]:
         """The records NDArrayBase shows for an array of ``shape`` (rows, columns) and type."""

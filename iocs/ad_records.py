@@ -276,6 +276,7 @@ class RecordSet:
         self.specs = template_records(self.template, self.macros)
         self.records: dict[str, ChannelData] = {}
         self._bound: dict[str, list[ChannelData]] = {}
+        self._all: dict[str, list[ChannelData]] = {}
         self._values: dict[str, Any] = {}
         for spec in self.specs.values():
             channel = make_channel(spec)
@@ -283,6 +284,7 @@ class RecordSet:
             self.records[spec.name] = channel
             if spec.follows_param:
                 self._bound.setdefault(spec.param, []).append(channel)
+            self._all.setdefault(spec.param, []).append(channel)
             # At iocInit an output's VAL (PINI) sets the parameter its readbacks show.
             if spec.param not in self._values or (spec.is_output and "VAL" in spec.fields):
                 self._values[spec.param] = self._raw(channel, channel.value)
@@ -339,6 +341,18 @@ class RecordSet:
         self._values[param] = value
         for channel in self._bound.get(param, ()):
             await channel.write(self._display(channel, value), verify_value=False)
+
+    async def restore(self, values: Iterable[tuple[str, Any]]) -> None:
+        """Set values at IOC start as autosave (or asyn's initial readback) does.
+
+        Every record of each parameter, setpoints included, shows the value.
+        """
+        for name, value in values:
+            param = self.param_of(name)
+            value = self._normalise(param, value)
+            self._values[param] = value
+            for channel in self._all[param]:
+                await channel.write(self._display(channel, value), verify_value=False)
 
     async def set_many(self, values: Iterable[tuple[str, Any]]) -> None:
         for name, value in values:

@@ -37,6 +37,7 @@ from .positions import (
     beam_state,
     followed_positions,
 )
+from .refusal import RefusedPutError
 from .runner import run_standalone
 from .tiff_plugin import TIFFPlugin
 
@@ -68,10 +69,6 @@ def frame_attributes(values: dict[str, float]) -> dict[str, Attribute]:
         name: Attribute(float(values[name]), description, units=units)
         for name, (description, units) in FRAME_ATTRIBUTES.items()
     }
-
-
-class RefusedPutError(ValueError):
-    """A put the camera refuses; StatusMessage_RBV says why."""
 
 
 class SimDetectorCam(ArrayPort):

@@ -37,8 +37,8 @@ def detector_geometry(
     """(pixel µm, distance mm): as given, else the simulated camera's; refused if unknown."""
     from iocs.physics import SIM_CAMERA_MODEL, FarFieldDetector
 
-    cam = beamline.detector.cam
     if pixel_um is None or distance_mm is None:
+        cam = beamline.detector.cam
         model = cam.model.get()
         if model != SIM_CAMERA_MODEL:
             pv = getattr(cam.model, "pvname", cam.model.name)

@@ -43,3 +43,15 @@ def noiseless(beamline):
 @pytest.fixture
 def RE():
     return RunEngine({}, call_returns_result=True)
+
+
+@pytest.fixture
+def camera_restored(sim):
+    """The sim camera's size and exposure put back after a test that changes them."""
+    import epics
+
+    names = [f"{SIM_PREFIX}det1:cam1:{record}" for record in ("SizeX", "SizeY", "AcquireTime")]
+    saved = {name: epics.caget(name, use_monitor=False, timeout=5) for name in names}
+    yield
+    for name, value in saved.items():
+        epics.caput(name, value, wait=True, timeout=10)

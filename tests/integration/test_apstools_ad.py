@@ -2,7 +2,8 @@
 
 SimDetectorCam_V34, ImagePlugin_V34, HDF5FileWriterPlugin, StatsPlugin_V34 and
 ROIPlugin_V34 declare some 640 signals; all connect (``all_signals=True``), and
-Stats1's total, max, mean and sigma equal numpy's on the frame image1 serves.
+Stats1's total, max, mean and sigma — and, with ComputeCentroid, the centroid and sigma
+X/Y — equal numpy's on the frame image1 serves.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def test_stock_classes_connect_and_stats_match_numpy(sim, tmp_path):
         stats.enable.set(1).wait(5)
         detector.image.enable.set(1).wait(5)
         stats.nd_array_port.set(cam.port_name.get()).wait(5)
+        stats.compute_centroid.set("Yes").wait(5)
+        stats.centroid_threshold.set(0).wait(5)
         # Acquire's put completes when the frame is out (Acquire_RBV rises before that).
         epics.caput(PREFIX + "cam1:Acquire", 1, wait=True, timeout=10)
         counter = detector.image.array_counter.get(use_monitor=False)
@@ -55,5 +58,14 @@ def test_stock_classes_connect_and_stats_match_numpy(sim, tmp_path):
         # StatsPlugin_V34.sigma is Sigma X/Y (centroid); the frame's sigma is Sigma_RBV.
         sigma = epics.caget(stats.prefix + "Sigma_RBV", use_monitor=False)
         assert sigma == pytest.approx(frame.std())
+        x, y = np.arange(columns), np.arange(rows)
+        weight = frame.sum()
+        cx, cy = frame.sum(axis=0) @ x / weight, frame.sum(axis=1) @ y / weight
+        sx = np.sqrt(frame.sum(axis=0) @ (x - cx) ** 2 / weight)
+        sy = np.sqrt(frame.sum(axis=1) @ (y - cy) ** 2 / weight)
+        assert stats.centroid.x.get(use_monitor=False) == pytest.approx(cx)
+        assert stats.centroid.y.get(use_monitor=False) == pytest.approx(cy)
+        assert stats.sigma.x.get(use_monitor=False) == pytest.approx(sx)
+        assert stats.sigma.y.get(use_monitor=False) == pytest.approx(sy)
     finally:
         detector.destroy()

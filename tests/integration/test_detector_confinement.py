@@ -27,6 +27,8 @@ import tifffile
 from stxm_devices.testing import ioc_command, running_ioc
 
 P = "CONF:det1:"
+#: Issue 9's escape probes: selected by ``-m faults`` with the other fault tests.
+pytestmark = pytest.mark.faults
 
 
 def put(suffix: str, value) -> None:

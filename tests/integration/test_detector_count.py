@@ -22,6 +22,9 @@ from area_detector_handlers.handlers import (
 from iocs.physics import Phantom
 from stxm_devices import AreaDetector, SingleFileAreaDetector
 
+#: These tests change the shared sim's camera; it is put back after each.
+pytestmark = pytest.mark.usefixtures("camera_restored")
+
 PREFIX = "SIM:det1:"
 SHAPE = (64, 64)
 

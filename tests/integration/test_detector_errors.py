@@ -28,6 +28,8 @@ from stxm_devices import AreaDetector, DetectorWriteError, SingleFileAreaDetecto
 from stxm_devices.testing import ioc_command, running_ioc
 
 SHAPE = (32, 32)
+#: These tests change the shared sim's camera; it is put back after each.
+pytestmark = pytest.mark.usefixtures("camera_restored")
 
 
 def configured(detector):
@@ -129,3 +131,15 @@ def test_file_size_limit_mid_stream_keeps_the_frames_written(RE, sim, ca_ports, 
         assert 5 < len(events) < 100
         assert readable_frames(path) == len(events)  # the file holds what the events say
         assert detector.hdf1.num_captured.get(use_monitor=False) == len(events)
+
+
+def test_broken_file_template_fails_at_stage_with_the_iocs_message(RE, sim, tmp_path):
+    detector = stream_detector(tmp_path)
+    detector.hdf1.stage_sigs["file_template"] = "%s%s%s%s"  # C would read past its arguments
+    try:
+        message, documents = raised_message(RE, bp.count([detector], num=1))
+    finally:
+        detector.hdf1.stage_sigs["file_template"] = "%s%s_%6.6d.h5"
+    assert "Error creating full file name" in message and "%s%s%s%s" in message
+    assert not [name for name, _ in documents if name == "event"]
+    assert os.listdir(tmp_path) == []

@@ -85,6 +85,7 @@ def test_ptycho_scan_with_it_writes_an_nxstxm_file_linking_its_frames(
     from ophyd_async.epics.adsimdetector import SimDetector
 
     import plans
+    from iocs.physics import FarFieldDetector
     from stxm_devices.nxstxm import NXstxmAssembler
     from stxm_devices.nxstxm.check import check_file
 
@@ -100,20 +101,33 @@ def test_ptycho_scan_with_it_writes_an_nxstxm_file_linking_its_frames(
         region=plans.Region(0, 1, 3, 0, 1, 2),
         dwell_ms=2,
         detectors=("counter", "detector"),  # the counter gives the per-point total
+        detector_pixel_um=FarFieldDetector().detector_pixel_um(256),  # the sim's camera
+        detector_distance_mm=FarFieldDetector().distance_mm,
     )
     RE(plan, [assembler, lambda name, doc: documents.append((name, doc))])
     assert assembler.errors == []
     [path] = assembler.written
     [resource] = [doc for name, doc in documents if name == "stream_resource"]
-    with h5py.File(Path(urlparse(resource["uri"]).path), "r", swmr=True) as file:
+    ioc_file = Path(urlparse(resource["uri"]).path)
+    with h5py.File(ioc_file, "r", swmr=True) as file:
         frames = file["/entry/data/data"][()]
     assert frames.shape[0] == 6
-    links = []
+
+    def links_ioc_file(dataset: h5py.Dataset) -> bool:
+        """A virtual dataset mapping the IOC's file (how the assembler links frames)."""
+        sources = dataset.virtual_sources() if dataset.is_virtual else []
+        return any(Path(source.file_name).name == ioc_file.name for source in sources)
+
     with h5py.File(path, "r") as nexus:
-        nexus.visititems_links(
-            lambda name, link: links.append(name) if isinstance(link, h5py.ExternalLink) else None
+        linked = []
+        nexus.visititems(
+            lambda name, item: (
+                linked.append(name)
+                if isinstance(item, h5py.Dataset) and links_ioc_file(item)
+                else None
+            )
         )
-        assert links, "no frame link in the NXstxm file"
-        linked = [nexus[name][()] for name in links if nexus[name].shape[0] == 6]
-    assert any(np.array_equal(data.reshape(frames.shape), frames) for data in linked)
+        assert linked, f"no dataset of {path} links {ioc_file.name}"
+        for name in linked:
+            np.testing.assert_array_equal(nexus[name][()].reshape(frames.shape), frames)
     assert check_file(path).ok

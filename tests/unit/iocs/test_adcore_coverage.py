@@ -3,7 +3,9 @@
 Reads ADCore's and ADSimDetector's real templates from ../shared/epics-reference (or
 $STXM_SHARED/epics-reference; skipped if absent) with a parser of its own, follows
 their ``include``s as dbLoadRecords does, and checks the detector IOC's database, built
-in process: 100 % of the records, the CA class name (record type) and enum strings.
+in process: 100 % of the records, the CA class name (record type), enum strings,
+precision and units; and
+the committed table is what ``iocs.gen_adcore_records`` makes of the templates.
 """
 
 from __future__ import annotations
@@ -48,10 +50,12 @@ def reference() -> Path:
     return root
 
 
-def records(path: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """Record name → (type, enum strings) of a template and its includes (later ones win)."""
+def records(path: Path) -> dict[str, tuple[str, tuple[str, ...], dict[str, str]]]:
+    """Record name → (type, enum strings, fields) of a template and its includes."""
     found = _raw(path)
-    return {name: (rtype, _strings(rtype, fields)) for name, (rtype, fields) in found.items()}
+    return {
+        name: (rtype, _strings(rtype, fields), fields) for name, (rtype, fields) in found.items()
+    }
 
 
 def _included(path: Path, name: str) -> Path:
@@ -93,7 +97,7 @@ def pvdb():
 def test_every_template_record_is_served_as_the_template_has_it(pvdb, suffix):
     expected = records(reference() / SERVED[suffix])
     missing, wrong = [], []
-    for name, (rtype, strings) in expected.items():
+    for name, (rtype, strings, fields) in expected.items():
         name = name.replace("$(NAME)", "")
         channel = pvdb.get(PREFIX + suffix + name)
         if channel is None:
@@ -102,6 +106,28 @@ def test_every_template_record_is_served_as_the_template_has_it(pvdb, suffix):
             wrong.append(f"{name}: {channel.reported_record_type} (template: {rtype})")
         elif strings and tuple(channel.enum_strings) != strings:
             wrong.append(f"{name}: {channel.enum_strings} (template: {strings})")
+        elif "PREC" in fields and fields["PREC"].isdigit() and rtype in ("ai", "ao"):
+            if channel.precision != int(fields["PREC"]):
+                wrong.append(f"{name}: PREC {channel.precision} (template: {fields['PREC']})")
+        if channel is not None and "EGU" in fields and "$" not in fields["EGU"]:
+            if channel.units != fields["EGU"]:
+                wrong.append(f"{name}: EGU {channel.units!r} (template: {fields['EGU']!r})")
     assert not missing, f"{len(missing)}/{len(expected)} records missing: {missing}"
     assert not wrong, f"{len(wrong)} records differ: {wrong}"
     assert len(expected) > 0
+
+
+def test_the_committed_table_is_what_the_generator_makes_of_the_templates():
+    from iocs.adcore_records import TEMPLATES
+    from iocs.gen_adcore_records import parse_template
+
+    root = reference()
+    paths = sorted((root / "adcore").glob("*.template")) + sorted(
+        (root / "adsimdetector").glob("*.template")
+    )
+    assert paths
+    for path in paths:
+        includes, parsed = parse_template(path.read_text())
+        committed_includes, committed = TEMPLATES[path.name]
+        assert tuple(includes) == committed_includes, path.name
+        assert [tuple(record) for record in parsed] == [tuple(r) for r in committed], path.name

@@ -25,7 +25,7 @@ from stxm_devices.nxstxm.scan_types import ScanType
 from ._image import Grid, check_grid, current_energy, grid_rois
 from ._patterns import spiral_points
 from ._runs import ScanLabel, labelled_run
-from .acquisition import RowMode, configured, select_detectors, step_path
+from .acquisition import RowMode, configured, exposure_signal, select_detectors, step_path
 from .checks import PlanArgumentError, check_dwell, check_within_limits
 from .metadata import PolarizationSetting, ScanGroup, energy_roi, image_index, region_rois, roi
 from .regions import Region
@@ -105,7 +105,7 @@ def ptycho_scan(
         positions = np.column_stack([ys, xs])
         shape = (xs.size,)
     label = ScanLabel(ScanType.PTYCHOGRAPHY_SCAN, "ptycho_scan", plan_args, dwell_ms, ScanGroup(1))
-    settings: dict = {beamline.detector.cam.acquire_time: dwell_ms / 1000.0}
+    settings: dict = {exposure_signal(beamline.detector): dwell_ms / 1000.0}
     if beamline.counter in detector_devices:
         settings.update({beamline.counter.mode: "Single", beamline.counter.dwell: dwell_ms})
 

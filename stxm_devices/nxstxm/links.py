@@ -23,6 +23,7 @@ import h5py
 import numpy as np
 
 from .collector import Run
+from .frames import open_frames
 from .model import FrameRef, FrameSet
 
 #: The dataset ADCore's NDFileHDF5 hard-links its frames to (what ophyd's handlers read).
@@ -134,7 +135,7 @@ def _inspect(file: Path, dataset: str) -> tuple[tuple[int, ...], np.dtype]:
     if not file.is_file():
         raise LinkError(f"frame file {file} does not exist")
     try:
-        with h5py.File(file, "r") as h5:
+        with open_frames(file) as h5:
             if dataset not in h5:
                 raise LinkError(f"frame file {file} has no dataset {dataset}")
             return h5[dataset].shape, h5[dataset].dtype

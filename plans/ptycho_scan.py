@@ -40,6 +40,13 @@ def _camera_signals(detector: Any) -> tuple[Any, Any]:
     return detector.driver.model, detector.driver.array_size_x
 
 
+def _read(signal: Any, timeout: float = 5.0) -> MsgGenerator:
+    """A signal's value through the RunEngine; an ophyd signal connected first (lazily made)."""
+    if hasattr(signal, "wait_for_connection"):  # ophyd: config signals connect on first use
+        signal.wait_for_connection(timeout=timeout)
+    return (yield from bps.rd(signal))
+
+
 def check_geometry(pixel_um: float | None, distance_mm: float | None) -> None:
     """Given pixel size and distance must be positive numbers (None: the camera's own)."""
     for name, value in (("detector_pixel_um", pixel_um), ("detector_distance_mm", distance_mm)):
@@ -60,7 +67,7 @@ def detector_geometry(
     check_geometry(pixel_um, distance_mm)
     if pixel_um is None or distance_mm is None:
         model_signal, width_signal = _camera_signals(detector)
-        model = yield from bps.rd(model_signal)
+        model = yield from _read(model_signal)
         if model != SIM_CAMERA_MODEL:
             pv = getattr(model_signal, "pvname", model_signal.name)
             raise PlanArgumentError(
@@ -69,7 +76,7 @@ def detector_geometry(
             )
         sim = FarFieldDetector()
         if pixel_um is None:
-            pixel_um = sim.detector_pixel_um(int((yield from bps.rd(width_signal))))
+            pixel_um = sim.detector_pixel_um(int((yield from _read(width_signal))))
         distance_mm = sim.distance_mm if distance_mm is None else distance_mm
     return float(pixel_um), float(distance_mm)
 

@@ -8,12 +8,14 @@ import sys
 import h5py
 import hdf5plugin  # noqa: F401  (the IOC's frames may be compressed)
 import numpy as np
+import pytest
 from PIL import Image
 
 from iocs.physics import Phantom
 from stxm_devices.demo import PTYCHO
 
 
+@pytest.mark.timeout(300)  # five scans on a shared 2-core machine: margin over its ~90 s
 def test_demo_writes_checked_files_and_quicklooks(tmp_path):
     result = subprocess.run(
         [
@@ -32,7 +34,7 @@ def test_demo_writes_checked_files_and_quicklooks(tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=115,
+        timeout=270,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     files = sorted(tmp_path.glob("C*.nxs"))

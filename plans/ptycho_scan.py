@@ -6,8 +6,9 @@ NXstxm file links them.  A grid is recorded like an image (nY × nX); a spiral's
 are listed in order (``scan_positions`` in the start document, nP × 2, µm).
 
 The detector's pixel size and distance go into ``plan_args`` (the ``.ptyd`` states them
-for ptypy): given, or for the simulated camera its own; for any other camera they must
-be given (a site profile can bind them with ``functools.partial``).
+for ptypy): given, or for the simulated camera its own (read as the plan starts); for
+any other camera they must be given (a site profile can bind them with
+``functools.partial``).
 """
 
 from __future__ import annotations
@@ -31,28 +32,52 @@ from .metadata import PolarizationSetting, ScanGroup, energy_roi, image_index, r
 from .regions import Region
 
 
+def _camera_signals(detector: Any) -> tuple[Any, Any]:
+    """The camera's model name and frame width: ``cam`` (ophyd) or ``driver`` (ophyd-async)."""
+    cam = getattr(detector, "cam", None)
+    if cam is not None:
+        return cam.model, cam.array_size.array_size_x
+    return detector.driver.model, detector.driver.array_size_x
+
+
+def _read(signal: Any, timeout: float = 5.0) -> MsgGenerator:
+    """A signal's value through the RunEngine; an ophyd signal connected first (lazily made)."""
+    if hasattr(signal, "wait_for_connection"):  # ophyd: config signals connect on first use
+        signal.wait_for_connection(timeout=timeout)
+    return (yield from bps.rd(signal))
+
+
+def check_geometry(pixel_um: float | None, distance_mm: float | None) -> None:
+    """Given pixel size and distance must be positive numbers (None: the camera's own)."""
+    for name, value in (("detector_pixel_um", pixel_um), ("detector_distance_mm", distance_mm)):
+        if value is not None and not (np.isfinite(value) and value > 0):
+            raise PlanArgumentError(f"{name} must be a positive number, got {value}")
+
+
 def detector_geometry(
-    beamline: Beamline, pixel_um: float | None, distance_mm: float | None
-) -> tuple[float, float]:
-    """(pixel µm, distance mm): as given, else the simulated camera's; refused if unknown."""
+    detector: Any, pixel_um: float | None, distance_mm: float | None
+) -> MsgGenerator[tuple[float, float]]:
+    """(pixel µm, distance mm): as given, else the simulated camera's; refused if unknown.
+
+    Reads the camera's model (and frame width) through the RunEngine, so an ophyd and
+    an ophyd-async camera are read alike; nothing has moved when it refuses.
+    """
     from iocs.physics import SIM_CAMERA_MODEL, FarFieldDetector
 
+    check_geometry(pixel_um, distance_mm)
     if pixel_um is None or distance_mm is None:
-        cam = beamline.detector.cam
-        model = cam.model.get()
+        model_signal, width_signal = _camera_signals(detector)
+        model = yield from _read(model_signal)
         if model != SIM_CAMERA_MODEL:
-            pv = getattr(cam.model, "pvname", cam.model.name)
+            pv = getattr(model_signal, "pvname", model_signal.name)
             raise PlanArgumentError(
                 f"camera {pv} is {model!r}, whose geometry is not known here: "
                 "give detector_pixel_um and detector_distance_mm (the .ptyd needs them)"
             )
         sim = FarFieldDetector()
-        columns = int(cam.size.size_x.get())
-        pixel_um = sim.detector_pixel_um(columns) if pixel_um is None else pixel_um
+        if pixel_um is None:
+            pixel_um = sim.detector_pixel_um(int((yield from _read(width_signal))))
         distance_mm = sim.distance_mm if distance_mm is None else distance_mm
-    for name, value in (("detector_pixel_um", pixel_um), ("detector_distance_mm", distance_mm)):
-        if not np.isfinite(value) or value <= 0:
-            raise PlanArgumentError(f"{name} must be a positive number, got {value}")
     return float(pixel_um), float(distance_mm)
 
 
@@ -74,7 +99,6 @@ def ptycho_scan(
     Give exactly one of ``region`` and ``spiral_center_um``. ``detector_pixel_um`` and
     ``detector_distance_mm`` default to the simulated camera's (other cameras: required).
     """
-    pixel_um, distance_mm = detector_geometry(beamline, detector_pixel_um, detector_distance_mm)
     plan_args = {
         "region": vars(region) if region else None,
         "spiral_center_um": spiral_center_um,
@@ -82,14 +106,13 @@ def ptycho_scan(
         "spiral_step_um": spiral_step_um,
         "dwell_ms": dwell_ms,
         "detectors": list(detectors),
-        "detector_pixel_um": pixel_um,
-        "detector_distance_mm": distance_mm,
     }
     if (region is None) == (spiral_center_um is None):
         raise PlanArgumentError("give exactly one of region (a grid) or spiral_center_um")
     if "detector" not in detectors:
         raise PlanArgumentError("detectors must include 'detector' (the area detector)")
     check_dwell(dwell_ms)
+    check_geometry(detector_pixel_um, detector_distance_mm)
     detector_devices = select_detectors(beamline, detectors, RowMode.STEP)
     stage = beamline.stage
     if region is not None:
@@ -104,12 +127,18 @@ def ptycho_scan(
         check_within_limits(stage.fine_y, ys, "spiral y")
         positions = np.column_stack([ys, xs])
         shape = (xs.size,)
-    label = ScanLabel(ScanType.PTYCHOGRAPHY_SCAN, "ptycho_scan", plan_args, dwell_ms, ScanGroup(1))
     settings: dict = {exposure_signal(beamline.detector): dwell_ms / 1000.0}
     if beamline.counter in detector_devices:
         settings.update({beamline.counter.mode: "Single", beamline.counter.dwell: dwell_ms})
 
     def plan():
+        geometry = yield from detector_geometry(
+            beamline.detector, detector_pixel_um, detector_distance_mm
+        )
+        plan_args.update(zip(("detector_pixel_um", "detector_distance_mm"), geometry, strict=True))
+        label = ScanLabel(
+            ScanType.PTYCHOGRAPHY_SCAN, "ptycho_scan", plan_args, dwell_ms, ScanGroup(1)
+        )
         energies = yield from current_energy(beamline)
         polarization = [PolarizationSetting((yield from bps.rd(beamline.epu.polarization)))]
         if region is not None:

@@ -214,17 +214,22 @@ def _frames(fig, h5, nxdata) -> bool:
     if len(grid) == 2 and transmission.size == grid[0] * grid[1]:
         image = _image(right, transmission.reshape(grid), nxdata, "transmission (frame totals)")
         fig.colorbar(image, ax=right, label="total / brightest total")
-    else:
+    elif nxdata["sample_x"].size == nxdata["sample_y"].size == transmission.size:
         x, y = nxdata["sample_x"][()], nxdata["sample_y"][()]
-        if x.size >= 3:  # a list of points (a spiral): shaded between them, each marked
+        try:  # a list of points (a spiral): shaded between them, each marked
             shown = right.tripcolor(x, y, transmission, shading="gouraud", cmap="gray")
             right.plot(x, y, ".", color="tab:red", markersize=2)
-        else:
+        except (RuntimeError, ValueError):  # too few points, or all on a line
             shown = right.scatter(x, y, c=transmission, cmap="gray", s=30)
         fig.colorbar(shown, ax=right, label="total / brightest total")
         right.set_aspect("equal")
         right.set_xlabel("sample x (µm)")
         right.set_ylabel("sample y (µm)")
+        right.set_title("transmission (frame totals)")
+    else:  # frames of a stack or a line: the totals in acquisition order
+        right.plot(transmission, ".-")
+        right.set_xlabel("frame (acquisition order)")
+        right.set_ylabel("total / brightest total")
         right.set_title("transmission (frame totals)")
     return True
 

@@ -23,9 +23,9 @@ TYPE_TAGS = {"dict", "array", "arraylist", "scalar", "string"}
 META = {"version", "num_frames", "label", "shape", "psize", "energy", "center", "distance"}
 
 
-def _ptycho_scan(tmp_path, *, single: bool = False, plan_args: dict | None = None):
+def _ptycho_scan(tmp_path, *, single: bool = False, plan_args: dict | None = None, shape=(8, 6)):
     """A spiral of 5 points (X and Y ROIs pair point by point), a frame at each."""
-    detector = AreaDetector(tmp_path, single=single)
+    detector = AreaDetector(tmp_path, single=single, shape=shape)
     md = {
         **metadata(ScanType.PTYCHOGRAPHY_SCAN, {"0": region(N_POINTS, N_POINTS, [700.0])}),
         "num_points": N_POINTS,

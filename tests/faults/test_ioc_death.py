@@ -58,15 +58,17 @@ KILL_DELAY_S = 0.4
 
 
 def kill_after_events(sim, count: int) -> tuple[callable, dict]:
-    """A document callback that SIGKILLs the sim ``KILL_DELAY_S`` after event ``count``."""
-    seen = {"events": 0, "killed_at": None}
+    """A document callback: SIGKILL the sim ``KILL_DELAY_S`` after point (or line) ``count``."""
+    seen = {"events": 0, "killed_at": None, "primary": None}
 
     def kill() -> None:
         sim.kill()
         seen["killed_at"] = time.monotonic()
 
     def callback(name, doc):
-        if name == "event" and doc.get("seq_num", 0) >= 1:
+        if name == "descriptor" and doc["name"] == "primary":
+            seen["primary"] = doc["uid"]
+        if name == "event" and doc["descriptor"] == seen["primary"]:
             seen["events"] += 1
             if seen["events"] == count:
                 threading.Timer(KILL_DELAY_S, kill).start()

@@ -23,14 +23,17 @@ from stxm_devices.channel_access import use_loopback_channel_access
 PREFIX = "BENCH:"
 
 
-def ioc_stream(epics, detector: str, directory: Path, frames: int, compression: str) -> dict:
-    """Acquire ``frames`` frames into one stream file; time from Acquire to the last write."""
+def ioc_stream(epics, detector: str, name: str, frames: int, compression: str) -> dict:
+    """Acquire ``frames`` frames into the stream file ``name``; time Acquire to the last write.
+
+    Each run gets a file of its own: the IOC never replaces a file an earlier capture wrote.
+    """
 
     def put(suffix, value):
         epics.caput(detector + suffix, value, wait=True, timeout=10)
 
     put("HDF1:Compression", compression)
-    put("HDF1:FileName", f"stream_{compression}")
+    put("HDF1:FileName", name)
     put("HDF1:FileNumber", 0)
     put("HDF1:NumCapture", frames)
     put("HDF1:Capture", 1)
@@ -116,7 +119,8 @@ def main() -> None:
             [("100 fr/s", 0.01), ("max", 0.0001)], ("None", "LZ4")
         ):
             epics.caput(detector + "cam1:AcquireTime", exposure, wait=True, timeout=10)
-            ioc = ioc_stream(epics, detector, Path(directory), args.frames, compression)
+            name = f"stream_{requested.split()[0]}_{compression}"
+            ioc = ioc_stream(epics, detector, name, args.frames, compression)
             with h5py.File(ioc["path"], "r") as file:
                 frames = file["/entry/data/data"][()]
             limit = h5py_stream(frames, Path(directory) / f"plain_{compression}.h5", compression)

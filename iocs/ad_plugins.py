@@ -1,24 +1,27 @@
-"""areaDetector records in caproto: what every NDArray port serves, and three plugins.
+"""areaDetector ports in caproto: the NDArray records every port has, and the plugins.
 
-``ArrayPort`` holds the records a driver and every plugin share (ADCore's
-NDArrayBase.template: port name, counters, array geometry and type); ``Plugin`` adds
-NDPluginBase.template's (enable, source port, plugin type).  ``StatsPlugin``,
-``RoiPlugin`` and ``ImagePlugin`` compute per frame what ADCore's NDPluginStats,
-NDPluginROI and NDPluginStdArrays do.  Each plugin's ``receive`` takes a frame from its
-source port and returns the frame it passes on (the ROI's crop) or None, so the
-detector IOC can follow the port graph its clients configure.
+Every port serves all the records of its template chain (``iocs.ad_records``); the
+classes here add only what ADCore does.  ``ArrayPort`` publishes each NDArray as
+NDArrayBase does (counter, id, time, dimensions, type); ``Plugin`` is NDPluginDriver
+(enable, source port, the frame handed on).  ``StatsPlugin``, ``RoiPlugin`` and
+``ImagePlugin`` compute per frame what NDPluginStats, NDPluginROI and
+NDPluginStdArrays do; ``PassThroughPlugin`` (NDPluginProcess, Transform, Overlay,
+ColorConvert, CircularBuff ... with their defaults) passes the frame on unchanged.
+Each plugin's ``receive`` takes a frame from its source port and returns the frame it
+passes on, or None, so the detector IOC follows the port graph its clients configure.
 """
 
 from __future__ import annotations
 
+import math
+import time
+
 import numpy as np
 from caproto import ChannelType
-from caproto.server import PVGroup, get_pv_pair_wrapper, pvproperty
+from caproto.server import pvproperty
 
+from .ad_records import RecordSet, on_put
 from .hdf5_writer import Frame
-
-#: A setting ``X`` with its readback ``X_RBV`` (the put is mirrored to the readback).
-setting = get_pv_pair_wrapper(setpoint_suffix="", readback_suffix="_RBV")
 
 DATA_TYPES = (
     "Int8",
@@ -32,17 +35,9 @@ DATA_TYPES = (
     "Float32",
     "Float64",
 )
-COLOR_MODES = ("Mono", "Bayer", "RGB1", "RGB2", "RGB3", "YUV444", "YUV422", "YUV421")
-NO_YES = ("No", "Yes")
-DISABLE_ENABLE = ("Disable", "Enable")
-#: The longest image ``image1:ArrayData`` serves (1024 × 1024).
-MAX_ARRAY_ELEMENTS = 1024 * 1024
-
-
-def enum_setting(name: str, strings: tuple[str, ...], value: str | None = None, **kwargs):
-    """An enum setting with AD's strings (and its readback)."""
-    value = strings[0] if value is None else value
-    return setting(name=name, value=value, dtype=ChannelType.ENUM, enum_strings=strings, **kwargs)
+#: ADCore's version this sim follows (ADCoreVersion_RBV).
+ADCORE_VERSION = "3.14.0"
+MAX_DIMENSIONS = 10
 
 
 def text(name: str, value: str = "", *, read_only: bool = False, doc: str = "") -> pvproperty:
@@ -57,210 +52,307 @@ def text(name: str, value: str = "", *, read_only: bool = False, doc: str = "") 
     )
 
 
-def readback(name: str, value, **kwargs) -> pvproperty:
-    """A read-only record the IOC updates."""
-    return pvproperty(name=name, value=value, read_only=True, **kwargs)
-
-
-def data_type_name(dtype: np.dtype) -> str:
-    """AD's DataType string for a numpy dtype (uint16 → UInt16)."""
+def data_type_index(dtype: np.dtype) -> int:
+    """AD's DataType index for a numpy dtype (uint16 → UInt16)."""
     name = np.dtype(dtype).name
-    return next(ad for ad in DATA_TYPES if ad.lower() == name)
+    return next(index for index, ad in enumerate(DATA_TYPES) if ad.lower() == name)
 
 
-class ArrayPort(PVGroup):
-    """Records of an NDArray port (driver or plugin): its name, counters and array geometry.
+class ArrayPort(RecordSet):
+    """An NDArray port (driver or plugin): its records and how it shows an array.
 
-    ``port`` names the asyn port (PortName_RBV) that plugins select as their source.
+    ``port`` is the asyn port name (PortName_RBV) that plugins select as their source.
     """
 
-    port_name = readback("PortName_RBV", "", dtype=ChannelType.STRING, doc="asyn port name")
-    array_counter = setting(name="ArrayCounter", value=0, doc="Arrays received")
-    array_rate = readback("ArrayRate_RBV", 0.0, units="Hz", doc="Arrays per second")
-    unique_id = readback("UniqueId_RBV", 0, doc="Unique id of the last array")
-    time_stamp = readback("TimeStamp_RBV", 0.0, units="s", precision=3, doc="Array time")
-    epics_ts_sec = readback("EpicsTSSec_RBV", 0, doc="Array time, EPICS seconds")
-    epics_ts_nsec = readback("EpicsTSNsec_RBV", 0, doc="Array time, nanoseconds")
-    ndimensions = readback("NDimensions_RBV", 2, doc="Array dimensions")
-    array_size_x = readback("ArraySizeX_RBV", 0, doc="Array width")
-    array_size_y = readback("ArraySizeY_RBV", 0, doc="Array height")
-    array_size_z = readback("ArraySizeZ_RBV", 0, doc="Array depth (0 for mono)")
-    array_size_bytes = readback("ArraySize_RBV", 0, units="bytes", doc="Array size")
-    data_type = enum_setting("DataType", DATA_TYPES, "UInt16", readback_kw={"record": "mbbi"})
-    color_mode = enum_setting("ColorMode", COLOR_MODES)
-    array_callbacks = enum_setting("ArrayCallbacks", DISABLE_ENABLE, "Enable")
-    nd_attributes_file = text("NDAttributesFile", doc="NDAttributes XML file")
-
-    def __init__(self, *args, port: str, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, prefix: str, *, port: str, macros: dict | None = None) -> None:
+        super().__init__(prefix, {"PORT": port, **(macros or {})})
         self.port = port
         self._last_time: float | None = None
+        self._initial = {
+            "PortName_RBV": port,
+            "ADCoreVersion_RBV": ADCORE_VERSION,
+            "DriverVersion_RBV": ADCORE_VERSION,
+        }
 
-    @port_name.startup
-    async def port_name(self, instance, async_lib):
-        await instance.write(self.port)
+    async def start(self) -> None:
+        """At IOC start: the values the driver sets in its constructor."""
+        await self.set_many(self._initial.items())
+
+    def geometry(self, shape: tuple[int, ...], dtype) -> list[tuple[str, object]]:
+        """The records NDArrayBase shows for an array of ``shape`` (rows, columns) and type."""
+        dims = list(reversed(shape))  # AD's dimension 0 is X (columns)
+        values: list[tuple[str, object]] = [
+            ("NDimensions_RBV", len(dims)),
+            ("Dimensions_RBV", dims + [0] * (MAX_DIMENSIONS - len(dims))),
+            ("ArraySizeX_RBV", dims[0]),
+            ("ArraySizeY_RBV", dims[1] if len(dims) > 1 else 0),
+            ("ArraySizeZ_RBV", dims[2] if len(dims) > 2 else 0),
+            ("ArraySize_RBV", int(np.prod(shape)) * np.dtype(dtype).itemsize),
+            ("DataType_RBV", data_type_index(dtype)),
+        ]
+        values += [(f"ArraySize{axis}_RBV", size) for axis, size in enumerate(dims[:3])]
+        return values
 
     async def show_array(self, frame: Frame) -> None:
-        """Publish ``frame``'s id, time and geometry, and count it."""
-        rows, columns = frame.data.shape
+        """Publish ``frame``'s id, time and geometry, and count it (changed values only)."""
         seconds = int(frame.timestamp)
-        await self.unique_id.write(frame.unique_id)
-        await self.time_stamp.write(frame.timestamp)
-        await self.epics_ts_sec.write(seconds)
-        await self.epics_ts_nsec.write(round((frame.timestamp - seconds) * 1e9))
-        await self.array_size_x.write(columns)
-        await self.array_size_y.write(rows)
-        await self.array_size_bytes.write(frame.data.nbytes)
-        await self.data_type.readback.write(data_type_name(frame.data.dtype))
-        await self.array_counter.readback.write(self.array_counter.readback.value + 1)
+        await self.set_many(self.geometry(frame.data.shape, frame.data.dtype))
+        await self.set_many(
+            (
+                ("UniqueId_RBV", frame.unique_id),
+                ("TimeStamp_RBV", frame.timestamp),
+                ("EpicsTSSec_RBV", seconds),
+                ("EpicsTSNsec_RBV", round((frame.timestamp - seconds) * 1e9)),
+                ("ArrayCounter_RBV", self.get("ArrayCounter_RBV") + 1),
+            )
+        )
         if self._last_time is not None and frame.timestamp > self._last_time:
-            await self.array_rate.write(1.0 / (frame.timestamp - self._last_time))
+            await self.set("ArrayRate_RBV", 1.0 / (frame.timestamp - self._last_time))
         self._last_time = frame.timestamp
 
 
 class Plugin(ArrayPort):
-    """An NDPluginDriver: enabled or not, fed by the port ``source`` (NDArrayPort)."""
+    """An NDPluginDriver fed by the port its NDArrayPort names; ``template`` says which plugin.
 
-    plugin_type = readback("PluginType_RBV", "", dtype=ChannelType.STRING, doc="Plugin class")
-    enable = enum_setting("EnableCallbacks", DISABLE_ENABLE, "Enable")
-    blocking_callbacks = enum_setting("BlockingCallbacks", NO_YES)
-    nd_array_port = setting(name="NDArrayPort", value="", dtype=ChannelType.STRING)
-    nd_array_address = setting(name="NDArrayAddress", value=0)
-    array_size0 = readback("ArraySize0_RBV", 0, doc="Size of dimension 0 (X)")
-    array_size1 = readback("ArraySize1_RBV", 0, doc="Size of dimension 1 (Y)")
-    array_size2 = readback("ArraySize2_RBV", 0, doc="Size of dimension 2")
-    dropped_arrays = setting(name="DroppedArrays", value=0)
-    queue_size = setting(name="QueueSize", value=20)
-    queue_free = readback("QueueFree", 20)
-    min_callback_time = setting(name="MinCallbackTime", value=0.0)
-    execution_time = readback("ExecutionTime_RBV", 0.0, units="ms", precision=3)
+    ``enabled`` plugins (EnableCallbacks, the ``ENABLED`` macro as in st.cmd) take
+    frames; ``process`` is the plugin's own work.
+    """
 
     #: ADCore's plugin class name (PluginType_RBV); ophyd checks it.
     plugin_class = ""
 
-    def __init__(self, *args, source: str, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.source = source
-
-    @plugin_type.startup
-    async def plugin_type(self, instance, async_lib):
-        await instance.write(self.plugin_class)
-        await self.nd_array_port.setpoint.write(self.source)
+    def __init__(
+        self, prefix: str, *, port: str, source: str, enabled: bool = False, macros=None
+    ) -> None:
+        super().__init__(
+            prefix,
+            port=port,
+            macros={"NDARRAY_PORT": source, "ENABLED": str(int(enabled)), **(macros or {})},
+        )
+        self._initial["PluginType_RBV"] = self.plugin_class
 
     @property
     def enabled(self) -> bool:
-        return self.enable.readback.value == "Enable"
+        return bool(self.get("EnableCallbacks"))
 
     @property
     def source_port(self) -> str:
-        return str(self.nd_array_port.readback.value)
+        return str(self.get("NDArrayPort"))
 
     async def prime(self, frame: Frame) -> None:
         """Show the geometry of ``frame`` as if it had arrived (the plugin starts primed)."""
-        rows, columns = frame.data.shape
-        await self.array_size0.write(columns)
-        await self.array_size1.write(rows)
-        await self.data_type.readback.write(data_type_name(frame.data.dtype))
+        await self.set_many(self.geometry(frame.data.shape, frame.data.dtype))
 
     async def receive(self, frame: Frame) -> Frame | None:
         """Take one frame from the source port; the frame this plugin passes on, if any."""
         if not self.enabled:
             return None
-        await self.prime(frame)
+        start = time.perf_counter()
         await self.show_array(frame)
-        return await self.process(frame)
+        passed_on = await self.process(frame)
+        await self.set("ExecutionTime_RBV", (time.perf_counter() - start) * 1e3)
+        return passed_on
 
     async def process(self, frame: Frame) -> Frame | None:
-        """What the plugin does with a frame (subclasses); nothing is passed on by default."""
-        return None
+        """What the plugin does with a frame; passed on unchanged by default."""
+        return frame
+
+
+class PassThroughPlugin(Plugin):
+    """A plugin served with all its records whose default settings leave frames unchanged."""
+
+    def __init__(self, prefix: str, *, template: str, plugin_class: str, **kwargs) -> None:
+        self.template = template
+        self.plugin_class = plugin_class
+        super().__init__(prefix, **kwargs)
 
 
 class StatsPlugin(Plugin):
-    """NDPluginStats: total, net, mean, sigma, min and max of each frame.
+    """NDPluginStats: the basic statistics and (ComputeCentroid) centroid and sigma X/Y.
 
-    Net subtracts the mean of a ``BgdWidth``-pixel border from every pixel, as ADCore does.
+    Net subtracts the mean of a ``BgdWidth``-pixel border from every pixel, as ADCore
+    does; centroid and moments use the pixels above CentroidThreshold.
     """
 
+    template = "NDStats.template"
     plugin_class = "NDPluginStats"
-    compute_statistics = enum_setting("ComputeStatistics", NO_YES, "Yes")
-    bgd_width = setting(name="BgdWidth", value=0)
-    total = readback("Total_RBV", 0.0, precision=1, doc="Sum of the pixels")
-    net = readback("Net_RBV", 0.0, precision=1, doc="Total minus the background")
-    mean_value = readback("MeanValue_RBV", 0.0, precision=3, doc="Mean pixel value")
-    sigma = readback("Sigma_RBV", 0.0, precision=3, doc="Standard deviation")
-    min_value = readback("MinValue_RBV", 0.0, doc="Smallest pixel")
-    max_value = readback("MaxValue_RBV", 0.0, doc="Largest pixel")
-    max_x = readback("MaxX_RBV", 0, doc="Column of the largest pixel")
-    max_y = readback("MaxY_RBV", 0, doc="Row of the largest pixel")
 
-    async def process(self, frame: Frame) -> None:
-        if self.compute_statistics.readback.value != "Yes":
-            return None
+    async def process(self, frame: Frame) -> Frame:
+        if not self.get("ComputeStatistics"):
+            return frame
         data = frame.data.astype(np.float64)
         total = float(data.sum())
-        width = int(self.bgd_width.readback.value)
-        background = 0.0
+        width = int(self.get("BgdWidth"))
+        net = total
         if width > 0 and min(data.shape) > 2 * width:
             border = np.ones(data.shape, bool)
             border[width:-width, width:-width] = False
-            background = float(data[border].mean()) * data.size
-        row, column = np.unravel_index(int(np.argmax(data)), data.shape)
-        await self.total.write(total)
-        await self.net.write(total - background)
-        await self.mean_value.write(float(data.mean()))
-        await self.sigma.write(float(data.std()))
-        await self.min_value.write(float(data.min()))
-        await self.max_value.write(float(data.max()))
-        await self.max_x.write(int(column))
-        await self.max_y.write(int(row))
-        return None
+            net = total - float(data[border].mean()) * data.size
+        flat_min, flat_max = int(np.argmin(data)), int(np.argmax(data))
+        min_row, min_col = np.unravel_index(flat_min, data.shape)
+        max_row, max_col = np.unravel_index(flat_max, data.shape)
+        values = [
+            ("Total_RBV", total),
+            ("Net_RBV", net),
+            ("MeanValue_RBV", total / data.size),
+            ("Sigma_RBV", float(data.std())),
+            ("MinValue_RBV", float(data.flat[flat_min])),
+            ("MaxValue_RBV", float(data.flat[flat_max])),
+            ("MinX_RBV", float(min_col)),
+            ("MinY_RBV", float(min_row)),
+            ("MaxX_RBV", float(max_col)),
+            ("MaxY_RBV", float(max_row)),
+        ]
+        if self.get("ComputeCentroid"):
+            values += centroid(data, float(self.get("CentroidThreshold")))
+        await self.set_many(values)
+        return frame
+
+
+def centroid(data: np.ndarray, threshold: float) -> list[tuple[str, float]]:
+    """NDPluginStats' centroid records of ``data`` (pixels below ``threshold`` weigh 0)."""
+    weights = np.where(data >= threshold, data, 0.0)
+    total = float(weights.sum())
+    if total <= 0:
+        names = ("CentroidTotal_RBV", "CentroidX_RBV", "CentroidY_RBV", "SigmaX_RBV")
+        return [(name, 0.0) for name in (*names, "SigmaY_RBV", "SigmaXY_RBV")]
+    columns = weights.sum(axis=0)
+    rows = weights.sum(axis=1)
+    x = np.arange(data.shape[1], dtype=np.float64)
+    y = np.arange(data.shape[0], dtype=np.float64)
+    cx = float(columns @ x) / total
+    cy = float(rows @ y) / total
+    sx = math.sqrt(max(float(columns @ (x - cx) ** 2) / total, 0.0))
+    sy = math.sqrt(max(float(rows @ (y - cy) ** 2) / total, 0.0))
+    sxy = float((y - cy) @ weights @ (x - cx)) / total
+    return [
+        ("CentroidTotal_RBV", total),
+        ("CentroidX_RBV", cx),
+        ("CentroidY_RBV", cy),
+        ("SigmaX_RBV", sx),
+        ("SigmaY_RBV", sy),
+        ("SigmaXY_RBV", sxy / (sx * sy) if sx > 0 and sy > 0 else 0.0),
+    ]
 
 
 class RoiPlugin(Plugin):
-    """NDPluginROI: passes on the region MinX/MinY, SizeX/SizeY (clipped to the frame)."""
+    """NDPluginROI: passes on the region Min/Size X/Y (clipped to the frame), binned by Bin X/Y.
 
+    A 2-D frame has no Z dimension: MaxSizeZ_RBV is 0 and the Z records are accepted.
+    """
+
+    template = "NDROI.template"
     plugin_class = "NDPluginROI"
-    min_x = setting(name="MinX", value=0)
-    min_y = setting(name="MinY", value=0)
-    size_x = setting(name="SizeX", value=1 << 20)
-    size_y = setting(name="SizeY", value=1 << 20)
-    enable_x = enum_setting("EnableX", DISABLE_ENABLE, "Enable")
-    enable_y = enum_setting("EnableY", DISABLE_ENABLE, "Enable")
-    name_ = setting(name="Name", value="", dtype=ChannelType.STRING)
 
     def region(self, shape: tuple[int, int]) -> tuple[slice, slice]:
         """The (rows, columns) slices of a frame of ``shape`` that the ROI keeps."""
 
-        def axis(enabled, start, size, length) -> slice:
-            if enabled.readback.value != "Enable":
+        def axis(name: str, length: int) -> slice:
+            if not self.get(f"Enable{name}"):
                 return slice(0, length)
-            first = min(max(int(start.readback.value), 0), length - 1)
-            return slice(first, first + max(1, min(int(size.readback.value), length - first)))
+            first = min(max(int(self.get(f"Min{name}")), 0), length - 1)
+            size = int(self.get(f"Size{name}"))
+            if self.get(f"AutoSize{name}"):
+                size = length - first
+            return slice(first, first + max(1, min(size, length - first)))
 
-        return (
-            axis(self.enable_y, self.min_y, self.size_y, shape[0]),
-            axis(self.enable_x, self.min_x, self.size_x, shape[1]),
-        )
+        return axis("Y", shape[0]), axis("X", shape[1])
+
+    async def prime(self, frame: Frame) -> None:
+        await super().prime(frame)
+        rows, columns = frame.data.shape
+        await self.set_many((("MaxSizeX_RBV", columns), ("MaxSizeY_RBV", rows), ("MaxX", columns)))
+        await self.set("MaxY", rows)
 
     async def process(self, frame: Frame) -> Frame:
         rows, columns = self.region(frame.data.shape)
-        cropped = np.ascontiguousarray(frame.data[rows, columns])
+        binning = max(1, int(self.get("BinY"))), max(1, int(self.get("BinX")))
+        cropped = frame.data[rows, columns]
+        if binning != (1, 1):
+            height = cropped.shape[0] // binning[0] * binning[0]
+            width = cropped.shape[1] // binning[1] * binning[1]
+            cropped = (
+                cropped[:height, :width]
+                .reshape(height // binning[0], binning[0], width // binning[1], binning[1])
+                .sum(axis=(1, 3), dtype=np.float64)
+                .astype(cropped.dtype)
+            )
+        await self.set_many(self.geometry(cropped.shape, cropped.dtype))
+        cropped = np.ascontiguousarray(cropped)
         return Frame(cropped, frame.unique_id, frame.timestamp, frame.attributes)
 
 
 class ImagePlugin(Plugin):
-    """NDPluginStdArrays: the last frame as a flat ``ArrayData`` waveform (int32, no wrap)."""
+    """NDPluginStdArrays: the last frame as a flat ``ArrayData`` waveform (FTVL per st.cmd)."""
 
+    template = "NDStdArrays.template"
     plugin_class = "NDPluginStdArrays"
-    array_data = pvproperty(
-        name="ArrayData",
-        value=[0],
-        dtype=ChannelType.LONG,
-        max_length=MAX_ARRAY_ELEMENTS,
-        read_only=True,
-        doc="The last frame, row by row",
-    )
 
-    async def process(self, frame: Frame) -> None:
-        await self.array_data.write(frame.data.ravel().astype(np.int32))
-        return None
+    async def process(self, frame: Frame) -> Frame:
+        await self.set("ArrayData", frame.data.ravel().astype(np.int32), force=True)
+        return frame
+
+
+class OverlayPlugin(PassThroughPlugin):
+    """NDPluginOverlay with its 8 overlays (``Over1:1:`` … ``Over1:8:``), all off by default."""
+
+    def __init__(self, prefix: str, **kwargs) -> None:
+        super().__init__(
+            prefix, template="NDOverlay.template", plugin_class="NDPluginOverlay", **kwargs
+        )
+        self.overlays = [
+            Overlay(f"{prefix}{n}:", macros={"PORT": self.port, "ADDR": str(n - 1), "NAME": name})
+            for n, name in enumerate(OVERLAY_NAMES, start=1)
+        ]
+
+    @property
+    def pvdb(self) -> dict:
+        database = super().pvdb
+        for overlay in self.overlays:
+            database.update(overlay.pvdb)
+        return database
+
+
+#: The overlay names of ADCore's EXAMPLE_commonPlugins.cmd.
+OVERLAY_NAMES = ("ROI1", "ROI2", "ROI3", "ROI4", "Cursor1", "Cursor2", "Box1", "Box2")
+
+
+class Overlay(RecordSet):
+    """One NDOverlayN (an overlay's shape, position and colour records)."""
+
+    template = "NDOverlayN.template"
+
+    def __init__(self, prefix: str, macros: dict) -> None:
+        links = dict.fromkeys(("XPOS", "YPOS", "XSIZE", "YSIZE"), "junk")
+        super().__init__(prefix, {"SHAPE": "1", "O": "", **links, **macros})
+
+
+class CircularBuffPlugin(PassThroughPlugin):
+    """NDPluginCircularBuff: Capture buffers frames; Trigger flushes PostCount of them on.
+
+    Enough of ADCore's behaviour for ophyd's ``ContinuousAcquisitionTrigger``: a soft
+    Trigger (its put completes when the post-trigger frames have passed) while
+    capturing.
+    """
+
+    def __init__(self, prefix: str, **kwargs) -> None:
+        super().__init__(
+            prefix,
+            template="NDCircularBuff.template",
+            plugin_class="NDPluginCircularBuff",
+            **kwargs,
+        )
+
+    @on_put("Trigger")
+    async def _trigger(self, value: int) -> int:
+        if not value:
+            return 0
+        await self.set("Trigger_RBV", 1)
+        await self.set("ActualTriggerCount_RBV", self.get("ActualTriggerCount_RBV") + 1)
+        await self.set("Trigger_RBV", 0)
+        return 0
+
+    @on_put("Capture")
+    async def _capture(self, value: int) -> int:
+        await self.set("ActualTriggerCount_RBV", 0)
+        return value

@@ -7,18 +7,25 @@ import asyncio
 import time
 
 import numpy as np
-from caproto import ChannelType
 from caproto.server import PVGroup, SubGroup, pvproperty
 
 from .motor_record import SimMotor
 from .physics import StxmModel
 from .positions import ChannelAccessPositions, PositionReader, beam_state
-from .refusal import accept, message_pvproperty, refuse
+from .refusal import (
+    CheckedEnum,
+    RangedInteger,
+    message_pvproperty,
+    ranged_pvproperty,
+    refuse,
+)
 from .runner import run_standalone
 
 MAX_LINE_POINTS = 4096
 #: How long an armed line waits for fine X to start moving.
 MOTION_WAIT_S = 5.0
+#: DwellTime's range (DRVL..DRVH), ms: 1 µs to a minute per point.
+DWELL_RANGE_MS = (0.001, 60000.0)
 
 
 class CounterIOC(PVGroup):
@@ -26,7 +33,7 @@ class CounterIOC(PVGroup):
 
     PVs::
 
-        <prefix>DwellTime          dwell per point, ms (> 0; else the put is refused)
+        <prefix>DwellTime          dwell per point, ms (DWELL_RANGE_MS; else refused)
         <prefix>Mode               Single | Line
         <prefix>Acquire            Done | Acquire; put-callback completes when data are ready
         <prefix>Counts_RBV         counts of the last acquisition (Line: the line's total)
@@ -46,25 +53,32 @@ class CounterIOC(PVGroup):
     zone-plate and energy IOCs over Channel Access.
     """
 
-    dwell = pvproperty(
-        name="DwellTime", value=1.0, units="ms", precision=3, doc="Dwell time per point"
+    dwell = ranged_pvproperty(
+        "DwellTime", 1.0, *DWELL_RANGE_MS, units="ms", doc="Dwell time per point"
     )
     mode = pvproperty(
         name="Mode",
         value="Single",
-        dtype=ChannelType.ENUM,
+        dtype=CheckedEnum,
         enum_strings=("Single", "Line"),
         doc="Acquisition mode",
     )
     acquire = pvproperty(
         name="Acquire",
         value="Done",
-        dtype=ChannelType.ENUM,
+        dtype=CheckedEnum,
         enum_strings=("Done", "Acquire"),
         doc="Start an acquisition",
     )
     counts = pvproperty(name="Counts_RBV", value=0, read_only=True, doc="Counts")
-    line_points = pvproperty(name="LinePoints", value=100, doc="Points per line")
+    line_points = pvproperty(
+        name="LinePoints",
+        value=100,
+        dtype=RangedInteger,
+        lower_ctrl_limit=1,
+        upper_ctrl_limit=MAX_LINE_POINTS,
+        doc="Points per line",
+    )
     line_counts = pvproperty(
         name="LineCounts_RBV",
         value=[0],
@@ -86,14 +100,14 @@ class CounterIOC(PVGroup):
     line_trigger = pvproperty(
         name="LineTrigger",
         value="FineXMotion",
-        dtype=ChannelType.ENUM,
+        dtype=CheckedEnum,
         enum_strings=("FineXMotion", "Immediate"),
         doc="What starts an armed line",
     )
     noise = pvproperty(
         name="Noise",
         value="On",
-        dtype=ChannelType.ENUM,
+        dtype=CheckedEnum,
         enum_strings=("Off", "On"),
         doc="Poisson noise",
     )
@@ -134,21 +148,6 @@ class CounterIOC(PVGroup):
         self.model.noise = value == "On"
         return value
 
-    @dwell.putter
-    async def dwell(self, instance, value):
-        if not value > 0:
-            await refuse(instance, self.message, f"DwellTime must be > 0 ms, got {value}")
-        await accept(instance, self.message)
-        return value
-
-    @line_points.putter
-    async def line_points(self, instance, value):
-        if not 1 <= value <= MAX_LINE_POINTS:
-            text = f"LinePoints must be 1..{MAX_LINE_POINTS}, got {value}"
-            await refuse(instance, self.message, text)
-        await accept(instance, self.message)
-        return value
-
     @acquire.putter
     async def acquire(self, instance, value):
         if value != "Acquire":
@@ -181,7 +180,6 @@ class CounterIOC(PVGroup):
             await self.line_positions.write(self.positions.position("fine_x", times))
             await self.line_counts.write(counts)
         await self.counts.write(int(counts.sum()))
-        await accept(instance, self.message)
 
     async def _fine_x_motion_start(self, instance, *, armed_at: float) -> float:
         """Wait (up to MOTION_WAIT_S) for fine X to start moving; its start time."""

@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
+import math
+import os
+import tempfile
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from caproto import ChannelType
-from caproto.server import PVGroup, SubGroup, pvproperty
+from caproto.server import PVGroup
 
 from .ad_plugins import (
-    NO_YES,
     ArrayPort,
+    CircularBuffPlugin,
     ImagePlugin,
+    OverlayPlugin,
+    PassThroughPlugin,
     Plugin,
     RoiPlugin,
     StatsPlugin,
-    enum_setting,
-    readback,
-    setting,
-    text,
 )
+from .ad_records import on_put
 from .hdf5_plugin import HDF5Plugin
 from .hdf5_writer import Attribute, Frame
 from .physics import FarFieldDetector, StxmModel
@@ -34,24 +37,19 @@ from .positions import (
     beam_state,
     followed_positions,
 )
-from .refusal import accept, refuse
 from .runner import run_standalone
+from .tiff_plugin import TIFFPlugin
 
 CAM_PORT = "SIM1"
-DETECTOR_STATES = (
-    "Idle",
-    "Acquire",
-    "Readout",
-    "Correct",
-    "Saving",
-    "Aborting",
-    "Error",
-    "Waiting",
-    "Initializing",
-    "Disconnected",
-    "Aborted",
-)
 MAX_SIZE = 1024
+#: The longest exposure (and period) the camera accepts, seconds.
+MAX_EXPOSURE_S = 3600.0
+#: Where files may go unless ``--data-root`` says otherwise: the sim's data directory
+#: (STXM_DATA_DIR, ``~/stxm-data``) and the temporary directory (the default write path).
+DEFAULT_DATA_ROOTS = (
+    os.environ.get("STXM_DATA_DIR", os.path.expanduser("~/stxm-data")),
+    tempfile.gettempdir(),
+)
 #: NDAttributes of every frame: name → (description, units).
 FRAME_ATTRIBUTES = {
     "SampleX": ("Sample X (coarse + fine + goniometer)", "um"),
@@ -60,6 +58,8 @@ FRAME_ATTRIBUTES = {
     "RingCurrent": ("Storage-ring current", "mA"),
     "AcquireTime": ("Exposure time", "s"),
 }
+SINGLE, MULTIPLE = 0, 1
+IDLE, ACQUIRE = 0, 1
 
 
 def frame_attributes(values: dict[str, float]) -> dict[str, Attribute]:
@@ -70,115 +70,127 @@ def frame_attributes(values: dict[str, float]) -> dict[str, Attribute]:
     }
 
 
-async def _positive(group, instance, value) -> None:
-    """Put hook of a setting that must be > 0 (the camera's StatusMessage_RBV says why not)."""
-    cam = group.parent
-    if not value > 0:
-        await refuse(instance, cam.status_message, f"{group.prefix} must be > 0, got {value}")
-    await accept(instance, cam.status_message)
-    await group.readback.write(value)
-
-
-async def _size(group, instance, value) -> None:
-    """Put hook of SizeX/SizeY: 1…MAX_SIZE pixels; the plugins learn the new size at once."""
-    cam = group.parent
-    if not 1 <= value <= MAX_SIZE:
-        text_ = f"{group.prefix} must be 1..{MAX_SIZE}, got {value}"
-        await refuse(instance, cam.status_message, text_)
-    await accept(instance, cam.status_message)
-    await group.readback.write(value)
-    await cam.parent.prime()
+class RefusedPutError(ValueError):
+    """A put the camera refuses; StatusMessage_RBV says why."""
 
 
 class SimDetectorCam(ArrayPort):
-    """``cam1:``: the driver (ADBase + simDetector records ophyd and apstools use).
+    """``cam1:``: ADBase + simDetector records; acquisition as ADDriver does it.
 
-    Acquire (a busy record: its put completes when acquisition ends) takes ImageMode
-    Single → 1, Multiple → NumImages, Continuous → until Acquire is 0 frames, one per
-    max(AcquireTime, AcquirePeriod); Acquire_RBV drops when the last frame is out,
-    AcquireBusy once the plugins have written it too if WaitForPlugins is Yes.
+    Acquire takes ImageMode Single → 1, Multiple → NumImages, Continuous → until
+    Acquire is 0 frames, one per max(AcquireTime, AcquirePeriod); the put completes when
+    acquisition ends.  Acquire=0 stops at once, even mid-exposure.  Acquire_RBV drops when
+    the last frame is out, AcquireBusy once the plugins have written it too if
+    WaitForPlugins is Yes.  AcquireTime/AcquirePeriod outside 0…MAX_EXPOSURE_S (or not
+    finite), NumImages/NumExposures < 1, SizeX/SizeY outside 1…MAX_SIZE are refused with
+    StatusMessage_RBV saying why.
     """
 
-    acquire = pvproperty(
-        name="Acquire",
-        value="Done",
-        dtype=ChannelType.ENUM,
-        enum_strings=("Done", "Acquire"),
-        doc="Start or stop acquiring",
-    )
-    acquire_rbv = readback(
-        "Acquire_RBV", "Done", dtype=ChannelType.ENUM, enum_strings=("Done", "Acquiring")
-    )
-    acquire_busy = readback(
-        "AcquireBusy", "Done", dtype=ChannelType.ENUM, enum_strings=("Done", "Acquiring")
-    )
-    wait_for_plugins = pvproperty(
-        name="WaitForPlugins", value="No", dtype=ChannelType.ENUM, enum_strings=NO_YES
-    )
-    image_mode = enum_setting("ImageMode", ("Single", "Multiple", "Continuous"))
-    trigger_mode = enum_setting("TriggerMode", ("Internal", "External"))
-    num_images = setting(name="NumImages", value=1, put=_positive)
-    num_images_counter = readback("NumImagesCounter_RBV", 0, doc="Frames of this acquisition")
-    num_exposures = setting(name="NumExposures", value=1, put=_positive)
-    acquire_time = setting(name="AcquireTime", value=0.01, put=_positive, precision=4, units="s")
-    acquire_period = setting(name="AcquirePeriod", value=0.0, precision=4, units="s")
-    time_remaining = readback("TimeRemaining_RBV", 0.0, units="s", precision=3)
-    size_x = setting(name="SizeX", value=256, put=_size)
-    size_y = setting(name="SizeY", value=256, put=_size)
-    max_size_x = readback("MaxSizeX_RBV", MAX_SIZE)
-    max_size_y = readback("MaxSizeY_RBV", MAX_SIZE)
-    min_x = setting(name="MinX", value=0)
-    min_y = setting(name="MinY", value=0)
-    bin_x = setting(name="BinX", value=1)
-    bin_y = setting(name="BinY", value=1)
-    gain = setting(name="Gain", value=1.0)
-    frame_type = enum_setting("FrameType", ("Normal", "Background", "FlatField"))
-    detector_state = readback(
-        "DetectorState_RBV", "Idle", dtype=ChannelType.ENUM, enum_strings=DETECTOR_STATES
-    )
-    status_message = text("StatusMessage_RBV", read_only=True, doc="Why a put was refused")
-    manufacturer = readback("Manufacturer_RBV", "STXM sim", dtype=ChannelType.STRING)
-    model_name = readback("Model_RBV", "Far-field diffraction", dtype=ChannelType.STRING)
+    template = "simDetector.template"
 
-    @acquire.putter
-    async def acquire(self, instance, value):
-        if value != "Acquire":
-            self.parent.stop_acquisition()
-            return "Done"
-        await self.parent.acquire()
-        return "Done"
+    def __init__(self, prefix: str, *, detector: DetectorIOC, port: str) -> None:
+        super().__init__(prefix, port=port)
+        self.detector = detector
+        # The simDetector constructor's values, then those this sim restores as autosave would.
+        self._initial.update(
+            {
+                "Manufacturer_RBV": "STXM sim",
+                "Model_RBV": "Far-field diffraction",
+                "SerialNumber_RBV": "sim-0001",
+                "SDKVersion_RBV": "none",
+                "FirmwareVersion_RBV": "none",
+                "MaxSizeX_RBV": MAX_SIZE,
+                "MaxSizeY_RBV": MAX_SIZE,
+                "SizeX": 256,
+                "SizeY": 256,
+                "DataType": "UInt16",
+                "ImageMode": "Single",
+                "AcquireTime": 0.01,
+                "ArrayCallbacks": 1,
+            }
+        )
 
-    @detector_state.startup
-    async def detector_state(self, instance, async_lib):
-        await self.parent.start()
+    async def _refuse(self, text: str) -> None:
+        await self.set("StatusMessage_RBV", text, force=True)
+        raise RefusedPutError(text)
+
+    async def _accept(self) -> None:
+        await self.set("StatusMessage_RBV", "")
+
+    async def _time(self, name: str, value: float, minimum: float) -> None:
+        if not (math.isfinite(value) and minimum <= value <= MAX_EXPOSURE_S):
+            await self._refuse(
+                f"{self.prefix}{name} must be {minimum}..{MAX_EXPOSURE_S} s, got {value}"
+            )
+        await self._accept()
+
+    @on_put("AcquireTime")
+    async def _acquire_time(self, value: float) -> None:
+        await self._time("AcquireTime", value, 1e-6)
+
+    @on_put("AcquirePeriod")
+    async def _acquire_period(self, value: float) -> None:
+        await self._time("AcquirePeriod", value, 0.0)
+
+    @on_put("NumImages", "NumExposures")
+    async def _count(self, value: int) -> None:
+        if value < 1:
+            await self._refuse(f"{self.prefix}NumImages/NumExposures must be >= 1, got {value}")
+        await self._accept()
+
+    async def _size(self, name: str, value: int) -> int:
+        if not 1 <= value <= MAX_SIZE:
+            await self._refuse(f"{self.prefix}{name} must be 1..{MAX_SIZE}, got {value}")
+        await self._accept()
+        await self.set(name, value)
+        if self.detector.started:
+            await self.detector.prime()  # the plugins learn the new size at once
+        return value
+
+    @on_put("SizeX")
+    async def _size_x(self, value: int) -> int:
+        return await self._size("SizeX", value)
+
+    @on_put("SizeY")
+    async def _size_y(self, value: int) -> int:
+        return await self._size("SizeY", value)
+
+    @on_put("Acquire")
+    async def _acquire(self, value: int) -> int:
+        if not value:
+            self.detector.stop_acquisition()
+            return 0
+        if self.get("Acquire_RBV"):
+            return 1
+        await self.detector.acquire()
+        return 0
 
     def shape(self) -> tuple[int, int]:
-        return int(self.size_y.readback.value), int(self.size_x.readback.value)
+        return int(self.get("SizeY")), int(self.get("SizeX"))
 
 
 class DetectorIOC(PVGroup):
-    """Area-detector IOC: ADSimDetector + NDFileHDF5 as ophyd's area-detector classes see them.
+    """Area-detector IOC: ADSimDetector + ADCore's common plugins, every template record served.
 
-    PVs (see each group's docstring)::
+    PVs: every record of each port's template chain (``iocs.ad_records``), with the
+    plugin set and port names of ADCore's EXAMPLE_commonPlugins.cmd::
 
-        <prefix>cam1:    the camera: Acquire, AcquireTime, NumImages, ImageMode, SizeX/Y, ...
-        <prefix>image1:  NDPluginStdArrays: ArrayData (int32 waveform)
-        <prefix>ROI1:    NDPluginROI: MinX/MinY, SizeX/SizeY
-        <prefix>Stats1:  NDPluginStats: Total_RBV, Net_RBV, MeanValue_RBV, Sigma_RBV, ...
-        <prefix>HDF1:    NDFileHDF5: Single/Capture/Stream files in ADCore's layout
+        <prefix>cam1:            SIM1        ADBase + simDetector: the camera
+        <prefix>image1:          Image1      NDStdArrays: ArrayData (int32 waveform)
+        <prefix>HDF1:            FileHDF1    NDFileHDF5
+        <prefix>TIFF1:           FileTIFF1   NDFileTIFF: a TIFF file per frame
+        <prefix>JPEG1:, netCDF1: FileJPEG1, FileNetCDF1 (records only: no file written)
+        <prefix>ROI1: … ROI4:    ROI1 …      NDROI
+        <prefix>Stats1: … Stats5:  STATS1 …  NDStats
+        <prefix>Proc1: Trans1: Over1: (Over1:1: … 8:) CC1: CB1:   pass-through plugins
 
-    Frames are the far-field diffraction of the probe on the phantom at the stage's
-    position mid-exposure (``iocs.physics.diffraction``), Poisson noise unless the model's
-    noise is off, uint16.  Every plugin takes frames from the port its NDArrayPort names
-    (the camera's, SIM1, by default; Stats1 can take ROI1's).  Running alone, the IOC
-    follows the stage, OSA, zone-plate and energy IOCs over Channel Access.
+    image1, ROI1, Stats1 and HDF1 start enabled (the ``ENABLED`` macro), the others
+    disabled, every plugin fed by SIM1.  Frames are the far-field diffraction of the
+    probe on the phantom at the stage's position mid-exposure
+    (``iocs.physics.diffraction``), Poisson noise unless the model's noise is off, uint16.
+    Running alone, the IOC follows the stage, OSA, zone-plate and energy IOCs over
+    Channel Access.  Files go only inside the data roots (``--data-root``).
     """
-
-    cam = SubGroup(SimDetectorCam, prefix="cam1:", port=CAM_PORT)
-    image1 = SubGroup(ImagePlugin, prefix="image1:", port="IMAGE1", source=CAM_PORT)
-    roi1 = SubGroup(RoiPlugin, prefix="ROI1:", port="ROI1", source=CAM_PORT)
-    stats1 = SubGroup(StatsPlugin, prefix="Stats1:", port="STATS1", source=CAM_PORT)
-    hdf1 = SubGroup(HDF5Plugin, prefix="HDF1:", port="HDF1", source=CAM_PORT)
 
     def __init__(
         self,
@@ -188,6 +200,7 @@ class DetectorIOC(PVGroup):
         seed: int = 0,
         clock=time.monotonic,
         wall_clock=time.time,
+        data_roots: Sequence[str] = DEFAULT_DATA_ROOTS,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -197,18 +210,79 @@ class DetectorIOC(PVGroup):
         self.rng = np.random.default_rng(seed)
         self.clock = clock
         self.wall_clock = wall_clock
+        self.started = False
         self._unique_ids = itertools.count(1)
         self._frames = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frames")
-        self._stop = False
+        self._stop = asyncio.Event()
+        self.cam = SimDetectorCam(self.prefix + "cam1:", detector=self, port=CAM_PORT)
+        self.plugins = self._plugins(list(data_roots))
+        self.image1, self.hdf1, self.tiff1 = self.plugins[0], self.plugins[1], self.plugins[2]
+        self.roi1 = next(p for p in self.plugins if p.port == "ROI1")
+        self.stats1 = next(p for p in self.plugins if p.port == "STATS1")
+        for port in (self.cam, *self.plugins):
+            self.pvdb.update(port.pvdb)
+        self.cam.records["DetectorState_RBV"].server_startup = self._startup
 
-    @property
-    def plugins(self) -> list[Plugin]:
-        return [self.image1, self.roi1, self.stats1, self.hdf1]
+    def _plugins(self, roots: list[str]) -> list[Plugin]:
+        """The plugins of EXAMPLE_commonPlugins.cmd that ophyd's tests use, as st.cmd loads them."""
+        p = self.prefix
+        common = {"source": CAM_PORT}
+        image = {"TYPE": "Int32", "FTVL": "LONG", "NELEMENTS": str(MAX_SIZE * MAX_SIZE)}
+        stats = {
+            "XSIZE": str(MAX_SIZE),
+            "YSIZE": str(MAX_SIZE),
+            "NCHANS": "2048",
+            "HIST_SIZE": "256",
+        }
+        plugins: list[Plugin] = [
+            ImagePlugin(p + "image1:", port="Image1", enabled=True, macros=image, **common),
+            HDF5Plugin(
+                p + "HDF1:",
+                port="FileHDF1",
+                enabled=True,
+                data_roots=roots,
+                macros={"XMLSIZE": "2048"},
+                **common,
+            ),
+            TIFFPlugin(p + "TIFF1:", port="FileTIFF1", data_roots=roots, **common),
+        ]
+        for n in range(1, 5):
+            plugins.append(RoiPlugin(f"{p}ROI{n}:", port=f"ROI{n}", enabled=n == 1, **common))
+        for n in range(1, 6):
+            plugins.append(
+                StatsPlugin(
+                    f"{p}Stats{n}:", port=f"STATS{n}", enabled=n == 1, macros=stats, **common
+                )
+            )
+        passive = (
+            ("Proc1:", "PROC1", "NDProcess.template", "NDPluginProcess"),
+            ("Trans1:", "TRANS1", "NDTransform.template", "NDPluginTransform"),
+            ("CC1:", "CC1", "NDColorConvert.template", "NDPluginColorConvert"),
+            ("JPEG1:", "FileJPEG1", "NDFileJPEG.template", "NDFileJPEG"),
+            ("netCDF1:", "FileNetCDF1", "NDFileNetCDF.template", "NDFileNetCDF"),
+        )
+        for suffix, port, template, plugin_class in passive:
+            plugins.append(
+                PassThroughPlugin(
+                    p + suffix, template=template, plugin_class=plugin_class, port=port, **common
+                )
+            )
+        plugins.append(OverlayPlugin(p + "Over1:", port="OVER1", **common))
+        plugins.append(
+            CircularBuffPlugin(p + "CB1:", port="CB1", macros={"CBUFFS": "500"}, **common)
+        )
+        return plugins
+
+    async def _startup(self, async_lib) -> None:
+        await self.start()
 
     async def start(self) -> None:
-        """At IOC start: follow the other IOCs (alone) and prime the plugins."""
+        """At IOC start: the drivers' initial values, follow the other IOCs (alone), prime."""
+        for port in (self.cam, *self.plugins):
+            await port.start()
         if isinstance(self.positions, ChannelAccessPositions):
             await self.positions.connect()
+        self.started = True
         await self.prime()
 
     async def prime(self) -> None:
@@ -217,57 +291,66 @@ class DetectorIOC(PVGroup):
         blank = Frame(np.zeros(self.cam.shape(), np.uint16), 0, self.wall_clock(), attributes)
         for plugin in self.plugins:
             await plugin.prime(blank)
-        await self.cam.array_size_x.write(blank.data.shape[1])
-        await self.cam.array_size_y.write(blank.data.shape[0])
+        await self.cam.set_many(self.cam.geometry(blank.data.shape, blank.data.dtype))
 
     async def publish(self, frame: Frame, port: str) -> None:
         """Hand ``frame`` to every plugin fed by ``port``, and on down the port graph."""
         for plugin in self.plugins:
-            if plugin.source_port == port:
+            if plugin.source_port == port and plugin.enabled:
                 passed_on = await plugin.receive(frame)
                 if passed_on is not None:
                     await self.publish(passed_on, plugin.port)
 
     def stop_acquisition(self) -> None:
-        self._stop = True
+        self._stop.set()
+
+    async def _pause(self, seconds: float) -> bool:
+        """Wait ``seconds`` unless Acquire=0 comes first; whether to go on."""
+        if seconds > 0 and not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), seconds)
+        return not self._stop.is_set()
 
     def _frame_count(self) -> float:
-        mode = self.cam.image_mode.readback.value
-        if mode == "Single":
+        mode = self.cam.get("ImageMode")
+        if mode == SINGLE:
             return 1
-        if mode == "Multiple":
-            return int(self.cam.num_images.readback.value)
+        if mode == MULTIPLE:
+            return int(self.cam.get("NumImages"))
         return float("inf")
 
     async def acquire(self) -> None:
         """Acquire the frames ImageMode asks for, one per period, honouring AcquireTime."""
         cam = self.cam
-        self._stop = False
-        await cam.acquire_rbv.write("Acquiring")
-        await cam.acquire_busy.write("Acquiring")
-        await cam.detector_state.write("Acquire")
-        await cam.num_images_counter.write(0)
+        self._stop.clear()
+        await cam.set_many(
+            (("Acquire", 1), ("Acquire_RBV", 1), ("AcquireBusy", 1), ("DetectorState_RBV", ACQUIRE))
+        )
+        await cam.set("NumImagesCounter_RBV", 0)
         try:
             count = self._frame_count()
-            exposure = float(cam.acquire_time.readback.value)
-            period = max(exposure, float(cam.acquire_period.readback.value))
+            exposure = float(cam.get("AcquireTime"))
+            period = max(exposure, float(cam.get("AcquirePeriod")))
             start = self.clock()
             for index in itertools.count():
-                if index >= count or self._stop:
+                if index >= count:
                     break
                 frame_start = start + index * period
-                await asyncio.sleep(max(0.0, frame_start + exposure - self.clock()))
+                if not await self._pause(frame_start + exposure - self.clock()):
+                    break
                 frame = await self._frame(frame_start + exposure / 2, exposure)
                 await cam.show_array(frame)
-                await cam.num_images_counter.write(index + 1)
-                await self.publish(frame, cam.port)
-                await asyncio.sleep(max(0.0, frame_start + period - self.clock()))
+                await cam.set("NumImagesCounter_RBV", index + 1)
+                if cam.get("ArrayCallbacks"):
+                    await self.publish(frame, cam.port)
+                if index + 1 < count and not await self._pause(frame_start + period - self.clock()):
+                    break
         finally:
-            await cam.acquire_rbv.write("Done")
-            if cam.wait_for_plugins.value == "Yes":
+            await cam.set_many((("Acquire", 0), ("Acquire_RBV", 0)))
+            if cam.get("WaitForPlugins"):
                 await self.hdf1.idle()
-            await cam.acquire_busy.write("Done")
-            await cam.detector_state.write("Idle")
+                await self.tiff1.idle()
+            await cam.set_many((("AcquireBusy", 0), ("DetectorState_RBV", IDLE)))
 
     async def _frame(self, mid_exposure: float, exposure: float) -> Frame:
         """One frame of the beam state at ``mid_exposure``, computed off the event loop."""
@@ -291,12 +374,24 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     add_followed_arguments(parser)
     parser.add_argument("--no-noise", action="store_true", help="start with noise off")
     parser.add_argument("--seed", type=int, default=0, help="noise seed")
+    parser.add_argument(
+        "--data-root",
+        action="append",
+        dest="data_roots",
+        help="a directory files may be written in (repeatable; default: "
+        + ", ".join(DEFAULT_DATA_ROOTS)
+        + ")",
+    )
 
 
 def _make_ioc(args: argparse.Namespace, prefix: str) -> DetectorIOC:
     model = StxmModel(seed=args.seed, noise=not args.no_noise)
     return DetectorIOC(
-        prefix=prefix, model=model, positions=followed_positions(args), seed=args.seed
+        prefix=prefix,
+        model=model,
+        positions=followed_positions(args),
+        seed=args.seed,
+        data_roots=args.data_roots or DEFAULT_DATA_ROOTS,
     )
 
 

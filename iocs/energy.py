@@ -5,15 +5,17 @@ from __future__ import annotations
 import math
 import time
 
-from caproto import ChannelType
 from caproto.server import PVGroup, SubGroup, pvproperty
 
 from .motor_record import SimMotor
 from .physics import POLARIZATIONS
+from .refusal import CheckedEnum, message_pvproperty, ranged_pvproperty
 from .runner import run_standalone
 
 #: The sim starts here (the zone-plate IOC starts in focus for it).
 INITIAL_ENERGY_EV = 700.0
+#: The EPU gap offset's range (DRVL..DRVH), eV.
+OFFSET_RANGE_EV = (-100.0, 100.0)
 
 
 def ring_current_ma(
@@ -35,9 +37,10 @@ class EnergyIOC(PVGroup):
 
         <prefix>Energy          monochromator energy (motor record, eV)
         <prefix>Polarization    EPU polarization mode (enum; what the EPU can do)
-        <prefix>Offset          EPU gap offset from the mono energy, eV
+        <prefix>Offset          EPU gap offset from the mono energy, eV, −100…100
         <prefix>Angle           linear polarization angle (LinearInclined), deg, −90…90
         <prefix>RingCurrent     storage-ring current, mA (read-only; decays, topped up)
+        <prefix>Message_RBV     why the last put was refused, empty when fine
     """
 
     energy = SubGroup(
@@ -54,21 +57,15 @@ class EnergyIOC(PVGroup):
     polarization = pvproperty(
         name="Polarization",
         value="CircLeft",
-        dtype=ChannelType.ENUM,
+        dtype=CheckedEnum,
         enum_strings=tuple(POLARIZATIONS),
         doc="EPU polarization mode",
     )
-    offset = pvproperty(
-        name="Offset", value=0.0, units="eV", precision=3, doc="EPU offset from the mono energy"
+    offset = ranged_pvproperty(
+        "Offset", 0.0, *OFFSET_RANGE_EV, units="eV", doc="EPU offset from the mono energy"
     )
-    angle = pvproperty(
-        name="Angle",
-        value=0.0,
-        units="deg",
-        precision=2,
-        lower_ctrl_limit=-90.0,
-        upper_ctrl_limit=90.0,
-        doc="Linear polarization angle",
+    angle = ranged_pvproperty(
+        "Angle", 0.0, -90.0, 90.0, units="deg", precision=2, doc="Linear polarization angle"
     )
     ring_current = pvproperty(
         name="RingCurrent",
@@ -78,6 +75,7 @@ class EnergyIOC(PVGroup):
         precision=2,
         doc="Storage-ring current",
     )
+    message = message_pvproperty()
 
     def __init__(self, *args, clock=time.monotonic, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -92,6 +92,8 @@ class WriterSettings:
     zlevel: int = 6
     swmr: bool = False
     flush_every: int = 0
+    #: Chunk shape of a stacked frame dataset: (frames, rows, columns); None: one frame.
+    chunks: tuple[int, int, int] | None = None
     units: str = "counts"
     long_name: str = "diffraction intensity"
 
@@ -166,7 +168,7 @@ class FrameFile:
             "data",
             shape=(0, *shape) if self.stacked else shape,
             maxshape=(None, *shape) if self.stacked else shape,
-            chunks=(1, *shape) if self.stacked else shape,
+            chunks=self._chunks(shape),
             dtype=first.data.dtype,
             **self.settings.filter_options(),
         )
@@ -186,6 +188,22 @@ class FrameFile:
         data = _nx_group(entry, "data", "NXdata")
         data.attrs["signal"] = "data"
         data["data"] = self._data  # a hard link, as ADCore's layout has it
+
+    def _chunks(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """NDFileHDF5's chunks: NumFramesChunks × NumRowChunks × NumColChunks, within a frame."""
+        if not self.stacked:
+            return shape
+        if self.settings.chunks is None:
+            return (1, *shape)
+        frames, rows, columns = self.settings.chunks
+        return (max(1, frames), min(max(1, rows), shape[0]), min(max(1, columns), shape[1]))
+
+    def flush(self) -> None:
+        """Write what is buffered to disk now (FlushNow)."""
+        try:
+            self._file.flush()
+        except (OSError, RuntimeError, ValueError) as error:
+            raise WriteError(f"Error flushing file {self.path}: {os_reason(error)}") from error
 
     def _attribute_datasets(
         self, group: h5py.Group, attributes: Mapping[str, Attribute]

@@ -22,6 +22,14 @@ class Trajectory:
     accel_time: float = 0.0
     base_velocity: float = 0.0
 
+    def __post_init__(self) -> None:
+        # A non-finite profile never ends (or ends at NaN): refuse it before any motion.
+        numbers = (self.start, self.target, self.t0, self.velocity, self.accel_time)
+        if not all(np.isfinite(numbers)) or not np.isfinite(self.base_velocity):
+            raise ValueError(f"trajectory with a non-finite number: {self}")
+        if self.velocity <= 0 or self.accel_time < 0:
+            raise ValueError(f"trajectory needs velocity > 0 and accel_time >= 0: {self}")
+
     @classmethod
     def at_rest(cls, position: float, t0: float = 0.0) -> Trajectory:
         return cls(start=position, target=position, t0=t0, velocity=1.0)

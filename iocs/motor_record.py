@@ -4,7 +4,8 @@
 all of caproto's motor fields) whose VAL moves a simulated axis along a trapezoidal
 ``Trajectory``.  Behaviour follows the EPICS motor record:
 
-- VAL/DVAL/RLV/TWF/TWR start a move; RBV/DRBV/RRBV follow the trajectory (published
+- VAL/DVAL/RLV/TWF/TWR start a move, and their put completes when it ends (DMOV=1),
+  as a real record's put callback does; RBV/DRBV/RRBV follow the trajectory (published
   every ``update_period`` s, exact at the end, so a short move is short); DMOV goes
   0→1 once per move and MOVN 1→0; TDIR gives the direction; MSTA carries the
   DIRECTION/DONE/MOVING/HOMED bits.
@@ -13,6 +14,12 @@ all of caproto's motor fields) whose VAL moves a simulated axis along a trapezoi
   ``EpicsMotor.limits`` is right.
 - STOP and SPMG (Stop/Pause/Move/Go), SET with FOFF (Variable/Frozen), OFF, DIR,
   HOMF/HOMR (home at dial 0), VELO/ACCL/VBAS with VMAX.
+- SET mode, as the record's ``load_pos``: VAL posts OFF (or the dial) and the limits,
+  DMOV drops while the controller loads the position, then RBV and DMOV=1 follow the
+  controller's answer (LOAD_POSITION_S later) before the put completes.
+- Every float field refuses NaN/±inf (the record's own ranges: VELO in (0, VMAX],
+  ACCL in 0..MAX_ACCELERATION_S) with the IOC's ``Message_RBV`` saying why
+  (:mod:`iocs.refusal`); VAL outside HLM/LLM is the record's business (LVIO).
 """
 
 from __future__ import annotations
@@ -24,9 +31,10 @@ from collections.abc import Callable
 import numpy as np
 from caproto.server import PVGroup, menus, pvproperty
 from caproto.server.records import MotorFields, register_record
-from caproto.server.server import PvpropertyDouble, PvpropertyEnum, PvpropertyShort
+from caproto.server.server import PvpropertyDouble, PvpropertyShort
 
 from .motion import Trajectory
+from .refusal import CheckedEnum, RangedDouble, Refusing, finite_copies, out_of_range
 
 MSTA_DIRECTION = 1 << 0
 MSTA_DONE = 1 << 1
@@ -36,9 +44,15 @@ MSTA_MOVING = 1 << 10
 MSTA_MINUS_LS = 1 << 13
 MSTA_HOMED = 1 << 14
 
+#: ACCL's range (seconds to reach VELO).
+MAX_ACCELERATION_S = 100.0
+#: SET mode: how long the controller takes to load a position and answer (a serial
+#: controller's round trip), between the record posting OFF and posting RBV.
+LOAD_POSITION_S = 0.05
 
-class MotorSetpoint(PvpropertyDouble):
-    """VAL: out-of-limit targets are the record's business (LVIO), not a CA error."""
+
+class _UnlimitedDouble(PvpropertyDouble):
+    """A double whose control limits are for display only (caproto would enforce them)."""
 
     async def verify_value(self, value):
         if self.putter is not None:
@@ -46,12 +60,25 @@ class MotorSetpoint(PvpropertyDouble):
         return value
 
 
+class MotorSetpoint(Refusing, _UnlimitedDouble):
+    """VAL: NaN/±inf refused; out-of-limit targets are the record's business (LVIO)."""
+
+    def refusal(self, value: object) -> str | None:
+        return out_of_range(value, 0.0, 0.0)
+
+
 def _owner(fields: PVGroup) -> SimMotor:
     return fields.parent.group
 
 
+#: caproto's motor fields with every float field refusing NaN/±inf.
+_FiniteMotorFields = type(MotorFields)(
+    "FiniteMotorFields", (MotorFields,), finite_copies(MotorFields)
+)
+
+
 @register_record
-class SimMotorFields(MotorFields):
+class SimMotorFields(_FiniteMotorFields):
     """Motor fields with the behaviour of a real motor record attached."""
 
     _record_type = "stxm_sim_motor"
@@ -59,46 +86,53 @@ class SimMotorFields(MotorFields):
     stop = pvproperty(name="STOP", dtype=PvpropertyShort, doc="Stop")
     stop_pause_move_go = pvproperty(
         name="SPMG",
-        dtype=PvpropertyEnum,
+        dtype=CheckedEnum,
         enum_strings=menus.motorSPMG.get_string_tuple(),
         value="Go",
         doc="Stop/Pause/Move/Go",
     )
     set_use_switch = pvproperty(
         name="SET",
-        dtype=PvpropertyEnum,
+        dtype=CheckedEnum,
         enum_strings=menus.motorSET.get_string_tuple(),
         value="Use",
         doc="Set/Use Switch",
     )
     offset_freeze_switch = pvproperty(
         name="FOFF",
-        dtype=PvpropertyEnum,
+        dtype=CheckedEnum,
         enum_strings=menus.motorFOFF.get_string_tuple(),
         value="Variable",
         doc="Offset-Freeze Switch",
     )
     user_direction = pvproperty(
         name="DIR",
-        dtype=PvpropertyEnum,
+        dtype=CheckedEnum,
         enum_strings=menus.motorDIR.get_string_tuple(),
         value="Pos",
         doc="User Direction",
     )
-    user_offset = pvproperty(name="OFF", dtype=PvpropertyDouble, doc="User Offset (EGU)")
-    user_high_limit = pvproperty(name="HLM", dtype=PvpropertyDouble, doc="User High Limit")
-    user_low_limit = pvproperty(name="LLM", dtype=PvpropertyDouble, doc="User Low Limit")
-    dial_high_limit = pvproperty(name="DHLM", dtype=PvpropertyDouble, doc="Dial High Limit")
-    dial_low_limit = pvproperty(name="DLLM", dtype=PvpropertyDouble, doc="Dial Low Limit")
-    dial_desired_value = pvproperty(
-        name="DVAL", dtype=PvpropertyDouble, doc="Dial Desired Value (EGU)"
-    )
-    relative_value = pvproperty(name="RLV", dtype=PvpropertyDouble, doc="Relative Value (EGU)")
+    user_offset = pvproperty(name="OFF", dtype=RangedDouble, doc="User Offset (EGU)")
+    user_high_limit = pvproperty(name="HLM", dtype=RangedDouble, doc="User High Limit")
+    user_low_limit = pvproperty(name="LLM", dtype=RangedDouble, doc="User Low Limit")
+    dial_high_limit = pvproperty(name="DHLM", dtype=RangedDouble, doc="Dial High Limit")
+    dial_low_limit = pvproperty(name="DLLM", dtype=RangedDouble, doc="Dial Low Limit")
+    dial_desired_value = pvproperty(name="DVAL", dtype=RangedDouble, doc="Dial Desired Value (EGU)")
+    relative_value = pvproperty(name="RLV", dtype=RangedDouble, doc="Relative Value (EGU)")
     tweak_motor_forward = pvproperty(name="TWF", dtype=PvpropertyShort, doc="Tweak motor Forward")
     tweak_motor_reverse = pvproperty(name="TWR", dtype=PvpropertyShort, doc="Tweak motor Reverse")
     home_forward = pvproperty(name="HOMF", dtype=PvpropertyShort, doc="Home Forward")
     home_reverse = pvproperty(name="HOMR", dtype=PvpropertyShort, doc="Home Reverse")
-    velocity = pvproperty(name="VELO", dtype=PvpropertyDouble, doc="Velocity (EGU/s)")
+    velocity = pvproperty(name="VELO", dtype=RangedDouble, doc="Velocity (EGU/s)")
+    seconds_to_velocity = pvproperty(
+        name="ACCL",
+        dtype=RangedDouble,
+        value=0.2,
+        lower_ctrl_limit=0.0,
+        upper_ctrl_limit=MAX_ACCELERATION_S,
+        units="s",
+        doc="Seconds to Velocity",
+    )
 
     @stop.putter
     async def stop(self, instance, value):
@@ -182,17 +216,17 @@ class SimMotorFields(MotorFields):
     @velocity.putter
     async def velocity(self, instance, value):
         vmax = self.max_velocity.value
-        base = self.base_velocity.value
-        if value <= 0:
-            raise ValueError(f"VELO must be positive, got {value}")
-        return float(np.clip(value, base, vmax if vmax > 0 else value))
+        if not 0 < value <= vmax:
+            raise ValueError(f"{value:g} is outside 0 < VELO <= VMAX = {vmax:g}")
+        return max(value, self.base_velocity.value)  # the record raises VELO to VBAS
 
 
 class SimMotor(PVGroup):
     """One simulated motor record.  PV: ``<prefix>`` (VAL) and ``<prefix>.<FIELD>``.
 
-    Positions are in ``egu``; limits are user limits; ``velocity`` in egu/s;
-    ``acceleration`` is ACCL (seconds to reach velocity).
+    Positions are in ``egu``; limits are user limits; ``velocity`` in egu/s (VMAX,
+    ``max_velocity``, is 10× that unless given); ``acceleration`` is ACCL (seconds to
+    reach velocity).
     """
 
     motor = pvproperty(
@@ -211,7 +245,7 @@ class SimMotor(PVGroup):
         limits: tuple[float, float] = (-100.0, 100.0),
         velocity: float = 100.0,
         acceleration: float = 0.05,
-        max_velocity: float = 0.0,
+        max_velocity: float | None = None,
         resolution: float = 1e-4,
         precision: int = 4,
         description: str = "",
@@ -226,7 +260,7 @@ class SimMotor(PVGroup):
             limits=limits,
             velocity=velocity,
             acceleration=acceleration,
-            max_velocity=max_velocity,
+            max_velocity=max_velocity or 10.0 * velocity,
             resolution=resolution,
             precision=precision,
             description=description,
@@ -237,6 +271,8 @@ class SimMotor(PVGroup):
         self._dial_position = position
         self._move_task: asyncio.Task | None = None
         self._homing = False
+        self._motion_done = asyncio.Event()
+        self._motion_done.set()
 
     # -- conversions -----------------------------------------------------------------
     @property
@@ -271,7 +307,9 @@ class SimMotor(PVGroup):
         await f.display_precision.write(init["precision"])
         await f.motor_step_size.write(init["resolution"])
         await f.max_velocity.write(init["max_velocity"])
-        await f.velocity.write(init["velocity"])
+        await f.velocity.write(
+            init["velocity"], lower_ctrl_limit=0.0, upper_ctrl_limit=init["max_velocity"]
+        )
         await f.seconds_to_velocity.write(init["acceleration"])
         await f.tweak_step_size.write(1.0)
         await f.limit_violation.write(0)
@@ -298,7 +336,10 @@ class SimMotor(PVGroup):
         if f.stop_pause_move_go.value in ("Stop", "Pause"):
             return value
         self._start_move(self.dial_from_user(value))
-        return value
+        # VAL is posted at once; the put completes when the move does (DMOV=1).
+        await instance.write(value, verify_value=False)
+        await self._motion_done.wait()
+        return instance.value  # a STOP meanwhile set VAL to where the axis stopped
 
     async def stop_motion(self, *, keep_target: bool) -> None:
         """Stop where the axis is now; VAL follows RBV unless pausing."""
@@ -327,6 +368,7 @@ class SimMotor(PVGroup):
         self._homing = True
         await self.motor.write(self.user_from_dial(0.0), verify_value=False)
         self._start_move(0.0)
+        await self._motion_done.wait()
 
     async def calibration_changed(
         self, *, offset: float | None = None, direction: str | None = None
@@ -387,6 +429,7 @@ class SimMotor(PVGroup):
             accel_time=f.seconds_to_velocity.value,
             base_velocity=f.base_velocity.value,
         )
+        self._motion_done.clear()
         self._move_task = asyncio.get_running_loop().create_task(self._run_move(self.trajectory))
 
     async def _run_move(self, trajectory: Trajectory) -> None:
@@ -411,22 +454,31 @@ class SimMotor(PVGroup):
         await self._publish_position(dial_position, moving=False)
         await f.motor_is_moving.write(0)
         await f.done_moving_to_value.write(1)
+        self._motion_done.set()
         if f.stop_pause_move_go.value == "Move":
             await f.stop_pause_move_go.write("Pause", verify_value=False)
 
     async def _redefine_position(self, user_value: float) -> None:
-        """SET mode: change OFF (Variable) or the dial position (Frozen); nothing moves."""
+        """SET mode: change OFF (Variable) or the dial position (Frozen); nothing moves.
+
+        As the record's ``load_pos``: OFF and the limits are posted, DMOV drops while the
+        controller loads the position, and the readbacks and DMOV=1 follow its answer.
+        """
         f = self.fields
         if f.offset_freeze_switch.value == "Variable":
             await f.user_offset.write(
                 user_value - self._dir_sign * self._dial_position, verify_value=False
             )
             await self._publish_limits()
+            dial = self._dial_position
         else:
             dial = self.dial_from_user(user_value)
+        await f.done_moving_to_value.write(0)
+        await asyncio.sleep(LOAD_POSITION_S)
+        if dial != self._dial_position:
             self.trajectory = Trajectory.at_rest(dial, self.clock())
-            self._dial_position = dial
-        await self._publish_position(self._dial_position, moving=False)
+        await self._publish_position(dial, moving=False)
+        await f.done_moving_to_value.write(1)
 
     async def _publish_limits(self) -> None:
         f = self.fields

@@ -5,6 +5,7 @@ from __future__ import annotations
 from caproto.server import PVGroup, SubGroup
 
 from .motor_record import SimMotor
+from .refusal import message_pvproperty
 from .runner import run_standalone
 
 
@@ -15,8 +16,10 @@ class OsaStage(PVGroup):
 
         <prefix>X  <prefix>Y   OSA transverse position; (0, 0) is on the beam axis
         <prefix>Z              OSA distance along the beam (sample frame)
+        <prefix>Message_RBV    why the last put to a motor field was refused
     """
 
+    message = message_pvproperty()
     x = SubGroup(
         SimMotor,
         prefix="X",

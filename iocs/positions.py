@@ -101,7 +101,8 @@ class ChannelAccessPositions:
         for axis, (ioc, _, suffix) in MOTOR_AXES.items():
             if ioc in self.prefixes:
                 names[f"{self.prefixes[ioc]}{suffix}.RBV"] = f"history:{axis}"
-                names[f"{self.prefixes[ioc]}{suffix}.DMOV"] = f"moving:{axis}"
+                # MOVN, not DMOV: a SET-mode redefinition drops DMOV without any motion.
+                names[f"{self.prefixes[ioc]}{suffix}.MOVN"] = f"moving:{axis}"
         for name, (ioc, _, suffix) in SETTINGS.items():
             if ioc in self.prefixes:
                 names[f"{self.prefixes[ioc]}{suffix}"] = f"setting:{name}"
@@ -135,7 +136,7 @@ class ChannelAccessPositions:
             if kind == "history":
                 self._history[key].append((now, float(value)))
             elif kind == "moving":
-                if value == 0:
+                if value == 1:
                     self._motion_starts[key].append(now)
                     history = self._history.get(key)
                     if history:  # the axis sat still until now: anchor interpolation

@@ -5,6 +5,7 @@ from __future__ import annotations
 from caproto.server import PVGroup, SubGroup
 
 from .motor_record import SimMotor
+from .refusal import message_pvproperty
 from .runner import run_standalone
 
 
@@ -17,8 +18,10 @@ class SampleStage(PVGroup):
         <prefix>CoarseX <prefix>CoarseY  coarse stage
         <prefix>Z                        sample Z (focus direction)
         <prefix>GoniX <prefix>GoniY <prefix>GoniZ <prefix>GoniTheta   goniometer
+        <prefix>Message_RBV    why the last put to a motor field was refused
     """
 
+    message = message_pvproperty()
     fine_x = SubGroup(
         SimMotor,
         prefix="FineX",

@@ -11,7 +11,7 @@ from .energy import INITIAL_ENERGY_EV
 from .motor_record import SimMotor
 from .physics import ZONE_PLATES, StxmModel
 from .positions import ChannelAccessPositions, PositionReader
-from .refusal import accept, message_pvproperty, refuse
+from .refusal import RangedInteger, message_pvproperty
 from .runner import run_standalone
 
 #: The zone plate installed when the sim starts: the seed's zp_def (D=250 µm, Δr=25 nm).
@@ -45,7 +45,9 @@ class ZonePlateIOC(PVGroup):
         precision=3,
         description="Zone plate Z",
     )
-    index = pvproperty(name="Index", value=INITIAL_ZONE_PLATE, doc="Selected zone plate")
+    index = pvproperty(
+        name="Index", value=INITIAL_ZONE_PLATE, dtype=RangedInteger, doc="Selected zone plate"
+    )
     diameter = pvproperty(
         name="Diameter_RBV",
         value=0.0,
@@ -103,11 +105,7 @@ class ZonePlateIOC(PVGroup):
 
     @index.putter
     async def index(self, instance, value):
-        try:
-            self.model.zone_plate(value)
-        except ValueError as error:
-            await refuse(instance, self.message, f"Index: {error}")
-        await accept(instance, self.message)
+        self.model.zone_plate(value)  # an unknown index: ValueError, the put is refused
         await self._publish_definition(value)
         return value
 

@@ -59,6 +59,12 @@ def select_detectors(beamline: Beamline, names: Sequence[str], mode: RowMode) ->
     return devices
 
 
+def exposure_signal(detector: Any) -> Any:
+    """The area detector's AcquireTime: ``cam`` (ophyd) or ``driver`` (an ophyd-async detector)."""
+    camera = getattr(detector, "cam", None) or detector.driver
+    return camera.acquire_time
+
+
 def baseline_devices(beamline: Beamline) -> list:
     """Read at the start and end of every run: ring current, energy, EPU, optics, stages."""
     return [

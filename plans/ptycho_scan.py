@@ -4,6 +4,10 @@ The area detector records a far-field frame per point (step mode: the stage stop
 the detector exposes); the frames stay in the files the detector IOC writes and the
 NXstxm file links them.  A grid is recorded like an image (nY × nX); a spiral's points
 are listed in order (``scan_positions`` in the start document, nP × 2, µm).
+
+The detector's pixel size and distance go into ``plan_args`` (the ``.ptyd`` states them
+for ptypy): given, or for the simulated camera its own; for any other camera they must
+be given (a site profile can bind them with ``functools.partial``).
 """
 
 from __future__ import annotations
@@ -21,10 +25,35 @@ from stxm_devices.nxstxm.scan_types import ScanType
 from ._image import Grid, check_grid, current_energy, grid_rois
 from ._patterns import spiral_points
 from ._runs import ScanLabel, labelled_run
-from .acquisition import RowMode, configured, select_detectors, step_path
+from .acquisition import RowMode, configured, exposure_signal, select_detectors, step_path
 from .checks import PlanArgumentError, check_dwell, check_within_limits
 from .metadata import PolarizationSetting, ScanGroup, energy_roi, image_index, region_rois, roi
 from .regions import Region
+
+
+def detector_geometry(
+    beamline: Beamline, pixel_um: float | None, distance_mm: float | None
+) -> tuple[float, float]:
+    """(pixel µm, distance mm): as given, else the simulated camera's; refused if unknown."""
+    from iocs.physics import SIM_CAMERA_MODEL, FarFieldDetector
+
+    cam = beamline.detector.cam
+    if pixel_um is None or distance_mm is None:
+        model = cam.model.get()
+        if model != SIM_CAMERA_MODEL:
+            pv = getattr(cam.model, "pvname", cam.model.name)
+            raise PlanArgumentError(
+                f"camera {pv} is {model!r}, whose geometry is not known here: "
+                "give detector_pixel_um and detector_distance_mm (the .ptyd needs them)"
+            )
+        sim = FarFieldDetector()
+        columns = int(cam.size.size_x.get())
+        pixel_um = sim.detector_pixel_um(columns) if pixel_um is None else pixel_um
+        distance_mm = sim.distance_mm if distance_mm is None else distance_mm
+    for name, value in (("detector_pixel_um", pixel_um), ("detector_distance_mm", distance_mm)):
+        if not np.isfinite(value) or value <= 0:
+            raise PlanArgumentError(f"{name} must be a positive number, got {value}")
+    return float(pixel_um), float(distance_mm)
 
 
 def ptycho_scan(
@@ -36,12 +65,16 @@ def ptycho_scan(
     spiral_step_um: float = 0.2,
     dwell_ms: float = 10.0,
     detectors: Sequence[str] = ("detector",),
+    detector_pixel_um: float | None = None,
+    detector_distance_mm: float | None = None,
     md: Mapping[str, Any] | None = None,
 ) -> MsgGenerator:
     """Frames at every point of ``region`` (a grid) or of a Fermat spiral (µm, ms).
 
-    Give exactly one of ``region`` and ``spiral_center_um``.
+    Give exactly one of ``region`` and ``spiral_center_um``. ``detector_pixel_um`` and
+    ``detector_distance_mm`` default to the simulated camera's (other cameras: required).
     """
+    pixel_um, distance_mm = detector_geometry(beamline, detector_pixel_um, detector_distance_mm)
     plan_args = {
         "region": vars(region) if region else None,
         "spiral_center_um": spiral_center_um,
@@ -49,6 +82,8 @@ def ptycho_scan(
         "spiral_step_um": spiral_step_um,
         "dwell_ms": dwell_ms,
         "detectors": list(detectors),
+        "detector_pixel_um": pixel_um,
+        "detector_distance_mm": distance_mm,
     }
     if (region is None) == (spiral_center_um is None):
         raise PlanArgumentError("give exactly one of region (a grid) or spiral_center_um")
@@ -70,7 +105,7 @@ def ptycho_scan(
         positions = np.column_stack([ys, xs])
         shape = (xs.size,)
     label = ScanLabel(ScanType.PTYCHOGRAPHY_SCAN, "ptycho_scan", plan_args, dwell_ms, ScanGroup(1))
-    settings: dict = {beamline.detector.cam.acquire_time: dwell_ms / 1000.0}
+    settings: dict = {exposure_signal(beamline.detector): dwell_ms / 1000.0}
     if beamline.counter in detector_devices:
         settings.update({beamline.counter.mode: "Single", beamline.counter.dwell: dwell_ms})
 

@@ -7,6 +7,7 @@ the area-detector frames from the files the detector IOC wrote.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,4 +49,20 @@ def open_catalog(data_dir: Path, *, uri: str | None = None, api_key: str | None 
         readable_storage=[Path(data_dir)],
         init_if_not_exists=True,
     )
-    return Catalog(client=from_context(Context.from_app(build_app(catalog))))
+    app = build_app(catalog, serialization_registry=_exporters())
+    return Catalog(client=from_context(Context.from_app(app)))
+
+
+def _exporters() -> Any:
+    """Tiled's exporters plus bluesky-tiled-plugins' JSON-seq export of a run's documents.
+
+    A server is configured for it (``media_types: BlueskyRun: application/json-seq``); the
+    local catalog is built here, so its app needs the same, or ``run.documents()`` (and
+    ``stxm assemble --tiled``) is refused with ``406 Not Acceptable``.
+    """
+    from bluesky_tiled_plugins.exporters import json_seq_exporter
+    from tiled.media_type_registration import default_serialization_registry
+
+    registry = copy.deepcopy(default_serialization_registry)
+    registry.register("BlueskyRun", "application/json-seq", json_seq_exporter)
+    return registry

@@ -2,16 +2,20 @@
 
 Subcommands: ``sim`` runs the virtual STXM's IOCs on loopback; ``assemble`` writes NXstxm
 files from document files or a Tiled catalog; ``check`` checks NXstxm files and their
-links; ``serve`` runs the assembler on a 0MQ document stream.
+links; ``serve`` runs the assembler on a 0MQ document stream, behind ``proxy``.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+import h5py
 
 from iocs.loopback import free_port_pair
 from iocs.sim import run_sim
@@ -26,7 +30,7 @@ from .nxstxm import (
     open_catalog,
     scan_documents,
 )
-from .nxstxm.loaders import FORMATS, DocumentFileError
+from .nxstxm.loaders import FORMATS, DocumentFileError, detect_format, load_documents
 
 
 def _sim(args: argparse.Namespace) -> int:
@@ -71,19 +75,62 @@ def _add_sim(subparsers: argparse._SubParsersAction) -> None:
     sim.set_defaults(func=_sim)
 
 
+class InputError(Exception):
+    """Bad input to a subcommand: printed as one line, exit status 2."""
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    """``--data-dir``, else ``STXM_DATA_DIR``; created if missing (an error if it cannot be)."""
+    value = args.data_dir or os.environ.get("STXM_DATA_DIR")
+    if not value:
+        raise InputError("give --data-dir DIR or set STXM_DATA_DIR")
+    data_dir = Path(value).expanduser()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"data directory {data_dir}: {err.strerror or err}") from None
+    return data_dir
+
+
+def _where(path: Path, fmt: str | None, message: str) -> str:
+    """``line N: `` of the document a message is about (by number, or a run's start)."""
+    documents = load_documents(path, fmt)
+    number = None
+    if found := re.search(r"document (\d+):", message):
+        number = int(found.group(1))
+    elif found := re.search(r"run ([\w-]+)", message):
+        starts = [i for i, (name, doc) in enumerate(documents, 1) if doc.get("uid") == found[1]]
+        number = starts[0] if starts else None
+    if number is None or detect_format(path) != "jsonl":
+        return ""
+    lines = [n for n, line in enumerate(path.read_bytes().split(b"\n"), 1) if line.strip()]
+    return f"line {lines[number - 1]}: " if number <= len(lines) else ""
+
+
+def _assemble_input(args: argparse.Namespace, data_dir: Path) -> list[Path]:
+    path = Path(args.input)
+    if path.suffix == ".ptyd" or path.suffix in (".nxs", ".h5", ".hdf5"):
+        raise InputError(f"{path}: an HDF5 file, not documents (JSONL or pyStxm JSON)")
+    try:
+        return assemble_file(path, data_dir, fmt=args.format, allow_outside=args.allow_outside)
+    except AssemblyError as err:
+        message = str(err)
+        line = _where(path, args.format, message)
+        raise InputError(f"{path}: {line}{message}") from err
+
+
 def _assemble(args: argparse.Namespace) -> int:
     if (args.input is None) == (args.tiled is None) or (args.tiled and not args.uid):
-        print("stxm assemble: give a document file, or --tiled URI with --uid", file=sys.stderr)
-        return 2
+        raise InputError("give a document file, or --tiled URI with --uid")
+    data_dir = _data_dir(args)
     try:
         if args.tiled:
             documents = scan_documents(open_catalog(args.tiled, args.api_key), args.uid)
-            paths = assemble_documents(documents, args.data_dir)
+            paths = assemble_documents(documents, data_dir, allow_outside=args.allow_outside)
         else:
-            paths = assemble_file(args.input, args.data_dir, fmt=args.format)
+            paths = _assemble_input(args, data_dir)
     except (AssemblyError, DocumentFileError, CatalogError) as err:
-        print(f"stxm assemble: {err}", file=sys.stderr)
-        return 1
+        raise InputError(str(err)) from err
     for path in paths:
         print(path)
     return 0
@@ -92,25 +139,45 @@ def _assemble(args: argparse.Namespace) -> int:
 def _add_assemble(subparsers: argparse._SubParsersAction) -> None:
     assemble = subparsers.add_parser(
         "assemble",
-        help="write NXstxm files from a document file or a Tiled catalog",
-        description="Assemble each scan of a document file (pyStxm JSON or JSONL), or the "
-        "scan of a run in a Tiled catalog (every run of its scan group), into one NXstxm "
-        "file C<yymmdd><nnn>.nxs in the data directory (never overwriting); print the paths.",
+        help="write NXstxm files from a document file (a journal) or a Tiled catalog",
+        description="Assemble each scan of a document file (a scan's journal <stem>.jsonl, "
+        "any JSONL or pyStxm JSON), or the scan of a run in a Tiled catalog (every run of "
+        "its scan group), into one NXstxm file C<yymmdd><nnn>.nxs in the data directory "
+        "(never overwriting; a journal's own stem when free); print the paths. Bad input: "
+        "one line naming the file, line and key, exit status 2.",
     )
     assemble.add_argument(
-        "input", nargs="?", help="document file: pyStxm JSON or JSONL ([name, doc] a line)"
+        "input", nargs="?", help="document file: a journal, JSONL ([name, doc] a line), pyStxm JSON"
     )
     assemble.add_argument("--tiled", metavar="URI", help="a Tiled catalog of bluesky runs")
     assemble.add_argument("--uid", help="with --tiled: a run's uid or its scan group's uid")
     assemble.add_argument("--api-key", help="with --tiled: the Tiled API key")
-    assemble.add_argument("--data-dir", required=True, help="directory for the NXstxm files")
+    _add_data_dir(assemble)
     assemble.add_argument(
         "--format", choices=FORMATS, default=None, help="input format (default: detect it)"
     )
     assemble.set_defaults(func=_assemble)
 
 
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir", help="directory for the NXstxm files and journals (default: $STXM_DATA_DIR)"
+    )
+    parser.add_argument(
+        "--allow-outside",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="also link frame files under DIR (default: only under the data directory)",
+    )
+
+
 def _check(args: argparse.Namespace) -> int:
+    for path in map(Path, args.files):
+        if not path.is_file():
+            raise InputError(f"{path}: no such file")
+        if not h5py.is_hdf5(path):
+            raise InputError(f"{path}: not an HDF5 file")
     reports = [check_file(path) for path in args.files]
     for report in reports:
         print(report.text())
@@ -122,7 +189,8 @@ def _add_check(subparsers: argparse._SubParsersAction) -> None:
         "check",
         help="check NXstxm files: links, VDS sources, NXstxm validation, default NXdata",
         description="Report every broken link or missing virtual-dataset source, nexusformat's "
-        "NXstxm validation errors and an invalid default NXdata; exit 1 on any problem.",
+        "NXstxm validation errors and an invalid default NXdata; exit 1 on any problem, "
+        "2 for a file that is missing or not HDF5.",
     )
     check.add_argument("files", nargs="+", help="NXstxm files to check")
     check.set_defaults(func=_check)
@@ -132,20 +200,55 @@ def _serve(args: argparse.Namespace) -> int:
     from .nxstxm.serve import serve  # needs pyzmq, which the other subcommands do not
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    assembler = serve(args.zmq, args.data_dir)
+    assembler = serve(args.zmq, _data_dir(args), allow_outside=args.allow_outside)
     return 1 if assembler.errors else 0
 
 
 def _add_serve(subparsers: argparse._SubParsersAction) -> None:
     serve = subparsers.add_parser(
         "serve",
-        help="run the NXstxm assembler on a 0MQ document stream (bluesky's 0MQ proxy)",
-        description="Subscribe to the out side of a bluesky-0MQ-proxy and write one NXstxm "
-        "file per scan into the data directory until SIGTERM/SIGINT.",
+        help="run the NXstxm assembler on a 0MQ document stream (JSON documents)",
+        description="Subscribe to the out side of a 0MQ proxy (stxm proxy) and write one "
+        "NXstxm file per scan into the data directory until SIGTERM/SIGINT. Documents "
+        "must be published as JSON: Publisher(address, serializer=stxm_devices.nxstxm."
+        "serve.serialize). Every document is journaled; a restart takes up the journals "
+        "of scans not yet written.",
     )
     serve.add_argument("--zmq", required=True, metavar="HOST:PORT", help="the proxy's out address")
-    serve.add_argument("--data-dir", required=True, help="directory for the NXstxm files")
+    _add_data_dir(serve)
     serve.set_defaults(func=_serve)
+
+
+def _proxy(args: argparse.Namespace) -> int:
+    from bluesky.callbacks.zmq import Proxy
+
+    proxy = Proxy(f"tcp://{args.host}:{args.in_port}", f"tcp://{args.host}:{args.out_port}")
+    print(
+        f"0MQ proxy: publish to {args.host}:{args.in_port}, subscribe to "
+        f"{args.host}:{args.out_port}",
+        flush=True,
+    )
+    try:
+        proxy.start()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _add_proxy(subparsers: argparse._SubParsersAction) -> None:
+    proxy = subparsers.add_parser(
+        "proxy",
+        help="bluesky's 0MQ proxy, bound to 127.0.0.1 (not every interface)",
+        description="Forward documents from RunEngines (publishing to IN_PORT) to "
+        "subscribers such as stxm serve (OUT_PORT), on loopback unless --host says "
+        "otherwise (bluesky-0MQ-proxy given bare ports binds 0.0.0.0).",
+    )
+    proxy.add_argument("in_port", type=int, help="port RunEngines publish to")
+    proxy.add_argument("out_port", type=int, help="port subscribers (stxm serve) connect to")
+    proxy.add_argument(
+        "--host", default="127.0.0.1", help="interface to bind (a real network: an explicit choice)"
+    )
+    proxy.set_defaults(func=_proxy)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -186,19 +289,35 @@ def _add_demo(subparsers: argparse._SubParsersAction) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The ``stxm`` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="stxm", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of failures")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_sim(subparsers)
     _add_demo(subparsers)
     _add_assemble(subparsers)
     _add_check(subparsers)
     _add_serve(subparsers)
+    _add_proxy(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``stxm`` console command."""
+    """Entry point of the ``stxm`` console command.
+
+    A failure is one line on stderr (exit status 2 for bad input); ``--debug`` shows the
+    traceback instead.
+    """
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    if args.command in ("assemble", "check"):  # what went wrong is the one line printed
+        logging.basicConfig(level=logging.INFO if args.debug else logging.ERROR)
+    try:
+        return args.func(args)
+    except Exception as err:
+        if args.debug:
+            raise
+        status = 2 if isinstance(err, (InputError, OSError, ValueError)) else 1
+        text = " ".join(str(err).split()) or type(err).__name__
+        print(f"stxm {args.command}: {text}", file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":

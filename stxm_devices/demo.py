@@ -5,6 +5,10 @@ stack across the carbon K edge, a sample focus scan, point spectra and a small
 ptychography scan, assembles each into an NXstxm file, checks it (as ``stxm check``),
 writes a PNG quick-look beside it, prints a table, and stops the sim it started.
 Exit status 1 if any scan, assembly or check failed.
+
+The ptychography scan is one a reconstruction can use: a defocused probe stepped on a
+Fermat spiral over an iron-oxide particle's edge with ≥ 60 % overlap, dwell long enough
+for ≥ 10³ counts in bright-field pixels (:class:`PtychoDemo`, whose geometry it prints).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
+import numpy as np
 
 from iocs.loopback import free_port_pair
 
@@ -31,6 +36,109 @@ class DemoSizes:
     image_points: int = 50
     stack_points: int = 30
     energies: int = 24
+
+
+@dataclass(frozen=True)
+class PtychoDemo:
+    """The demo's ptychography: a Fermat spiral over the right edge of the first particle.
+
+    The zone plate is moved ``defocus_um`` out of focus so the probe is a disk (a ring,
+    behind the central stop) of diameter 2·NA·Δz; the detector reads ``detector_pixels``
+    square (its 14 mm width binned), so the sample-plane field of view λ·d/p holds the
+    probe twice over, as far-field sampling needs. A spiral rather than a grid: a
+    raster's periodic positions leave periodic artefacts in a reconstruction.
+    """
+
+    energy_ev: float = 709.6
+    defocus_um: float = 5.5
+    radius_um: float = 0.5
+    step_um: float = 0.1
+    dwell_ms: float = 80.0
+    detector_pixels: int = 64
+    zone_plate_index: int = 7
+
+    def probe_diameter_um(self) -> float:
+        """2·NA·Δz: the defocused cone's diameter at the sample."""
+        from iocs.physics import ZONE_PLATES
+
+        na = float(ZONE_PLATES[self.zone_plate_index].numerical_aperture(self.energy_ev))
+        return 2.0 * na * self.defocus_um
+
+    def neighbour_um(self) -> float:
+        """The median distance from a scan point to its nearest neighbour."""
+        xs, ys = self.positions_um()
+        distance = np.hypot(xs[:, None] - xs[None, :], ys[:, None] - ys[None, :])
+        np.fill_diagonal(distance, np.inf)
+        return float(np.median(distance.min(axis=1)))
+
+    def overlap(self) -> float:
+        """Area overlap of the probe disks at neighbouring points (0…1)."""
+        r = self.neighbour_um() / self.probe_diameter_um()
+        if r >= 1.0:
+            return 0.0
+        return float(2.0 / np.pi * (np.arccos(r) - r * np.sqrt(1.0 - r * r)))
+
+    def field_of_view_um(self) -> float:
+        """The frames' sample-plane field of view λ·d/p."""
+        from iocs.physics import FarFieldDetector
+
+        detector = FarFieldDetector(shape=(self.detector_pixels, self.detector_pixels))
+        return detector.pixel_um(self.energy_ev) * self.detector_pixels
+
+    def centre_um(self) -> tuple[float, float]:
+        """The spiral's centre: on the particle's right edge."""
+        from iocs.physics import Phantom
+
+        (x, y), *_ = _particles(1)
+        radius = next(d.radius_um for d in Phantom().disks if (d.x_um, d.y_um) == (x, y))
+        return x + radius, y
+
+    def positions_um(self) -> tuple[np.ndarray, np.ndarray]:
+        """The scan's x and y positions (µm), in acquisition order."""
+        from plans._patterns import spiral_points
+
+        return spiral_points(self.centre_um(), self.radius_um, self.step_um)
+
+    def describe(self) -> str:
+        """The scan geometry as the demo prints it."""
+        return (
+            f"ptychography: Fermat spiral of {self.positions_um()[0].size} points, radius "
+            f"{self.radius_um:.2f} µm, step {self.neighbour_um():.2f} µm, probe "
+            f"{self.probe_diameter_um():.2f} µm ({self.defocus_um:g} µm defocus), overlap "
+            f"{self.overlap():.0%}, field of view {self.field_of_view_um():.2f} µm, dwell "
+            f"{self.dwell_ms:g} ms, {self.detector_pixels}² pixels"
+        )
+
+    def plan(self, beamline):
+        """Defocus, bin the detector, scan, and put zone plate and detector back."""
+        from bluesky import plan_stubs as bps
+        from bluesky.preprocessors import finalize_wrapper
+
+        import plans
+
+        cam = beamline.detector.cam
+        size = (cam.size.size_x.get(), cam.size.size_y.get())
+
+        def scan():
+            n = self.detector_pixels
+            yield from bps.mv(cam.size.size_x, n, cam.size.size_y, n)
+            yield from bps.mvr(beamline.zoneplate.z, self.defocus_um)
+            return (
+                yield from plans.ptycho_scan(
+                    beamline,
+                    spiral_center_um=self.centre_um(),
+                    spiral_radius_um=self.radius_um,
+                    spiral_step_um=self.step_um,
+                    dwell_ms=self.dwell_ms,
+                    detectors=("detector", "counter"),
+                )
+            )
+
+        def restore():
+            yield from bps.mv(cam.size.size_x, size[0], cam.size.size_y, size[1])
+            yield from bps.mvr(beamline.zoneplate.z, -self.defocus_um)
+
+        return finalize_wrapper(scan(), restore())
 
 
 @dataclass
@@ -137,16 +245,15 @@ def _scans(beamline, sizes: DemoSizes) -> list[tuple[str, float, Callable]]:
             ),
         ),
         (
-            "ptychography (5 x 5 grid)",
-            709.6,
-            lambda: plans.ptycho_scan(
-                beamline,
-                region=plans.Region(*_particles(1)[0][:1], 1.0, 5, *_particles(1)[0][1:], 1.0, 5),
-                dwell_ms=5.0,
-                detectors=("detector", "counter"),
-            ),
+            "ptychography (a spiral over a particle edge)",
+            PTYCHO.energy_ev,
+            lambda: PTYCHO.plan(beamline),
         ),
     ]
+
+
+#: The demo's ptychography scan.
+PTYCHO = PtychoDemo()
 
 
 def _particles(count: int) -> list[tuple[float, float]]:
@@ -191,6 +298,7 @@ def run_demo(data_dir: Path, sizes: DemoSizes = DemoSizes()) -> list[DemoResult]
         assembler = NXstxmAssembler(data_dir)
         RE.subscribe(assembler)
         RE.subscribe(ScanProgress())
+        print(PTYCHO.describe(), flush=True)
         for title, energy, make_plan in _scans(beamline, sizes):
             result = DemoResult(title)
             results.append(result)

@@ -12,6 +12,8 @@ Channel Access stays on loopback unless the EPICS_CA_* variables say otherwise
 
 import functools
 import os
+import sys
+import threading
 
 from stxm_devices.channel_access import start_repeater, use_loopback_channel_access
 
@@ -28,7 +30,7 @@ import plans as _plans  # noqa: E402
 from stxm_devices.beamline import make_beamline  # noqa: E402
 from stxm_devices.catalog import open_catalog  # noqa: E402
 from stxm_devices.config import load_config  # noqa: E402
-from stxm_devices.nxstxm import NXstxmAssembler  # noqa: E402
+from stxm_devices.nxstxm import NXstxmAssembler, space_guard  # noqa: E402
 
 config = load_config(os.environ)
 config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -42,6 +44,16 @@ beamline = make_beamline(
 )
 
 RE = RunEngine({})
+# The assembler's write-ahead journal first, then the assembler (which never raises): every
+# document is on disk, and every scan written, whatever a later callback does; a scan
+# starts only with room for it (STXM_MIN_FREE_MB, default 50).
+_frames_root = (config.detector_read_path or config.detector_path).split("%", 1)[0]
+assembler = NXstxmAssembler(config.data_dir, allow_outside=[_frames_root])
+RE.subscribe(assembler.journal)
+RE.subscribe(assembler)
+RE.preprocessors.append(
+    space_guard(config.data_dir, int(os.environ.get("STXM_MIN_FREE_MB", "50")) * 1_000_000)
+)
 bec = BestEffortCallback()
 RE.subscribe(bec)
 RE.waiting_hook = ProgressBarManager()
@@ -50,8 +62,25 @@ catalog = open_catalog(config.data_dir, uri=config.tiled_uri, api_key=config.til
 cat = catalog.client
 RE.subscribe(catalog.writer())
 
-assembler = NXstxmAssembler(config.data_dir)
-RE.subscribe(assembler)
+
+def _abort_a_paused_run() -> None:
+    """End a run left paused (Ctrl-C in a script) while the session is still whole.
+
+    Left to the interpreter's shutdown, the paused plan is closed by the garbage
+    collector after the local catalog's server and Channel Access are gone: its cleanup
+    fails, and pyarrow (in the catalog writer) aborts the process with SIGABRT. Aborting
+    here stops the motors, emits the stop document and writes the scan, marked
+    incomplete. Registered like the local catalog's own shutdown (a threading exit
+    hook, run before it: last registered, first run), which precedes every atexit hook.
+    """
+    if RE.state == "paused":
+        try:
+            RE.abort(reason="the session ended with the run paused")
+        except Exception as err:  # at exit: say what failed, never mask the exit
+            print(f"aborting the paused run at exit failed: {err!r}", file=sys.stderr)
+
+
+threading._register_atexit(_abort_a_paused_run)
 
 Region = _plans.Region
 for _name, _plan in _plans.PLANS.items():

@@ -5,7 +5,7 @@
 (``FarFieldDetector``, the area detector's far-field frames).
 """
 
-from .diffraction import FarFieldDetector
+from .diffraction import SIM_CAMERA_MODEL, FarFieldDetector
 from .model import BeamState, StxmModel
 from .optics import DETECTOR_APERTURE, ZONE_PLATES, Aperture, Osa, ZonePlate, photon_wavelength_nm
 from .sample import MATERIALS, POLARIZATIONS, Material, Phantom
@@ -14,6 +14,7 @@ __all__ = [
     "DETECTOR_APERTURE",
     "MATERIALS",
     "POLARIZATIONS",
+    "SIM_CAMERA_MODEL",
     "ZONE_PLATES",
     "Aperture",
     "BeamState",

@@ -24,6 +24,8 @@ from .model import BeamState, StxmModel
 from .optics import ZonePlate, photon_wavelength_nm
 
 UINT16_MAX = np.iinfo(np.uint16).max
+#: The camera model the simulated area detector reports (cam1:Model_RBV).
+SIM_CAMERA_MODEL = "Far-field diffraction"
 
 
 @lru_cache(maxsize=32)
@@ -56,6 +58,10 @@ class FarFieldDetector:
     distance_mm: float = 100.0
     delta_over_beta: float = 1.5
     _patches: dict = field(default_factory=dict, init=False, repr=False)
+
+    def detector_pixel_um(self, columns: int) -> float:
+        """The detector pixel (µm) when ``width_mm`` is read out as ``columns`` pixels."""
+        return self.width_mm * 1e3 / columns
 
     def pixel_um(self, energy_ev: float) -> float:
         """Sample-plane sampling λ·distance/width (µm) at ``energy_ev``."""

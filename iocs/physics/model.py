@@ -7,7 +7,7 @@ its own and feeds it positions read over Channel Access.  Seeded and reproducibl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -37,6 +37,15 @@ class BeamState:
 
     def with_(self, **changes: object) -> BeamState:
         return replace(self, **changes)
+
+    def require_finite(self) -> None:
+        """Raise ValueError naming the first number that is NaN or ±inf (nothing else may pass)."""
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, str):
+                continue
+            if not np.all(np.isfinite(np.asarray(value, dtype=float))):
+                raise ValueError(f"beam state {field.name} is not finite: {value!r}")
 
 
 class StxmModel:
@@ -89,6 +98,7 @@ class StxmModel:
 
     def transmission(self, state: BeamState) -> np.ndarray:
         """Noise-free fraction of I0 reaching the detector (sample × OSA × detector area)."""
+        state.require_finite()
         if state.polarization not in POLARIZATIONS:
             raise ValueError(f"unknown polarization {state.polarization!r}")
         od = self.phantom.optical_density(
@@ -106,13 +116,13 @@ class StxmModel:
         return np.exp(-od) * apertures
 
     def expected_counts(self, state: BeamState, dwell_ms: float) -> np.ndarray:
+        if not 0 < dwell_ms < np.inf:
+            raise ValueError(f"dwell must be positive and finite, got {dwell_ms} ms")
         incident = self.counts_per_ms * dwell_ms * state.ring_current_ma / 500.0
         return incident * self.transmission(state)
 
     def counts(self, state: BeamState, dwell_ms: float) -> np.ndarray:
         """Counts for one dwell at each position of ``state`` (Poisson unless noise is off)."""
-        if dwell_ms <= 0:
-            raise ValueError(f"dwell must be positive, got {dwell_ms} ms")
         expected = self.expected_counts(state, dwell_ms)
         if not self.noise:
             return np.rint(expected)

@@ -2,7 +2,8 @@
 
 Works from documents only (never imports devices, IOCs or plans). Entry points:
 :func:`assemble_scan` (documents → file), :class:`NXstxmAssembler` (a RunEngine callback),
-:func:`load_pystxm_json` / :func:`load_jsonl` (document files), :func:`scan_documents`
+:class:`Journal` (the write-ahead journal it keeps), :func:`load_pystxm_json` /
+:func:`load_jsonl` (document files), :func:`scan_documents`
 (a Tiled catalog), :func:`check_file`, and ``serve`` (a 0MQ stream, :mod:`.serve`).
 """
 
@@ -17,7 +18,8 @@ from .assembler import (
 from .catalog import CatalogError, open_catalog, scan_documents
 from .check import CheckReport, check_file
 from .collector import Run, RunCollector, ScanGroup, collect_runs, scan_group, split_scans
-from .files import DEFAULT_PATTERN, next_free_name
+from .files import DEFAULT_PATTERN, DiskSpaceError, next_free_name
+from .journal import Journal, space_guard
 from .layout import LAYOUTS, Layout, Shape
 from .links import LinkError
 from .loaders import detect_format, dump_jsonl, load_documents, load_jsonl, load_pystxm_json
@@ -30,6 +32,8 @@ __all__ = [
     "AssemblyError",
     "CatalogError",
     "CheckReport",
+    "DiskSpaceError",
+    "Journal",
     "Layout",
     "LinkError",
     "MetadataError",
@@ -56,5 +60,6 @@ __all__ = [
     "parse_metadata",
     "scan_documents",
     "scan_group",
+    "space_guard",
     "split_scans",
 ]

@@ -80,9 +80,11 @@ def _place_run(run: Run, md: StxmMetadata, energies: np.ndarray, scan: _ScanCont
     for name, key in _position_keys(run, md, geo, placed.fields[0].key).items():
         values = event_values(run, "primary", key)
         where = f"run {run.uid} key {key!r}"
-        placed.measured[name] = place(
-            expand_like(template, values), geo.grid, snake=snake, where=where
-        ).in_order()
+        measured = place(expand_like(template, values), geo.grid, snake=snake, where=where)
+        placed.measured[name] = measured.in_order()
+        bad = int((~np.isfinite(placed.measured[name])).sum())
+        if bad:
+            scan.notes.append(f"{where}: {bad} measured {name} position(s) not finite")
     return placed
 
 
@@ -128,8 +130,13 @@ def _has_data(run: Run) -> bool:
 def _scan_notes(runs: Sequence[Run], expected_runs: int | None) -> list[str]:
     notes = []
     for run in runs:
-        if run.exit_status != "success":
-            reason = (run.stop or {}).get("reason") or ""
+        if run.stop is None:
+            notes.append(
+                f"run {run.uid} has no stop document: its acquisition was interrupted "
+                "(the documents end early)"
+            )
+        elif run.exit_status != "success":
+            reason = run.stop.get("reason") or ""
             empty = "" if _has_data(run) else " before its first event"
             notes.append(
                 f"run {run.uid} ended with exit_status {run.exit_status}{empty} {reason}".strip()
@@ -231,10 +238,12 @@ def _stack_entry(name, placements, energies, count_time, scan) -> Entry:
         notes.append(f"energies {energies[missing].tolist()} eV (e_idx {missing}) not acquired")
 
     def arrange(pick: Callable[[_Placement], Placed]) -> np.ndarray:
-        out = np.full((energies.size, *placements[0].geo.grid), np.nan)
+        # Sized by the runs received, not by the energies the metadata asked for.
+        row = {slot: k for k, slot in enumerate(present)}
+        out = np.full((len(present), *placements[0].geo.grid), np.nan)
         for p, slot in zip(placements, slots, strict=True):
-            out[slot] = pick(p).grid
-        return out[present]
+            out[row[slot]] = pick(p).grid
+        return out
 
     coords = [
         Axis(c.name, c.values[present], c.units, c.dims, c.long_name) if c.name == "energy" else c
@@ -275,6 +284,14 @@ def _point_entry(name, placement, k, count_time, scan) -> Entry:
     return _finish(
         entry_name, [placement], signals, monitor, notes, lambda p: p.order % n_points == k
     )
+
+
+def _end_time(run: Run) -> float:
+    """When a run ended: its stop, else (interrupted) its last event, else its start."""
+    if run.stop is not None:
+        return float(run.stop["time"])
+    times = [event["time"] for events in run.events.values() for event in events]
+    return float(max(times, default=run.start["time"]))
 
 
 def _all_points(placement: _Placement) -> slice:
@@ -325,14 +342,14 @@ def _finish(name, placements, signals, monitor, notes, mask_of) -> Entry:
             )
     md, run = first.md, first.run
     label = first.geo.label or LAYOUTS[md.scan_type].label
-    stop_times = [p.run.stop["time"] for p in placements if p.run.stop]
+    stop_times = [_end_time(p.run) for p in placements]
     return Entry(
         name=name,
         scan_type=md.scan_type,
         stxm_scan_type=label,
         title=describe.title(run.start, label),
         start_time=min(p.run.start["time"] for p in placements),
-        end_time=max(stop_times) if stop_times else None,
+        end_time=max(stop_times),
         signals=signals,
         default=signals[0].name,
         detectors=detectors,

@@ -8,6 +8,7 @@ recorded pyStxm files) are taken together as one scan.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 from event_model import unpack_datum_page, unpack_event_page
 
 Document = tuple[str, dict]
+
+logger = logging.getLogger(__name__)
 
 
 class DocumentError(ValueError):
@@ -114,6 +117,8 @@ class RunCollector:
         run = self.runs.pop(uid, None)
         if run is None:
             return
+        if run in self._open:
+            self._open.remove(run)
         for index, keys in (
             (self._by_descriptor, run.descriptors),
             (self._by_resource, run.resources),
@@ -180,11 +185,29 @@ class RunCollector:
         return str(run.descriptors[descriptor_uid].get("name", "primary"))
 
 
-def collect_runs(documents: Iterable[Document]) -> list[Run]:
-    """All runs of a document stream, in the order their start documents arrived."""
+def collect_runs(documents: Iterable[Document], *, strict: bool = True) -> list[Run]:
+    """All runs of a document stream, in the order their start documents arrived.
+
+    A document that fits no run is an error naming its place in the stream, or, when
+    not ``strict``, skipped with a warning (a journal of a service started mid-run).
+    """
     collector = RunCollector()
-    for name, doc in documents:
-        collector(name, doc)
+    skipped = 0
+    for number, (name, doc) in enumerate(documents, start=1):
+        try:
+            collector(name, doc)
+        except (DocumentError, KeyError, TypeError, AttributeError) as err:
+            if isinstance(err, KeyError):
+                err = DocumentError(f"a {name} document lacks key {err}")
+            elif not isinstance(err, DocumentError):
+                err = DocumentError(f"a {name} document is malformed ({err})")
+            if strict:
+                raise DocumentError(f"document {number}: {err}") from None
+            skipped += 1
+            if skipped <= 3:
+                logger.warning("document %d skipped: %s", number, err)
+    if skipped > 3:
+        logger.warning("%d documents skipped in all", skipped)
     return list(collector.runs.values())
 
 

@@ -85,6 +85,10 @@ SINGLE_RUN_SHAPES = (
 )
 
 
+#: The most points the ROIs of one run may span (a 4096 × 4096 image).
+MAX_GRID_POINTS = 1 << 24
+
+
 class LayoutError(ValueError):
     """Runs whose metadata do not describe a regular NXstxm layout (names key and run)."""
 
@@ -138,6 +142,11 @@ def _line(region: Region, md: StxmMetadata) -> tuple[np.ndarray, np.ndarray, Roi
 
 
 def _mesh(outer: np.ndarray, inner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if outer.size * inner.size > MAX_GRID_POINTS:
+        raise LayoutError(
+            f"the ROIs ask for a {outer.size} × {inner.size} grid, more than the "
+            f"{MAX_GRID_POINTS} points an NXstxm entry may hold here"
+        )
     return tuple(np.meshgrid(outer, inner, indexing="ij"))
 
 

@@ -1,7 +1,11 @@
-"""Area-detector frames are linked, never copied: external links and virtual datasets.
+"""Area-detector frames are linked, never copied: always as a virtual dataset.
 
-One stream file holding exactly the scan's frames becomes an ``h5py.ExternalLink``; several
-files, or one file per frame (AD_HDF5_SINGLE), become a virtual dataset. Paths are stored
+One stream file holding exactly the scan's frames becomes a virtual dataset of one
+mapping; several files, or one file per frame (AD_HDF5_SINGLE), one mapping per run of
+consecutive frames. A virtual dataset rather than an ``h5py.ExternalLink``: through an
+external link h5py reports the IOC file's ``/entry/data`` as the parent and its
+``@signal``/``@NDArrayNumDims`` as the frames' own, so HyperSpy skips the frames and
+validators warn about attributes we never wrote. Paths are stored
 relative to the NXstxm file so a data directory can move as a whole. HDF5 returns fill
 values for a virtual dataset whose source file is missing, so every source is checked
 here: when writing (an error naming the file) and when checking a written file.
@@ -19,6 +23,7 @@ import h5py
 import numpy as np
 
 from .collector import Run
+from .frames import open_frames
 from .model import FrameRef, FrameSet
 
 #: The dataset ADCore's NDFileHDF5 hard-links its frames to (what ophyd's handlers read).
@@ -130,7 +135,7 @@ def _inspect(file: Path, dataset: str) -> tuple[tuple[int, ...], np.dtype]:
     if not file.is_file():
         raise LinkError(f"frame file {file} does not exist")
     try:
-        with h5py.File(file, "r") as h5:
+        with open_frames(file) as h5:
             if dataset not in h5:
                 raise LinkError(f"frame file {file} has no dataset {dataset}")
             return h5[dataset].shape, h5[dataset].dtype
@@ -166,16 +171,7 @@ def write_frames(group: h5py.Group, name: str, frames: FrameSet, directory: Path
     Raises :class:`LinkError` naming the first source file that is missing or unreadable.
     """
     sources = _sources(frames)
-    (file, dataset), (shape, dtype) = next(iter(sources.items()))
-    indices = [ref.index for ref in frames.frames]
-    if (
-        len(sources) == 1
-        and frames.frames_per_point == 1
-        and len(shape) == 3
-        and indices == list(range(shape[0]))
-    ):
-        group[name] = h5py.ExternalLink(_relative(file, directory), dataset)
-        return
+    _, (shape, dtype) = next(iter(sources.items()))
     per_point = frames.frames_per_point
     lead = (frames.num_points,) if per_point == 1 else (frames.num_points, per_point)
     layout = h5py.VirtualLayout(shape=lead + tuple(shape[-2:]), dtype=dtype)

@@ -7,6 +7,7 @@ job of :mod:`.metadata`.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from .collector import Document
 
 FORMATS = ("pystxm", "jsonl")
 
+logger = logging.getLogger(__name__)
+
 
 class DocumentFileError(ValueError):
     """A document file that cannot be read as the format it claims (names the file)."""
@@ -26,42 +29,68 @@ def load_pystxm_json(path: str | Path) -> list[Document]:
     """Documents of a pyStxm recording: JSON encoded twice, ``{run_uid: [[name, doc], ...]}``."""
     path = Path(path)
     try:
-        runs: Any = json.loads(path.read_text())
+        runs: Any = json.loads(path.read_bytes().decode("utf-8"))
         if isinstance(runs, str):
             runs = json.loads(runs)
-    except (OSError, json.JSONDecodeError) as err:
+    except OSError as err:
+        raise DocumentFileError(f"{path}: cannot read ({err.strerror or err})") from err
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise DocumentFileError(f"{path}: not a pyStxm JSON recording ({err})") from err
     if not isinstance(runs, dict):
         raise DocumentFileError(f"{path}: expected a dict of runs, got {type(runs).__name__}")
     documents: list[Document] = []
     for uid, docs in runs.items():
-        for item in docs:
-            if not (isinstance(item, list) and len(item) == 2):
-                raise DocumentFileError(f"{path}: run {uid} holds a non-[name, doc] item")
-            documents.append((str(item[0]), item[1]))
+        for number, item in enumerate(docs if isinstance(docs, list) else [docs]):
+            try:
+                documents.append(_pair(item))
+            except ValueError as err:
+                raise DocumentFileError(f"{path}: run {uid} item {number}: {err}") from None
+    if not documents:
+        raise DocumentFileError(f"{path}: holds no documents")
     return documents
 
 
-def load_jsonl(path: str | Path) -> list[Document]:
-    """Documents of a JSONL file, one ``[name, doc]`` per line (blank lines skipped)."""
+def _pair(item: Any) -> Document:
+    if not (isinstance(item, list) and len(item) == 2):
+        raise ValueError("expected a [name, doc] pair")
+    name, doc = item
+    if not isinstance(name, str) or not isinstance(doc, dict):
+        raise ValueError(f"expected [name, doc] with a string and a dict, got {type(doc).__name__}")
+    return name, doc
+
+
+def load_jsonl(path: str | Path, *, tolerate_torn_end: bool = True) -> list[Document]:
+    """Documents of a JSONL file, one ``[name, doc]`` per line (blank lines skipped).
+
+    A last line cut short after good ones (no newline: its writer was killed mid-write
+    or the disk filled) is skipped with a warning when ``tolerate_torn_end``; any other
+    bad line is an error naming the file and line.
+    """
     path = Path(path)
-    documents: list[Document] = []
     try:
-        lines = path.read_text().splitlines()
+        raw = path.read_bytes()
     except OSError as err:
-        raise DocumentFileError(f"{path}: cannot read ({err})") from err
+        raise DocumentFileError(f"{path}: cannot read ({err.strerror or err})") from err
+    lines = raw.split(b"\n")
+    documents: list[Document] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            name, doc = json.loads(line)
-        except (json.JSONDecodeError, ValueError, TypeError) as err:
-            raise DocumentFileError(f"{path}:{number}: not a [name, doc] line ({err})") from err
-        documents.append((str(name), doc))
+            documents.append(_pair(json.loads(line.decode("utf-8"))))
+        except (UnicodeDecodeError, ValueError, TypeError) as err:
+            if tolerate_torn_end and number == len(lines) and documents:
+                logger.warning("%s:%d: a torn last line skipped (%s)", path, number, err)
+                continue
+            reason = "not UTF-8 text" if isinstance(err, UnicodeDecodeError) else str(err)
+            raise DocumentFileError(f"{path}:{number}: not a [name, doc] line ({reason})") from err
+    if not documents:
+        raise DocumentFileError(f"{path}: holds no documents")
     return documents
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """numpy values as JSON can hold them (``json.dumps(..., default=jsonable)``)."""
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):
@@ -74,7 +103,7 @@ def dump_jsonl(documents: Iterable[Document], path: str | Path) -> Path:
     path = Path(path)
     with path.open("w") as out:
         for name, doc in documents:
-            out.write(json.dumps([name, doc], default=_jsonable) + "\n")
+            out.write(json.dumps([name, doc], default=jsonable) + "\n")
     return path
 
 
@@ -83,11 +112,14 @@ def detect_format(path: str | Path) -> str:
     path = Path(path)
     if path.suffix == ".jsonl":
         return "jsonl"
-    with path.open() as handle:
-        first = handle.readline().strip()
     try:
-        item = json.loads(first)
-    except json.JSONDecodeError:
+        with path.open("rb") as handle:
+            first = handle.readline().strip()
+    except OSError as err:
+        raise DocumentFileError(f"{path}: cannot read ({err.strerror or err})") from err
+    try:
+        item = json.loads(first.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
         return "pystxm"
     return "jsonl" if isinstance(item, list) and len(item) == 2 else "pystxm"
 

@@ -9,6 +9,8 @@ the run uid, because a bad key in one run of a 100-run stack must be findable.
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +22,16 @@ from .scan_types import ScanType
 
 class MetadataError(ValueError):
     """Missing or malformed standard metadata (the message names the key and the run uid)."""
+
+
+#: The most points one ROI may request (a 1 M-point spiral or line is already unusual).
+MAX_ROI_POINTS = 1 << 20
+
+
+def nexus_name(text: str) -> str:
+    """A valid NeXus group name for any text: ``../../x`` → ``______x`` (letters, digits, _)."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", text)[:64]
+    return name if re.match(r"[A-Za-z_]", name) else f"_{name}"
 
 
 def _fail(uid: str, key: str, problem: str) -> MetadataError:
@@ -67,18 +79,36 @@ class Roi:
 
     @classmethod
     def parse(cls, raw: Any, key: str, uid: str) -> Roi:
-        """Read a pyStxm ROI dict; NPOINTS may be a float, SETPOINTS may be absent."""
+        """Read a pyStxm ROI dict; NPOINTS may be a float, SETPOINTS may be absent.
+
+        Positions must be finite and NPOINTS at most :data:`MAX_ROI_POINTS`: metadata
+        alone must not make the assembler allocate what no scan could have acquired.
+        """
         if not isinstance(raw, Mapping):
             raise _fail(uid, key, f"should be a ROI dict, got {type(raw).__name__}")
-        npoints = int(_number(raw, "NPOINTS", key, uid))
+        count = _number(raw, "NPOINTS", key, uid)
+        if not (math.isfinite(count) and 0 <= count <= MAX_ROI_POINTS):
+            raise _fail(uid, f"{key}.NPOINTS", f"is {count!r}, outside 0 … {MAX_ROI_POINTS}")
+        npoints = int(count)
         setpoints = raw.get("SETPOINTS")
-        if setpoints is not None and len(setpoints) == npoints:
-            values = np.asarray(setpoints, dtype=float)
+        if isinstance(setpoints, list) and len(setpoints) == npoints:
+            try:
+                values = np.asarray(setpoints, dtype=float)
+            except (TypeError, ValueError):
+                raise _fail(uid, f"{key}.SETPOINTS", "holds a value that is not a number") from None
+            where = "SETPOINTS"
         elif npoints > 0 and raw.get("START") is not None and raw.get("STOP") is not None:
             start, stop = _number(raw, "START", key, uid), _number(raw, "STOP", key, uid)
+            for name, value in (("START", start), ("STOP", stop)):
+                if not math.isfinite(value):
+                    raise _fail(uid, f"{key}.{name}", f"is {value}: no axis can be made")
             values = np.linspace(start, stop, npoints)
+            where = ""
         else:
             values = np.empty(0)
+            where = ""
+        if not np.isfinite(values).all():
+            raise _fail(uid, f"{key}.{where}", "is not finite (NaN or ±inf): no axis can be made")
         return cls(
             name=str(raw.get("NAME") or key),
             positioner=raw.get("POSITIONER"),
@@ -102,7 +132,7 @@ class ImageIndex:
         raw = _mapping(raw, "img_idx_map", uid)
         try:
             return cls(
-                entry=str(raw["entry"]),
+                entry=nexus_name(str(raw["entry"])),
                 e_idx=int(raw["e_idx"]),
                 pol_idx=int(raw.get("pol_idx", 0)),
                 sp_id=int(raw["sp_id"]),
@@ -147,7 +177,11 @@ class Region:
         for i, ev in enumerate(ev_rois):
             roi = Roi.parse(ev, f"{key}.EV_ROIS.{i}", uid)
             energies.append(roi.setpoints)
-            dwell.append(np.full(roi.npoints, float(ev.get("DWELL", default_dwell))))
+            where = f"{key}.EV_ROIS.{i}"
+            dwell_ms = _number({"DWELL": ev.get("DWELL", default_dwell)}, "DWELL", where, uid)
+            if not math.isfinite(dwell_ms) or dwell_ms < 0:
+                raise _fail(uid, f"{where}.DWELL", f"is {dwell_ms!r}, not a dwell time")
+            dwell.append(np.full(roi.npoints, dwell_ms))
         return cls(
             sp_id=sp_id,
             axes=axes,
@@ -220,7 +254,7 @@ def parse_metadata(start: Mapping) -> StxmMetadata:
     regions.setdefault(img_idx.sp_id, Region.parse(by_id[img_idx.sp_id], img_idx.sp_id, dwell, uid))
     return StxmMetadata(
         run_uid=uid,
-        entry_name=str(md.get("entry_name", img_idx.entry)),
+        entry_name=nexus_name(str(md.get("entry_name", img_idx.entry))),
         scan_type=scan_type,
         sp_id_lst=sp_ids,
         regions=regions,

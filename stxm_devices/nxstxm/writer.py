@@ -1,7 +1,8 @@
 """Write the model to HDF5: one function per NX class, and :func:`write_model` calling them.
 
-Field forms follow what the readers need (DESIGN.md §7): ``definition`` and
-``stxm_scan_type`` as 1-element byte-string arrays and NXdata ``@axes`` as fixed-length
+Field forms follow what the readers need: ``definition`` as a 1-element variable-length
+string array (MANTiS reads ``definition[0]``, pynxtools takes it as one string),
+``stxm_scan_type`` as a 1-element byte-string array and NXdata ``@axes`` as fixed-length
 byte strings (MANTiS), ``@signal`` and an ``@default`` chain (HyperSpy/rosettasciio).
 """
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from .links import write_frames
 from .model import Detector, Entry, FrameSet, Quantity, ScanModel, Signal
+from .ptyd import given_geometry
 
 CREATOR = "stxm_devices.nxstxm"
 
@@ -46,10 +48,29 @@ def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp).astimezone().isoformat()
 
 
+#: Name endings NeXus reserves for a field's companions (``x_offset`` belongs to ``x``).
+RESERVED_SUFFIXES = (
+    "_end",
+    "_errors",
+    "_increment_set",
+    "_indices",
+    "_mask",
+    "_offset",
+    "_scaling_factor",
+    "_set",
+    "_weights",
+)
+
+
 def nx_name(key: str, taken: set[str]) -> str:
-    """A valid NeXus name for a data key (``PCT1402-01:mA:fbk_val`` → ``PCT1402_01_mA_fbk_val``)."""
+    """A valid NeXus name for a data key (``PCT1402-01:mA:fbk_val`` → ``PCT1402_01_mA_fbk_val``).
+
+    A name ending in a reserved suffix gets ``_value`` appended (``epu_offset`` →
+    ``epu_offset_value``), so no reader takes it for a companion of another field.
+    """
     name = re.sub(r"\W", "_", key)
     name = name if re.match(r"[A-Za-z_]", name) else f"_{name}"
+    name = f"{name}_value" if name.endswith(RESERVED_SUFFIXES) else name
     unique, n = name, 1
     while unique in taken:
         unique, n = f"{name}_{n}", n + 1
@@ -69,11 +90,24 @@ def write_monochromator(instrument: h5py.Group, entry: Entry) -> None:
     _field(_group(instrument, "monochromator", "NXmonochromator"), "energy", entry.energy, "eV")
 
 
-def write_detector(instrument: h5py.Group, detector: Detector, directory: Path) -> None:
-    """NXdetector/data [nP, ...]: values, or area-detector frames linked from the IOC's files."""
+def write_detector(
+    instrument: h5py.Group,
+    detector: Detector,
+    directory: Path,
+    geometry: tuple[float, float] | None = None,
+) -> None:
+    """NXdetector/data [nP, ...]: values, or area-detector frames linked from the IOC's files.
+
+    ``geometry`` (pixel size, distance in m) of the frames, when the scan states it.
+    """
     group = _group(instrument, detector.name, "NXdetector")
     if isinstance(detector.data, FrameSet):
         write_frames(group, "data", detector.data, directory)
+        if geometry is not None:
+            pixel_m, distance_m = geometry
+            _field(group, "distance", distance_m, "m")
+            _field(group, "x_pixel_size", pixel_m, "m")
+            _field(group, "y_pixel_size", pixel_m, "m")
     else:
         _field(group, "data", detector.data, detector.units)
     if detector.source:
@@ -95,11 +129,15 @@ def write_osa(instrument: h5py.Group, entry: Entry) -> None:
 
 
 def write_epu(instrument: h5py.Group, entry: Entry) -> None:
-    """NXinsertion_device for the EPU and its polarization setting."""
+    """NXinsertion_device for the EPU; its setting (mode, offset, angle) in an NXcollection.
+
+    NXinsertion_device has no polarization, offset or angle fields, so the setting pyStxm
+    records goes into ``epu/setting`` rather than being passed off as undulator fields.
+    """
     if entry.epu:
         group = _group(instrument, "epu", "NXinsertion_device")
         _field(group, "type", "undulator")
-        _quantities(group, entry.epu)
+        _quantities(_group(group, "setting", "NXcollection"), entry.epu)
 
 
 def write_instrument(nxentry: h5py.Group, entry: Entry, directory: Path) -> None:
@@ -107,8 +145,9 @@ def write_instrument(nxentry: h5py.Group, entry: Entry, directory: Path) -> None
     instrument = _group(nxentry, "instrument", "NXinstrument")
     write_source(instrument, entry)
     write_monochromator(instrument, entry)
+    geometry = given_geometry(entry)
     for detector in entry.detectors:
-        write_detector(instrument, detector, directory)
+        write_detector(instrument, detector, directory, geometry)
     write_zone_plate(instrument, entry)
     write_osa(instrument, entry)
     write_epu(instrument, entry)
@@ -135,11 +174,38 @@ def write_data(nxentry: h5py.Group, signal: Signal, label: str) -> None:
     _field(group, "count_time", signal.count_time, "s")
 
 
+#: A point spectrum's NXdata axes: (nE, 1, 1), as MANTiS reads spectra.
+POINT_AXES = ("energy", "sample_y", "sample_x")
+
+
+def write_spectrum(nxentry: h5py.Group, signal: Signal, label: str) -> str | None:
+    """A 1-D NXdata ``<signal>_spectrum`` (energy only) of a point spectrum; its name.
+
+    Beside the (nE, 1, 1) NXdata MANTiS reads (the first NXdata by name, which this one
+    never is), so silx and HyperSpy following ``@default`` show a spectrum, not a stack
+    of 1×1 images. It keeps the point's sample_x/sample_y and count_time as NXstxm asks.
+    None for any other layout.
+    """
+    if signal.axes != POINT_AXES or signal.data.shape[1:] != (1, 1):
+        return None
+    name = f"{signal.name}_spectrum"
+    group = _group(nxentry, name, "NXdata")
+    group.attrs["signal"] = "data"
+    group.attrs["axes"] = _bytes_array("energy")
+    group.attrs["energy_indices"] = np.array([0], dtype=np.int32)
+    _field(group, "stxm_scan_type", _bytes_array(label))
+    _field(group, "data", signal.data[:, 0, 0], signal.units)
+    for axis in signal.coordinates:
+        _field(group, axis.name, axis.values, axis.units)
+    _field(group, "count_time", signal.count_time, "s")
+    return name
+
+
 def write_monitor(nxentry: h5py.Group, entry: Entry) -> None:
     """NXmonitor ``control``: the ring current, same shape as the NXdata data."""
     group = _group(nxentry, "control", "NXmonitor")
     _field(group, "data", entry.monitor, "mA")
-    group.attrs["description"] = "storage ring current, to normalise for flux variations"
+    _field(group, "description", "storage ring current, to normalise for flux variations")
 
 
 def write_collection(nxentry: h5py.Group, name: str, values: dict) -> None:
@@ -155,7 +221,7 @@ def write_status(nxentry: h5py.Group, entry: Entry) -> None:
     """NXnote ``status``: ``complete``, or ``incomplete`` and why (aborted run, missing images)."""
     group = _group(nxentry, "status", "NXnote")
     _field(group, "type", "text/plain")
-    _field(group, "data", "complete" if entry.complete else "incomplete")
+    _field(group, "data", np.bytes_(b"complete" if entry.complete else b"incomplete"))
     _field(group, "description", "; ".join(entry.incomplete) or "all requested points acquired")
 
 
@@ -163,7 +229,7 @@ def write_entry(h5: h5py.File, entry: Entry, directory: Path) -> None:
     """One NXentry following the NXstxm application definition."""
     nxentry = _group(h5, entry.name, "NXentry")
     nxentry.attrs["default"] = entry.default
-    _field(nxentry, "definition", _bytes_array("NXstxm"))
+    _field(nxentry, "definition", np.array(["NXstxm"], dtype=h5py.string_dtype()))
     _field(nxentry, "title", entry.title)
     _field(nxentry, "start_time", _iso(entry.start_time))
     if entry.end_time is not None:
@@ -172,6 +238,9 @@ def write_entry(h5: h5py.File, entry: Entry, directory: Path) -> None:
     write_sample(nxentry, entry)
     for signal in entry.signals:
         write_data(nxentry, signal, entry.stxm_scan_type)
+    spectra = [write_spectrum(nxentry, signal, entry.stxm_scan_type) for signal in entry.signals]
+    if spectra and spectra[0]:
+        nxentry.attrs["default"] = spectra[0]
     write_monitor(nxentry, entry)
     write_collection(nxentry, "baseline", entry.baseline)
     write_collection(nxentry, "scan_request", {**entry.scan_request, "run_uids": entry.run_uids})

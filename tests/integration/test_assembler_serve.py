@@ -14,6 +14,7 @@ from bluesky.callbacks.zmq import Publisher
 
 import plans
 from stxm_devices.nxstxm import NXstxmAssembler
+from stxm_devices.nxstxm.serve import serialize
 from stxm_devices.testing import running_service, wait_until
 
 HOST = "127.0.0.1"
@@ -54,7 +55,7 @@ def publisher(proxy):
     Left to the garbage collector, its 0MQ context would wait for ever (linger) to send
     to a proxy that is gone, blocking whichever thread collects it.
     """
-    publisher = Publisher(f"{HOST}:{proxy[0]}")
+    publisher = Publisher(f"{HOST}:{proxy[0]}", serializer=serialize)
     yield publisher
     publisher.close()
 

@@ -16,9 +16,9 @@ def put_and_read_back(pvname, value):
 @pytest.mark.parametrize(
     ("pv_suffix", "bad_value", "good_value", "message_fragment"),
     [
-        ("counter0:DwellTime", 0.0, 2.0, "DwellTime must be > 0"),
-        ("counter0:DwellTime", -2.0, 2.0, "DwellTime must be > 0"),
-        ("counter0:LinePoints", 0, 10, "LinePoints must be 1..4096"),
+        ("counter0:DwellTime", 0.0, 2.0, "DwellTime: 0 ms is outside 0.001..60000 ms"),
+        ("counter0:DwellTime", -2.0, 2.0, "DwellTime: -2 ms is outside 0.001..60000 ms"),
+        ("counter0:LinePoints", 0, 10, "LinePoints: 0 is outside 1..4096"),
         ("zp:Index", 12, 6, "unknown zone-plate index 12; installed: 0, 1, 2, 3, 4, 5, 6, 7"),
         ("zp:Index", -1, 6, "unknown zone-plate index -1"),
     ],

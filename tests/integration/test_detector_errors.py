@@ -4,10 +4,10 @@ Tests run as root, so chmod cannot make a directory unwritable.  Each error is p
 for real instead:
 - no such directory, and it cannot be created: a path component is a regular file
   (ENOTDIR);
-- an unwritable directory: /sys, where even root may not create files (EACCES);
-- a full disk: the file the IOC will write is a symlink to /dev/full (ENOSPC), made
-  through ophyd's ``make_filename`` hook; in Single mode it is the third frame's file,
-  so two frames are written first;
+- a directory outside the IOC's data roots (/sys): refused before anything is written;
+- a file that already exists where the IOC would write (a symlink to /dev/full, made
+  through ophyd's ``make_filename`` hook): never replaced nor written through; in
+  Single mode it is the third frame's file, so two frames are written first;
 - a full disk mid-stream: a standalone detector IOC under ``prlimit --fsize`` (EFBIG
   once the file reaches the limit) — the file keeps exactly the frames written.
 """
@@ -62,14 +62,14 @@ def test_path_that_cannot_be_created_fails_at_stage(RE, sim, tmp_path):
     assert not [name for name, _ in documents if name == "event"]
 
 
-def test_unwritable_directory_fails_at_stage(RE, sim):
+def test_directory_outside_the_data_roots_fails_at_stage(RE, sim):
     message, _ = raised_message(RE, bp.count([stream_detector("/sys")], num=1))
-    assert "Permission denied" in message and "/sys/" in message
+    assert "outside the data root" in message and "/sys" in message
     assert not [f for f in os.listdir("/sys") if f.endswith(".h5")]
 
 
 class FullDiskAt:
-    """Make the file of frame ``index`` a symlink to /dev/full (ophyd's make_filename hook)."""
+    """Put a symlink to /dev/full where frame ``index``'s file will go (make_filename hook)."""
 
     def __init__(self, plugin, index):
         self.plugin, self.index = plugin, index
@@ -85,21 +85,22 @@ class FullDiskAt:
         return filename, read_path, write_path
 
 
-def test_full_disk_at_open_fails_at_stage(RE, sim, tmp_path):
+def test_existing_file_at_open_fails_at_stage(RE, sim, tmp_path):
     detector = stream_detector(tmp_path)
     full = FullDiskAt(detector.hdf1, 0)
     message, _ = raised_message(RE, bp.count([detector], num=2))
-    assert "No space left on device" in message
-    assert os.path.islink(full.path)  # nothing was written in its place
+    assert "exists and this capture did not create it" in message
+    assert os.readlink(full.path) == "/dev/full"  # nothing was written in its place
 
 
-def test_full_disk_mid_run_keeps_the_frames_written(RE, sim, tmp_path):
+def test_existing_file_mid_run_keeps_the_frames_written(RE, sim, tmp_path):
     detector = configured(
         SingleFileAreaDetector("SIM:det1:", name="det1", write_path_template=f"{tmp_path}/")
     )
     full = FullDiskAt(detector.hdf1, 2)
     message, documents = raised_message(RE, bp.count([detector], num=5))
-    assert "No space left on device" in message
+    assert "exists and this capture did not create it" in message
+    assert os.readlink(full.path) == "/dev/full"
     events = [doc for name, doc in documents if name == "event"]
     assert len(events) == 2
     for index in range(2):

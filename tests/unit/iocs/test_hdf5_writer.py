@@ -9,7 +9,6 @@ import hdf5plugin  # noqa: F401 - registers the filters for reading
 import numpy as np
 import pytest
 
-from iocs.hdf5_plugin import checked_path, create_directories
 from iocs.hdf5_writer import (
     COMPRESSIONS,
     SUPPORTED_COMPRESSIONS,
@@ -20,6 +19,7 @@ from iocs.hdf5_writer import (
     WriterSettings,
     readable_frames,
 )
+from iocs.nd_file import checked_path, create_directories
 
 
 def frames(count, shape=(16, 24)):
@@ -148,16 +148,18 @@ def test_file_size_limit_mid_stream_keeps_the_frames_written(tmp_path):
 def test_create_directories_follows_the_depth(tmp_path):
     target = tmp_path / "a" / "b" / "c"
     with pytest.raises(WriteError, match="Cannot create directory"):
-        create_directories(str(target), -1)  # only c may be created; a/b are missing
-    create_directories(str(target), -3)
+        create_directories(
+            str(target), -1, [str(tmp_path)]
+        )  # only c may be created; a/b are missing
+    create_directories(str(target), -3, [str(tmp_path)])
     assert target.is_dir()
 
 
 def test_checked_path_explains_a_path_through_a_regular_file(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    path, exists, message = checked_path(str(blocker / "sub"), -3)
+    path, exists, message = checked_path(str(blocker / "sub"), -3, [str(tmp_path)])
     assert path.endswith("/sub/") and not exists
     assert "Not a directory" in message
-    path, exists, message = checked_path(str(tmp_path / "new"), 0)
+    path, exists, message = checked_path(str(tmp_path / "new"), 0, [str(tmp_path)])
     assert not exists and "does not exist" in message

@@ -62,11 +62,15 @@ def test_every_scan_type_assembles_a_valid_file(tmp_path, scan_type):
     assert report.ok, report.text()
     with h5py.File(path) as h5:
         for entry in (h5[name] for name in h5):
-            nxdata = entry[entry.attrs["default"]]
+            nxdata = entry["counter0"]  # the first NXdata: what MANTiS reads
             assert nxdata["data"].shape == shape
             label = "generic scan" if shape == (5,) else LAYOUTS[scan_type].label  # a spiral
             assert nxdata["stxm_scan_type"][0].decode() == label
             assert entry["control/data"].shape == shape
+            spectrum = shape[1:] == (1, 1)  # a point spectrum's default: energy only
+            default = entry[entry.attrs["default"]]
+            assert default.name.endswith("counter0_spectrum" if spectrum else "counter0")
+            assert default["data"].shape == (shape[:1] if spectrum else shape)
 
 
 def test_point_spectra_give_one_entry_per_point_with_interleaved_events(tmp_path):
@@ -95,7 +99,8 @@ def test_callback_writes_one_file_when_the_groups_last_run_stops(tmp_path):
     stops = [i for i, (name, _) in enumerate(documents) if name == "stop"]
     for name, doc in documents[: stops[-1]]:
         assembler(name, doc)
-    assert assembler.written == [] and not list(tmp_path.iterdir())
+    assert assembler.written == [] and not list(tmp_path.glob("*.nxs"))
+    assert [p.name for p in tmp_path.iterdir()] == ["C231114001.jsonl"]  # the scan's journal
     for name, doc in documents[stops[-1] :]:
         assembler(name, doc)
     assert len(assembler.written) == 1 and assembler.errors == []
@@ -139,18 +144,18 @@ def test_name_pattern_is_configurable(tmp_path):
     assert path.name == "scan_2023_0001.h5"
 
 
-def test_bad_metadata_names_key_and_run_and_keeps_the_documents(tmp_path):
+def test_bad_metadata_names_key_and_run_and_the_journal_keeps_the_documents(tmp_path):
     documents = image_scan()
     start = documents[0][1]
     del start["primary_det"]
-    with pytest.raises(
-        AssemblyError, match=f"run {start['uid']}: metadata key 'primary_det'"
-    ) as failure:
-        assemble_scan(documents, tmp_path)
-    assert failure.value.kept.name == "C231114001.failed.jsonl"
-    kept = load_jsonl(failure.value.kept)
+    assembler = NXstxmAssembler(tmp_path)
+    for name, doc in documents:
+        assembler(name, doc)
+    [failure] = assembler.errors
+    assert f"run {start['uid']}: metadata key 'primary_det'" in str(failure)
+    assert failure.journal.name == "C231114001.jsonl" and not list(tmp_path.glob("*.nxs"))
+    kept = load_jsonl(failure.journal)
     assert [name for name, _ in kept] == [name for name, _ in documents]
-    assert "primary_det" in (tmp_path / "C231114001.failed.txt").read_text()
     assert assemble_scan(image_scan(), tmp_path).name == "C231114002.nxs"
 
 

@@ -52,5 +52,5 @@ def test_cli_assemble_prints_the_paths_and_check_exits_zero(tmp_path, capsys):
 
 def test_cli_assemble_reports_a_bad_file_and_exits_nonzero(tmp_path, capsys):
     (tmp_path / "bad.jsonl").write_text("nonsense\n")
-    assert main(["assemble", str(tmp_path / "bad.jsonl"), "--data-dir", str(tmp_path)]) == 1
+    assert main(["assemble", str(tmp_path / "bad.jsonl"), "--data-dir", str(tmp_path)]) == 2
     assert "bad.jsonl:1" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Area-detector frames are linked (external link or VDS), checked, and survive a move."""
+"""Area-detector frames are linked (virtual datasets), checked, and survive a move."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from stxm_devices.cli import main
-from stxm_devices.nxstxm import AssemblyError, assemble_scan, check_file, load_jsonl
+from stxm_devices.nxstxm import AssemblyError, assemble_scan, check_file
 from stxm_devices.nxstxm.links import link_problems
 
 from .factory import AreaDetector, frame_of, image_scan, stack_scan
@@ -29,16 +29,19 @@ def _ioc_frames(files: list[Path]) -> np.ndarray:
     return np.array(frames)
 
 
-def test_one_stream_file_becomes_a_relative_external_link(tmp_path):
+def test_one_stream_file_becomes_a_one_mapping_virtual_dataset(tmp_path):
+    """Not an external link: through one, readers see the IOC file's group and attributes."""
     detector = AreaDetector(tmp_path, single=False)
     path = assemble_scan(image_scan(detector=detector), tmp_path)
     with h5py.File(path) as h5:
-        link = h5["entry0/instrument/det_image"].get("data", getlink=True)
-        assert isinstance(link, h5py.ExternalLink)
-        assert link.filename == "ioc/run1_000000.h5" and link.path == "/entry/data/data"
-        np.testing.assert_array_equal(
-            h5["entry0/instrument/det_image/data"][()], _ioc_frames(detector.files)
-        )
+        data = h5["entry0/instrument/det_image/data"]
+        assert data.is_virtual
+        sources = data.virtual_sources()
+        assert len(sources) == 1
+        assert sources[0].file_name == "ioc/run1_000000.h5"
+        assert sources[0].dset_name == "/entry/data/data"
+        assert set(data.attrs) == set() and data.parent.name == "/entry0/instrument/det_image"
+        np.testing.assert_array_equal(data[()], _ioc_frames(detector.files))
 
 
 @pytest.mark.parametrize("single", [False, True], ids=["stream-files", "file-per-frame"])
@@ -86,7 +89,7 @@ def test_missing_frame_file_before_assembly_is_an_error_naming_it(tmp_path):
     with pytest.raises(AssemblyError, match=str(missing)) as failure:
         assemble_scan(documents, tmp_path)
     assert not list(tmp_path.glob("*.nxs")) and not list(tmp_path.glob("*.tmp"))
-    assert len(load_jsonl(failure.value.kept)) == len(documents)
+    assert failure.value.journal is None  # the caller holds the documents; nothing kept
 
 
 def test_deleted_frame_file_after_assembly_fails_stxm_check(tmp_path, capsys):
@@ -98,12 +101,21 @@ def test_deleted_frame_file_after_assembly_fails_stxm_check(tmp_path, capsys):
     assert detector.files[3].name in capsys.readouterr().out
 
 
-def test_link_problems_reports_a_broken_external_link(tmp_path):
+def test_link_problems_reports_a_missing_frame_file(tmp_path):
     detector = AreaDetector(tmp_path, single=False)
     path = assemble_scan(image_scan(detector=detector), tmp_path)
     detector.files[0].unlink()
     problems = link_problems(path)
-    assert len(problems) == 1 and "external link" in problems[0] and "run1_000000.h5" in problems[0]
+    assert len(problems) == 1
+    assert "virtual dataset" in problems[0] and "run1_000000.h5" in problems[0]
+
+
+def test_link_problems_reports_a_broken_external_link_of_an_older_file(tmp_path):
+    path = tmp_path / "older.nxs"
+    with h5py.File(path, "w") as h5:
+        h5["data"] = h5py.ExternalLink("ioc/gone.h5", "/entry/data/data")
+    problems = link_problems(path)
+    assert len(problems) == 1 and "external link" in problems[0] and "gone.h5" in problems[0]
 
 
 def test_consecutive_frames_of_a_file_map_as_one_virtual_source_range():

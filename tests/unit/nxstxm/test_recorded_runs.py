@@ -15,6 +15,8 @@ from silx.io.nxdata import is_valid_nxdata
 from stxm_devices.nxstxm import assemble_file, check_file, load_pystxm_json
 from stxm_devices.nxstxm.check import validate_entries
 
+from .readers import pynx_validate_cli, pynxtools_findings
+
 RECORDED = [
     "DETECTOR_IMAGE",
     "GENERIC_SCAN",
@@ -160,3 +162,32 @@ def test_recorded_files_are_marked_complete(assembled):
     for path in assembled.values():
         with h5py.File(path) as h5:
             assert h5["entry0/status/data"].asstr()[()] == "complete"
+
+
+@pytest.mark.parametrize("name", RECORDED)
+def test_recorded_run_has_no_pynxtools_errors_and_pynx_validate_exits_0(assembled, name):
+    errors, _ = pynxtools_findings(assembled[name])
+    assert errors == [], errors
+    cli = pynx_validate_cli(assembled[name])
+    assert cli.returncode == 0 and "Traceback" not in cli.stderr, cli.stderr[-2000:]
+
+
+@pytest.mark.parametrize("name", RECORDED)
+def test_hyperspy_loads_the_default_signal_with_its_axes(assembled, name):
+    """Evenly spaced axes keep values and units; others become index axes (docs say so)."""
+    import hyperspy.api as hs
+
+    _, axes, shape = EXPECTED[name]
+    signal = hs.load(str(assembled[name]), lazy=True, use_default=True)
+    assert signal._lazy and signal.data.shape == shape
+    read = sorted(signal.axes_manager._axes, key=lambda axis: axis.index_in_array)
+    assert [axis.name for axis in read] == axes
+    with h5py.File(assembled[name]) as h5:
+        for axis in read:
+            values = h5[f"entry0/counter0/{axis.name}"][()]
+            steps = np.diff(values)
+            if values.size > 1 and np.allclose(steps, steps[0], rtol=1e-3):
+                np.testing.assert_allclose(axis.axis, values, rtol=1e-6, atol=1e-9)
+                assert axis.units == UNITS[axis.name]
+            else:
+                np.testing.assert_array_equal(axis.axis, np.arange(values.size))

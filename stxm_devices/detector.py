@@ -38,7 +38,13 @@ from ophyd.areadetector.plugins import (
 )
 from ophyd.status import DeviceStatus
 
-from .channel_access import PUT_TIMEOUT_S, CleanUnstage, guard_status, settle_status
+from .channel_access import (
+    PUT_TIMEOUT_S,
+    CleanUnstage,
+    IocDisconnectedError,
+    guard_status,
+    settle_status,
+)
 
 #: Where the IOC writes unless told otherwise (strftime codes allowed; ends with "/").
 #: Only its top directory (/tmp) must exist: the IOC creates the levels below it.
@@ -213,16 +219,24 @@ class _AreaDetector(CleanUnstage, SingleTrigger_V34, DetectorBase):
         if self._staged != Staged.yes:
             raise RuntimeError(f"{self.name} is not staged: stage it before triggering")
         status = DeviceStatus(self)
-        timeout = self.expected_acquire_s() + self.acquire_timeout_margin_s
-        guard_status(
-            status,
-            [self._acquisition_signal, self._acquisition_busy_signal, self.hdf1.write_status],
-            timeout=timeout,
-            action=f"{self.name} acquiring {int(self.cam.num_images.get())} frame(s)",
-        )
-        if status.done:
-            return status
-        acquired = self._status = self._status_type(self)
+        try:
+            action = f"{self.name} acquiring {int(self.cam.num_images.get())} frame(s)"
+            timeout = self.expected_acquire_s() + self.acquire_timeout_margin_s
+            guard_status(
+                status,
+                [self._acquisition_signal, self._acquisition_busy_signal],
+                timeout=timeout,
+                action=action,
+            )
+            if status.done:
+                return status
+            acquired = self._status = self._status_type(self)
+        except Exception as error:
+            # pyepics's own get errors do not say which IOC; this one does.
+            raise IocDisconnectedError(
+                f"{self.prefix} did not answer as {self.name} was triggered: "
+                f"{type(error).__name__}: {error}"
+            ) from error
 
         def check() -> None:
             if not acquired.success:

@@ -74,9 +74,17 @@ def sim(ca_ports, repeater) -> Iterator[KillableSim]:
         yield sim
 
 
+@pytest.fixture(scope="session")
+def session_beamline():
+    """One set of devices for every sim these tests start: a session that outlives IOCs."""
+    return make_beamline(PREFIX, connect=False)
+
+
 @pytest.fixture
-def beamline(sim):
-    return make_beamline(PREFIX)
+def beamline(sim, session_beamline):
+    """The session's devices, reconnected to this test's sim."""
+    session_beamline.connect(timeout=60)
+    return session_beamline
 
 
 @pytest.fixture
@@ -85,7 +93,10 @@ def RE():
 
 
 @pytest.fixture
-def write_path(beamline, tmp_path) -> Path:
+def write_path(beamline, tmp_path) -> Iterator[Path]:
     """The detector writing under the test's directory."""
-    beamline.detector.hdf1.write_path_template = f"{tmp_path}/ioc/"
-    return tmp_path / "ioc"
+    hdf1 = beamline.detector.hdf1
+    previous = hdf1.write_path_template
+    hdf1.write_path_template = f"{tmp_path}/ioc/"
+    yield tmp_path / "ioc"
+    hdf1.write_path_template = previous

@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from bluesky.utils import FailedStatus
 from ophyd import Staged
 from ophyd.utils import DisconnectedError
 
@@ -97,7 +98,8 @@ def test_sigkill_mid_scan_raises_promptly_naming_the_pv(RE, sim, beamline, write
     text = error_text(raised.value)
     # The first cause names a PV of the killed sim: a status that failed on the
     # disconnect, or a put the plan tried next; cleanup errors come only as notes.
-    first = raised.value.__cause__ or raised.value
+    error = raised.value
+    first = error.__cause__ if isinstance(error, FailedStatus) else error
     assert PREFIX in str(first), text
     assert isinstance(first, IocDisconnectedError | DisconnectedError | TimeoutError), text
     assert "ring_current" not in str(raised.value), text

@@ -130,6 +130,23 @@ def guard_status(
     return status
 
 
+@contextmanager
+def naming_the_ioc(prefix: str, action: str) -> Iterator[None]:
+    """Re-raise a control layer's own error (pyepics's say no PV) naming the IOC's prefix.
+
+    A Channel Access get on a channel whose IOC just died raises, e.g.,
+    ``ChannelAccessGetFailure: Get failed; status code: 192``, which names nothing.
+    """
+    try:
+        yield
+    except Exception as error:
+        if type(error).__module__.split(".")[0] not in ("epics", "caproto"):
+            raise
+        raise IocDisconnectedError(
+            f"{prefix} did not answer while {action}: {type(error).__name__}: {error}"
+        ) from error
+
+
 class GuardedSignal(EpicsSignal):
     """An EpicsSignal whose ``set`` fails on a disconnect and within ``PUT_TIMEOUT_S``.
 

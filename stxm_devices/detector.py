@@ -41,8 +41,8 @@ from ophyd.status import DeviceStatus
 from .channel_access import (
     PUT_TIMEOUT_S,
     CleanUnstage,
-    IocDisconnectedError,
     guard_status,
+    naming_the_ioc,
     settle_status,
 )
 
@@ -219,7 +219,7 @@ class _AreaDetector(CleanUnstage, SingleTrigger_V34, DetectorBase):
         if self._staged != Staged.yes:
             raise RuntimeError(f"{self.name} is not staged: stage it before triggering")
         status = DeviceStatus(self)
-        try:
+        with naming_the_ioc(self.prefix, f"{self.name} was triggered"):
             action = f"{self.name} acquiring {int(self.cam.num_images.get())} frame(s)"
             timeout = self.expected_acquire_s() + self.acquire_timeout_margin_s
             guard_status(
@@ -231,12 +231,6 @@ class _AreaDetector(CleanUnstage, SingleTrigger_V34, DetectorBase):
             if status.done:
                 return status
             acquired = self._status = self._status_type(self)
-        except Exception as error:
-            # pyepics's own get errors do not say which IOC; this one does.
-            raise IocDisconnectedError(
-                f"{self.prefix} did not answer as {self.name} was triggered: "
-                f"{type(error).__name__}: {error}"
-            ) from error
 
         def check() -> None:
             if not acquired.success:
@@ -253,6 +247,11 @@ class _AreaDetector(CleanUnstage, SingleTrigger_V34, DetectorBase):
         self._acquisition_signal.put(1, wait=False)
         self.generate_datum(self._image_name, time.time(), {})
         return status
+
+    def stage(self) -> list:
+        """Stage; an IOC that dies meanwhile is named, not a bare Channel Access error."""
+        with naming_the_ioc(self.prefix, f"{self.name} was staged"):
+            return super().stage()
 
     def _forget_staging(self) -> None:
         super()._forget_staging()

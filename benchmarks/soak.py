@@ -99,7 +99,7 @@ def main() -> None:
                 outcome["complete"] += 1
             except Exception as error:  # noqa: BLE001 - counted; the soak goes on
                 outcome["failed"] += 1
-                if killed_at:
+                if timer is not None and killed_at:  # the scan the sim was killed in
                     hangs.append(time.monotonic() - killed_at[-1])
                 print(f"scan {index}: {type(error).__name__}: {str(error)[:120]}", flush=True)
             if timer is not None:

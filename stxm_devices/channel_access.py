@@ -130,6 +130,40 @@ def guard_status(
     return status
 
 
+def _clear_stuck_gets(pvname: str) -> bool:
+    """Forget a pyepics get that can never complete; True if there was one.
+
+    pyepics marks a channel's get as pending *before* asking libca, and when libca
+    refuses (the channel is disconnected at that instant) the mark stays: every later
+    get of that PV then waits for a reply that never comes, even after the IOC is back.
+    """
+    try:
+        from epics import ca
+    except ImportError:  # another control layer
+        return False
+    entry = ca.get_cache(pvname)
+    if not entry:
+        return False
+    stuck = False
+    with entry.lock:
+        for ftype, (last,) in list(entry.get_results.items()):
+            if last is ca.GET_PENDING:
+                entry.get_results[ftype] = [None]
+                stuck = True
+    return stuck
+
+
+def fresh_read(signal: Signal, **kwargs):
+    """``signal.get(use_monitor=False)``, immune to a get stuck since a disconnect."""
+    try:
+        return signal.get(use_monitor=False, **kwargs)
+    except TimeoutError:
+        if not (signal.connected and _clear_stuck_gets(signal.pvname)):
+            raise
+        logger.info("%s: a get pending since a disconnect was dropped", signal.pvname)
+        return signal.get(use_monitor=False, **kwargs)
+
+
 @contextmanager
 def naming_the_ioc(prefix: str, action: str) -> Iterator[None]:
     """Re-raise a control layer's own error (pyepics's say no PV) naming the IOC's prefix.

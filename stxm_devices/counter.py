@@ -9,7 +9,7 @@ from ophyd import Component as Cpt
 from ophyd import Device, EpicsSignal, EpicsSignalRO
 from ophyd.status import Status
 
-from .channel_access import CleanUnstage, GuardedSignal, guard_status, settle_status
+from .channel_access import CleanUnstage, GuardedSignal, fresh_read, guard_status, settle_status
 from .motor import StxmMotor
 
 
@@ -101,7 +101,7 @@ class PointCounter(CleanUnstage, Device):
         def check() -> None:
             # A fresh read: a monitor update may trail the put's completion.
             try:
-                message = self.message.get(use_monitor=False)
+                message = fresh_read(self.message)
             except Exception as error:  # noqa: BLE001 - the status carries it to the plan
                 settle_status(status, error)
                 return

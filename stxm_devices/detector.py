@@ -41,6 +41,7 @@ from ophyd.status import DeviceStatus
 from .channel_access import (
     PUT_TIMEOUT_S,
     CleanUnstage,
+    fresh_read,
     guard_status,
     naming_the_ioc,
     settle_status,
@@ -57,9 +58,9 @@ class DetectorWriteError(RuntimeError):
 
 def write_error(plugin, context: str) -> DetectorWriteError | None:
     """The IOC's write error (WriteStatus, WriteMessage) as an exception, if there is one."""
-    if not plugin.write_status.get(use_monitor=False):
+    if not fresh_read(plugin.write_status):
         return None
-    message = plugin.write_message.get(use_monitor=False)
+    message = fresh_read(plugin.write_message)
     return DetectorWriteError(f"{plugin.prefix} {context}: {message}")
 
 

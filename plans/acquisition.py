@@ -6,23 +6,28 @@
 - :func:`fly_rows` — one event per row: the counter's line mode while fine X flies, the
   event holding the counts waveform and the measured X of every point (as pyStxm).
 - :func:`configured` — set signals for a plan and put them back afterwards, whatever happens.
+- :func:`cleanup_after` — run a plan, then its cleanup; a failing cleanup (a dead IOC
+  cannot be unstaged, restored or read) never replaces the error that stopped the plan.
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from bluesky import plan_stubs as bps
 from bluesky import preprocessors as bpp
-from bluesky.utils import MsgGenerator
+from bluesky.utils import FailedStatus, Msg, MsgGenerator, root_ancestor, separate_devices
 
 from stxm_devices import Beamline
 
 from ._patterns import fly_extent, fly_velocity
 from .checks import PlanArgumentError, check_choice, check_within_limits
+
+logger = logging.getLogger(__name__)
 
 
 class RowMode(enum.StrEnum):
@@ -73,6 +78,34 @@ def baseline_devices(beamline: Beamline) -> list:
     ]
 
 
+def _name_the_cause(error: Exception) -> None:
+    """Put a failed status's own error into the message (bluesky's names only the status)."""
+    cause = error.__cause__
+    if isinstance(error, FailedStatus) and cause is not None:
+        note = f"because: {type(cause).__name__}: {cause}"
+        if note not in getattr(error, "__notes__", ()):
+            error.add_note(note)
+
+
+def cleanup_after(plan: MsgGenerator, cleanup: Callable[[], MsgGenerator]) -> MsgGenerator:
+    """Run ``plan``, then ``cleanup()`` whatever happens; the first error is the one raised.
+
+    After a failure the cleanup still runs, but its own error (an IOC that died cannot
+    be unstaged, restored or read) is logged and added as a note to the plan's error
+    instead of replacing it: the user sees what failed first.
+    """
+
+    def after_failure(error: Exception) -> MsgGenerator:
+        _name_the_cause(error)
+        try:
+            yield from cleanup()
+        except Exception as cleanup_error:  # noqa: BLE001 - the first error wins
+            logger.warning("cleanup after %r failed too: %r", error, cleanup_error)
+            error.add_note(f"then, cleaning up: {type(cleanup_error).__name__}: {cleanup_error}")
+
+    return (yield from bpp.contingency_wrapper(plan, except_plan=after_failure, else_plan=cleanup))
+
+
 def configured(settings: Mapping[Any, Any], plan: MsgGenerator) -> MsgGenerator:
     """Run ``plan`` with each signal set to its value; restore the old values afterwards."""
     settings = dict(settings)
@@ -88,16 +121,65 @@ def configured(settings: Mapping[Any, Any], plan: MsgGenerator) -> MsgGenerator:
         for signal, value in previous.items():
             yield from bps.mv(signal, value)
 
-    return (yield from bpp.finalize_wrapper(setup_and_run(), restore()))
+    return (yield from cleanup_after(setup_and_run(), restore))
+
+
+def _closing_baseline(devices: Sequence[Any], close: Msg) -> MsgGenerator:
+    """The baseline reading before ``close``; after a failure, of what still answers.
+
+    A run that failed may have lost an IOC: its devices are left out (and a reading
+    that fails anyway is dropped), so the run still closes with the first error.
+    """
+    if close.kwargs.get("exit_status", "success") == "success":
+        yield from bps.trigger_and_read(devices, name="baseline")
+        return (yield close)
+    answering = [device for device in devices if device.connected]
+    bundle = {"open": False}
+
+    def track(msg: Msg) -> Msg:
+        if msg.command == "create":
+            bundle["open"] = True
+        elif msg.command in ("save", "drop"):
+            bundle["open"] = False
+        return msg
+
+    try:
+        if answering:
+            reading = bps.trigger_and_read(answering, name="baseline")
+            yield from bpp.msg_mutator(reading, track)
+    except Exception as error:  # noqa: BLE001 - the run's own error is the one to raise
+        logger.warning("closing baseline of a failed run skipped: %r", error)
+        if bundle["open"]:
+            yield from bps.drop()
+    return (yield close)
 
 
 def stxm_run(
     beamline: Beamline, detectors: Sequence[Any], md: dict, body: MsgGenerator
 ) -> MsgGenerator:
-    """One run: start document ``md``, baseline readings, detectors staged, ``body``."""
-    plan = bpp.stage_wrapper(body, detectors)
+    """One run: start document ``md``, baseline readings, detectors staged, ``body``.
+
+    As bluesky's stage and baseline wrappers, except that after a failure neither the
+    unstaging nor the closing baseline can replace the error that stopped the run.
+    """
+    devices = separate_devices(root_ancestor(device) for device in detectors)
+    baseline = baseline_devices(beamline)
+
+    def staged():
+        yield from bps.stage_all(*devices)
+        return (yield from body)
+
+    def baseline_around(msg: Msg):
+        if msg.command == "open_run":
+            opening = bps.declare_stream(*baseline, name="baseline")
+            return None, bpp.pchain(opening, bps.trigger_and_read(baseline, name="baseline"))
+        if msg.command == "close_run":
+            return _closing_baseline(baseline, msg), None
+        return None, None
+
+    plan = cleanup_after(staged(), lambda: bps.unstage_all(*reversed(devices)))
     plan = bpp.run_wrapper(plan, md=md)
-    return (yield from bpp.baseline_wrapper(plan, baseline_devices(beamline)))
+    return (yield from bpp.plan_mutator(plan, baseline_around))
 
 
 def step_path(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
+import threading
 
 from ophyd import Component as Cpt
 from ophyd import Device, EpicsSignal, EpicsSignalRO
 from ophyd.status import Status
 
+from .channel_access import CleanUnstage, GuardedSignal, fresh_read, guard_status, settle_status
 from .motor import StxmMotor
 
 
@@ -22,13 +24,17 @@ class CounterError(RuntimeError):
     """The counter IOC refused or failed an acquisition (its Message_RBV says why)."""
 
 
-class PointCounter(Device):
+class PointCounter(CleanUnstage, Device):
     """Photon counter: one dwell per trigger (Single) or a whole line (Line).
 
     In Line mode a trigger arms a line of ``line_points`` dwells that starts when the
     fine X stage starts moving (``line_trigger`` FineXMotion; the plan triggers, then
     starts the move) or at once (Immediate); the reading then holds the counts
     waveform and the measured X of each point, one event per row as pyStxm records it.
+
+    A trigger's status fails when the counter IOC disconnects (at once, naming the PV)
+    or when the line / dwell has not finished ``acquire_timeout_margin_s`` after it
+    should have, so a scan never waits for a counter that is gone.
 
     Attributes
     ----------
@@ -45,18 +51,23 @@ class PointCounter(Device):
     counts = Cpt(EpicsSignalRO, "Counts_RBV", kind="hinted", auto_monitor=True)
     line_counts = Cpt(EpicsSignalRO, "LineCounts_RBV", kind="normal", auto_monitor=True)
     line_positions = Cpt(EpicsSignalRO, "LinePositions_RBV", kind="normal", auto_monitor=True)
-    dwell = Cpt(EpicsSignal, "DwellTime", kind="config", put_complete=True, auto_monitor=True)
+    dwell = Cpt(GuardedSignal, "DwellTime", kind="config", put_complete=True, auto_monitor=True)
     mode = Cpt(
-        EpicsSignal, "Mode", string=True, kind="config", put_complete=True, auto_monitor=True
+        GuardedSignal, "Mode", string=True, kind="config", put_complete=True, auto_monitor=True
     )
     line_points = Cpt(
-        EpicsSignal, "LinePoints", kind="config", put_complete=True, auto_monitor=True
+        GuardedSignal, "LinePoints", kind="config", put_complete=True, auto_monitor=True
     )
     line_trigger = Cpt(
-        EpicsSignal, "LineTrigger", string=True, kind="config", put_complete=True, auto_monitor=True
+        GuardedSignal,
+        "LineTrigger",
+        string=True,
+        kind="config",
+        put_complete=True,
+        auto_monitor=True,
     )
     noise = Cpt(
-        EpicsSignal, "Noise", string=True, kind="config", put_complete=True, auto_monitor=True
+        GuardedSignal, "Noise", string=True, kind="config", put_complete=True, auto_monitor=True
     )
     acquire = Cpt(EpicsSignal, "Acquire", put_complete=True, kind="omitted")
     x = Cpt(StxmMotor, "DetX", kind="config")
@@ -74,22 +85,43 @@ class PointCounter(Device):
         return self.mode.get() == CounterMode.LINE.value
 
     def trigger(self) -> Status:
-        """Acquire once; the status finishes when the IOC's put-callback completes."""
-        points = int(self.line_points.get()) if self.in_line_mode else 1
+        """Acquire once; the status finishes when the IOC's put-callback completes.
+
+        It fails with the IOC's Message_RBV if the IOC refused, with
+        ``IocDisconnectedError`` if the counter IOC went away, and with
+        ``IocTimeoutError`` after points × dwell (+ the motion wait in Line mode) + margin.
+        """
+        line = self.in_line_mode
+        points = int(self.line_points.get()) if line else 1
         timeout = points * float(self.dwell.get()) / 1000.0 + self.acquire_timeout_margin_s
-        if self.in_line_mode:
+        if line:
             timeout += self.motion_wait_s
-        status = Status(self, timeout=timeout)
+        status = Status(self)
+
+        def check() -> None:
+            # A fresh read: a monitor update may trail the put's completion.
+            try:
+                message = fresh_read(self.message)
+            except Exception as error:  # noqa: BLE001 - the status carries it to the plan
+                settle_status(status, error)
+                return
+            if message:
+                settle_status(status, CounterError(f"{self.prefix}Acquire: {message}"))
+            else:
+                settle_status(status)
 
         def finished(*args, **kwargs) -> None:
-            # A fresh read: a monitor update may trail the put's completion.
-            message = self.message.get(use_monitor=False)
-            if message:
-                status.set_exception(CounterError(f"{self.prefix}Acquire: {message}"))
-            else:
-                status.set_finished()
+            # Not in the CA callback itself: a get there cannot be answered.
+            threading.Thread(target=check, daemon=True).start()
 
-        self.acquire.put(1, use_complete=True, callback=finished)
+        guard_status(
+            status,
+            [self.acquire, self.message],
+            timeout=timeout,
+            action=f"{self.name} acquiring {points} point(s) of {self.dwell.get()} ms",
+        )
+        if not status.done:
+            self.acquire.put(1, use_complete=True, callback=finished)
         return status
 
     def _without_line_keys(self, mapping: dict) -> dict:

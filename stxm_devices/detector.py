@@ -10,12 +10,18 @@ and the Stats total reach every event.
 Where stock ophyd waits forever or reports only "Path does not exist", these devices
 raise ``DetectorWriteError`` with the IOC's WriteMessage: at stage when FilePath cannot
 be made or Capture cannot open the file, at trigger when a frame could not be written.
+A trigger cannot hang: it fails when the detector IOC disconnects (naming the PV) or
+when the frames are not done AcquireTime × NumImages + ``acquire_timeout_margin_s``
+after the trigger.  LazyOpen is staged No, so the file is open (and named) at stage
+whatever another client left; the IOC may create every level of the write path below
+its top directory, so the default path works on a fresh machine.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from pathlib import PurePosixPath
 
 from apstools.devices import SimDetectorCam_V34, SingleTrigger_V34
 from ophyd import ADComponent as ADCpt
@@ -32,10 +38,18 @@ from ophyd.areadetector.plugins import (
 )
 from ophyd.status import DeviceStatus
 
+from .channel_access import (
+    PUT_TIMEOUT_S,
+    CleanUnstage,
+    fresh_read,
+    guard_status,
+    naming_the_ioc,
+    settle_status,
+)
+
 #: Where the IOC writes unless told otherwise (strftime codes allowed; ends with "/").
+#: Only its top directory (/tmp) must exist: the IOC creates the levels below it.
 DEFAULT_WRITE_PATH = "/tmp/stxm/det1/%Y/%m/%d/"
-#: Seconds a put to the IOC may take (opening a file on a slow disk included).
-PUT_TIMEOUT_S = 10.0
 
 
 class DetectorWriteError(RuntimeError):
@@ -44,9 +58,9 @@ class DetectorWriteError(RuntimeError):
 
 def write_error(plugin, context: str) -> DetectorWriteError | None:
     """The IOC's write error (WriteStatus, WriteMessage) as an exception, if there is one."""
-    if not plugin.write_status.get(use_monitor=False):
+    if not fresh_read(plugin.write_status):
         return None
-    message = plugin.write_message.get(use_monitor=False)
+    message = fresh_read(plugin.write_message)
     return DetectorWriteError(f"{plugin.prefix} {context}: {message}")
 
 
@@ -76,17 +90,27 @@ class CaptureSignal(EpicsSignalWithRBV):
 class IocWrittenFiles:
     """Mixin for an HDF5 plugin whose files the IOC writes: paths made first, errors raised.
 
-    ``create_directory_depth`` (AD's CreateDirectory, −3: at most the last three levels)
-    is put before FilePath, since the IOC creates directories when FilePath is put.
+    ``create_directory_depth`` (AD's CreateDirectory) is put before FilePath, since the
+    IOC creates directories when FilePath is put.  None (the default): −(levels − 1),
+    every level below the path's top directory, so ``/tmp/stxm/det1/%Y/%m/%d/`` needs
+    only /tmp; a typo in the top directory still fails rather than creating it.
     """
 
-    create_directory_depth = -3
+    create_directory_depth: int | None = None
     #: Build offline (make_beamline(connect=False)); signals still connect before use.
     lazy_wait_for_connection = False
 
+    def directory_depth(self, write_path: str) -> int:
+        """CreateDirectory for ``write_path``: the set depth, or all below the top level."""
+        if self.create_directory_depth is not None:
+            return self.create_directory_depth
+        levels = len([part for part in PurePosixPath(write_path).parts if part != "/"])
+        return -max(levels - 1, 1)
+
     def make_filename(self):
         filename, read_path, write_path = super().make_filename()
-        self.create_directory.set(self.create_directory_depth).wait(PUT_TIMEOUT_S)
+        depth = self.directory_depth(write_path)
+        self.create_directory.set(depth).wait(PUT_TIMEOUT_S)
         self.file_path.set(write_path).wait(PUT_TIMEOUT_S)
         error = write_error(self, "FilePath")
         if error is not None or not self.file_path_exists.get(use_monitor=False):
@@ -95,13 +119,19 @@ class IocWrittenFiles:
 
 
 class StreamHDF5Plugin(IocWrittenFiles, FileStoreHDF5IterativeWrite, HDF5Plugin_V34):
-    """HDF1 streaming a run's frames into one file (spec AD_HDF5), SWMR on."""
+    """HDF1 streaming a run's frames into one file (spec AD_HDF5), SWMR on.
+
+    LazyOpen is staged No: Capture opens the file (and advances FileNumber) at once,
+    so the name the resource gives is the file's, whatever another client left set
+    (under LazyOpen ADCore would open it, and advance the number, at the first frame).
+    """
 
     capture = ADCpt(CaptureSignal, "Capture")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.stage_sigs["swmr_mode"] = "On"
+        self.stage_sigs["lazy_open"] = "No"
         self.stage_sigs.move_to_end("capture")
 
 
@@ -133,7 +163,7 @@ class TotalStats(StatsPlugin_V34):
     total = ADCpt(EpicsSignalRO, "Total_RBV", kind="hinted", lazy=False)
 
 
-class _AreaDetector(SingleTrigger_V34, DetectorBase):
+class _AreaDetector(CleanUnstage, SingleTrigger_V34, DetectorBase):
     """Camera and plugins shared by both file layouts (subclasses add ``hdf1``).
 
     Attributes
@@ -147,6 +177,9 @@ class _AreaDetector(SingleTrigger_V34, DetectorBase):
     """
 
     lazy_wait_for_connection = False
+    #: Seconds allowed beyond AcquireTime × NumImages before a trigger times out (file
+    #: writing and plugin time included).
+    acquire_timeout_margin_s = 10.0
     #: ADBase reads nothing by default; the frame's datum and the total go in every event.
     _default_read_attrs = ("hdf1", "stats1")
     cam = ADCpt(DetectorCam, "cam1:")
@@ -167,8 +200,18 @@ class _AreaDetector(SingleTrigger_V34, DetectorBase):
         self.hdf1.write_path_template = write_path_template
         self.hdf1.read_path_template = read_path_template
 
+    def expected_acquire_s(self) -> float:
+        """How long one trigger's frames take: max(AcquireTime, AcquirePeriod) × NumImages."""
+        cam = self.cam
+        frame_s = max(float(cam.acquire_time.get()), float(cam.acquire_period.get()))
+        return frame_s * max(int(cam.num_images.get()), 1)
+
     def trigger(self) -> DeviceStatus:
-        """Acquire one frame; fail with the IOC's WriteMessage if it was not written.
+        """Acquire; fail with the IOC's WriteMessage if a frame was not written.
+
+        The status fails too when the detector IOC disconnects (``IocDisconnectedError``)
+        or the frames take longer than ``expected_acquire_s`` + the margin
+        (``IocTimeoutError``) — stock ophyd waits for AcquireBusy forever.
 
         SingleTrigger's own ``trigger`` returns ``self._status``, which its callback
         resets to None when a fast frame is done before ``trigger`` returns; the status
@@ -176,24 +219,45 @@ class _AreaDetector(SingleTrigger_V34, DetectorBase):
         """
         if self._staged != Staged.yes:
             raise RuntimeError(f"{self.name} is not staged: stage it before triggering")
-        acquired = self._status = self._status_type(self)
-        self._acquisition_signal.put(1, wait=False)
-        self.generate_datum(self._image_name, time.time(), {})
         status = DeviceStatus(self)
+        with naming_the_ioc(self.prefix, f"{self.name} was triggered"):
+            action = f"{self.name} acquiring {int(self.cam.num_images.get())} frame(s)"
+            timeout = self.expected_acquire_s() + self.acquire_timeout_margin_s
+            guard_status(
+                status,
+                [self._acquisition_signal, self._acquisition_busy_signal],
+                timeout=timeout,
+                action=action,
+            )
+            if status.done:
+                return status
+            acquired = self._status = self._status_type(self)
 
         def check() -> None:
             if not acquired.success:
-                status.set_exception(acquired.exception())
+                settle_status(status, acquired.exception())
                 return
-            error = write_error(self.hdf1, f"frame {self.cam.array_counter.get()}")
-            if error is None:
-                status.set_finished()
-            else:
-                status.set_exception(error)
+            try:
+                error = write_error(self.hdf1, f"frame {self.cam.array_counter.get()}")
+            except Exception as read_error:  # noqa: BLE001 - the status carries it
+                error = read_error
+            settle_status(status, error)
 
         # A thread of its own: the check reads PVs, which a CA callback must not wait for.
         acquired.add_callback(lambda _: threading.Thread(target=check, daemon=True).start())
+        self._acquisition_signal.put(1, wait=False)
+        self.generate_datum(self._image_name, time.time(), {})
         return status
+
+    def stage(self) -> list:
+        """Stage; an IOC that dies meanwhile is named, not a bare Channel Access error."""
+        with naming_the_ioc(self.prefix, f"{self.name} was staged"):
+            return super().stage()
+
+    def _forget_staging(self) -> None:
+        super()._forget_staging()
+        self._acquisition_busy_signal.clear_sub(self._acquire_changed)
+        self._status = None
 
 
 class AreaDetector(_AreaDetector):

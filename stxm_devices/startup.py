@@ -15,9 +15,10 @@ import os
 import sys
 import threading
 
-from stxm_devices.channel_access import use_loopback_channel_access
+from stxm_devices.channel_access import start_repeater, use_loopback_channel_access
 
 use_loopback_channel_access()
+start_repeater()  # before the first PV: libca finds a repeater (no caRepeater banner)
 
 from bluesky import RunEngine  # noqa: E402 - after the Channel Access environment
 from bluesky import plan_stubs as bps  # noqa: E402

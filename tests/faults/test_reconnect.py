@@ -1,0 +1,33 @@
+"""A sim killed mid scan and restarted on the same port: the same session scans again."""
+
+from __future__ import annotations
+
+import time
+
+import bluesky.plans as bp
+import pytest
+
+import plans
+
+from .test_ioc_death import kill_after_events
+
+
+def test_restart_on_the_same_port_then_scan_again(RE, sim, beamline, write_path):
+    callback, seen = kill_after_events(sim, 2)
+    with pytest.raises(Exception):  # noqa: B017 - which error: tests/faults/test_ioc_death.py
+        RE(
+            plans.ptycho_scan(beamline, region=plans.Region(0, 2, 5, 0, 2, 5), dwell_ms=300),
+            callback,
+        )
+    assert seen["killed_at"] is not None
+    sim.start()  # returns once a PV of the new sim answers
+    ready = time.monotonic()
+    beamline.connect(timeout=30)
+    connected = time.monotonic() - ready
+    # The same devices stage again (no RedundantStaging) and the scan completes.
+    uid = RE(bp.count([beamline.counter, beamline.detector], num=2)).run_start_uids
+    scanned = time.monotonic() - ready
+    print(
+        f"after the restart: all signals connected in {connected:.2f} s, scan done {scanned:.2f} s"
+    )
+    assert len(uid) == 1

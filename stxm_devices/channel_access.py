@@ -190,9 +190,24 @@ class GuardedSignal(EpicsSignal):
 
     def set(self, value, *, timeout=None, settle_time=None) -> StatusBase:
         timeout = timeout or self.write_timeout or PUT_TIMEOUT_S
+        # Connected first: ophyd would otherwise make a Status, then fail the put, and
+        # leave that Status to time out (and warn) on its own later.
+        self.wait_for_connection(timeout=self.connection_timeout)
         # ophyd's own deadline a little later, so the one that names the PV fires first.
         status = super().set(value, timeout=timeout + 1.0, settle_time=settle_time)
         return guard_status(status, [self], timeout=timeout, action=f"setting {value!r}")
+
+
+class NamedIocErrors:
+    """Mixin: a device's stage and read name its IOC when the control layer's error does not."""
+
+    def stage(self) -> list:
+        with naming_the_ioc(self.prefix, f"{self.name} was staged"):
+            return super().stage()
+
+    def read(self) -> dict:
+        with naming_the_ioc(self.prefix, f"{self.name} was read"):
+            return super().read()
 
 
 class CleanUnstage:

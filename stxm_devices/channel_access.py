@@ -190,9 +190,24 @@ class GuardedSignal(EpicsSignal):
 
     def set(self, value, *, timeout=None, settle_time=None) -> StatusBase:
         timeout = timeout or self.write_timeout or PUT_TIMEOUT_S
+        # Connected first: ophyd would otherwise make a Status, then fail the put, and
+        # leave that Status to time out (and warn) on its own later.
+        self.wait_for_connection(timeout=self.connection_timeout)
         # ophyd's own deadline a little later, so the one that names the PV fires first.
         status = super().set(value, timeout=timeout + 1.0, settle_time=settle_time)
         return guard_status(status, [self], timeout=timeout, action=f"setting {value!r}")
+
+
+class NamedIocErrors:
+    """Mixin: a device's stage and read name its IOC when the control layer's error does not."""
+
+    def stage(self) -> list:
+        with naming_the_ioc(self.prefix, f"{self.name} was staged"):
+            return super().stage()
+
+    def read(self) -> dict:
+        with naming_the_ioc(self.prefix, f"{self.name} was read"):
+            return super().read()
 
 
 class CleanUnstage:
@@ -225,14 +240,25 @@ class CleanUnstage:
 
 # --- The CA repeater: caproto's, on the repeater port of 127.0.0.1 ---------------------
 
-_REPEATER_CODE = "import caproto.sync.repeater as r; r.run(host='127.0.0.1')"
+# Serves 127.0.0.1 only, and ends with the session that started it (its parent).
+_REPEATER_CODE = """
+import os, threading, time
+import caproto.sync.repeater as repeater
+parent = os.getppid()
+def orphaned():
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+threading.Thread(target=orphaned, daemon=True).start()
+repeater.run(host="127.0.0.1")
+"""
 
 
 def repeater_command() -> list[str]:
     """caproto's CA repeater bound to 127.0.0.1 (its own ``caproto-repeater`` binds 0.0.0.0).
 
-    It serves ``EPICS_CA_REPEATER_PORT`` of its environment and exits at once if a
-    repeater already holds that port.
+    It serves ``EPICS_CA_REPEATER_PORT`` of its environment, exits at once if a
+    repeater already holds that port, and exits when the process that started it ends.
     """
     return [sys.executable, "-c", _REPEATER_CODE]
 
@@ -242,16 +268,15 @@ def start_repeater() -> subprocess.Popen:
 
     libca looks for a repeater when its context starts; without one it prints
     "caRepeater couldn't be located" (pyepics ships no caRepeater executable) and
-    runs its own in a thread bound to every interface.  Like EPICS's caRepeater, the
-    process outlives the session (a new session reuses it); it uses no network beyond
-    127.0.0.1.  Returns the process (it has already exited if a repeater was running).
+    runs its own in a thread bound to every interface.  The repeater uses no network
+    beyond 127.0.0.1 and ends with this session (a later session starts its own).
+    Returns the process (it has already exited if a repeater was running).
     """
     process = subprocess.Popen(
         repeater_command(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        start_new_session=True,
     )
     _wait_for_repeater_port(process)
     return process

@@ -9,7 +9,14 @@ from ophyd import Component as Cpt
 from ophyd import Device, EpicsSignal, EpicsSignalRO
 from ophyd.status import Status
 
-from .channel_access import CleanUnstage, GuardedSignal, fresh_read, guard_status, settle_status
+from .channel_access import (
+    CleanUnstage,
+    GuardedSignal,
+    NamedIocErrors,
+    fresh_read,
+    guard_status,
+    settle_status,
+)
 from .motor import StxmMotor
 
 
@@ -24,7 +31,7 @@ class CounterError(RuntimeError):
     """The counter IOC refused or failed an acquisition (its Message_RBV says why)."""
 
 
-class PointCounter(CleanUnstage, Device):
+class PointCounter(NamedIocErrors, CleanUnstage, Device):
     """Photon counter: one dwell per trigger (Single) or a whole line (Line).
 
     In Line mode a trigger arms a line of ``line_points`` dwells that starts when the

@@ -41,6 +41,7 @@ from ophyd.status import DeviceStatus
 from .channel_access import (
     PUT_TIMEOUT_S,
     CleanUnstage,
+    NamedIocErrors,
     fresh_read,
     guard_status,
     naming_the_ioc,
@@ -163,7 +164,7 @@ class TotalStats(StatsPlugin_V34):
     total = ADCpt(EpicsSignalRO, "Total_RBV", kind="hinted", lazy=False)
 
 
-class _AreaDetector(CleanUnstage, SingleTrigger_V34, DetectorBase):
+class _AreaDetector(NamedIocErrors, CleanUnstage, SingleTrigger_V34, DetectorBase):
     """Camera and plugins shared by both file layouts (subclasses add ``hdf1``).
 
     Attributes
@@ -248,11 +249,6 @@ class _AreaDetector(CleanUnstage, SingleTrigger_V34, DetectorBase):
         self._acquisition_signal.put(1, wait=False)
         self.generate_datum(self._image_name, time.time(), {})
         return status
-
-    def stage(self) -> list:
-        """Stage; an IOC that dies meanwhile is named, not a bare Channel Access error."""
-        with naming_the_ioc(self.prefix, f"{self.name} was staged"):
-            return super().stage()
 
     def _forget_staging(self) -> None:
         super()._forget_staging()

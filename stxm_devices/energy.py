@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 
 from ophyd import Component as Cpt
-from ophyd import Device, EpicsSignal, EpicsSignalRO, Signal
+from ophyd import Device, EpicsSignalRO, Signal
 from ophyd import FormattedComponent as FCpt
 from ophyd.pseudopos import (
     PseudoPositioner,
@@ -14,6 +14,7 @@ from ophyd.pseudopos import (
     real_position_argument,
 )
 
+from .channel_access import GuardedSignal
 from .motor import StxmMotor
 
 
@@ -30,9 +31,9 @@ class Polarization(enum.StrEnum):
 class Epu(Device):
     """Elliptically polarizing undulator: mode, offset (eV), linear angle (deg)."""
 
-    polarization = Cpt(EpicsSignal, "Polarization", string=True, kind="normal")
-    offset = Cpt(EpicsSignal, "Offset", kind="normal")
-    angle = Cpt(EpicsSignal, "Angle", kind="normal")
+    polarization = Cpt(GuardedSignal, "Polarization", string=True, kind="normal")
+    offset = Cpt(GuardedSignal, "Offset", kind="normal")
+    angle = Cpt(GuardedSignal, "Angle", kind="normal")
 
 
 class FocusedEnergy(PseudoPositioner):

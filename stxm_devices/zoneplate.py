@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ophyd import Component as Cpt
-from ophyd import Device, EpicsSignal, EpicsSignalRO
+from ophyd import Device, EpicsSignalRO
 
+from .channel_access import GuardedSignal
 from .motor import StxmMotor
 
 
@@ -21,7 +22,7 @@ class ZonePlate(Device):
     """
 
     z = Cpt(StxmMotor, "Z", kind="hinted")
-    index = Cpt(EpicsSignal, "Index", kind="config")
+    index = Cpt(GuardedSignal, "Index", kind="config")
     diameter = Cpt(EpicsSignalRO, "Diameter_RBV", kind="config")
     outer_zone = Cpt(EpicsSignalRO, "OuterZone_RBV", kind="config")
     central_stop = Cpt(EpicsSignalRO, "CentralStop_RBV", kind="config")

@@ -9,6 +9,7 @@ import pytest
 
 import plans
 
+from .conftest import PREFIX
 from .test_ioc_death import kill_after_events
 
 
@@ -20,11 +21,15 @@ def test_restart_on_the_same_port_then_scan_again(RE, sim, beamline, write_path)
             callback,
         )
     assert seen["killed_at"] is not None
+    # A scan started while the IOC is still down fails at once, naming it...
+    with pytest.raises(Exception) as early:  # noqa: B017 - the type depends on where it stops
+        RE(bp.count([beamline.counter, beamline.detector]))
+    assert PREFIX in str(early.value), repr(early.value)
     sim.start()  # returns once a PV of the new sim answers
     ready = time.monotonic()
     beamline.connect(timeout=30)
     connected = time.monotonic() - ready
-    # The same devices stage again (no RedundantStaging) and the scan completes.
+    # ...and the same devices stage again (no RedundantStaging): the scan completes.
     uid = RE(bp.count([beamline.counter, beamline.detector], num=2)).run_start_uids
     scanned = time.monotonic() - ready
     print(

@@ -1,4 +1,4 @@
-"""Channel Access stays on this machine unless the caller says otherwise (DESIGN.md §2).
+"""Channel Access stays on this machine unless the caller says otherwise.
 
 Every IOC entry point calls :func:`apply_server_defaults` before caproto reads the
 environment, so a bare ``python -m iocs.stage`` binds 127.0.0.1 and never beacons onto

@@ -22,7 +22,7 @@ def run_standalone(
 ) -> None:
     """``python -m iocs.<name> --prefix ... --list-pvs`` for one PVGroup.
 
-    Loopback defaults (DESIGN.md §2) are applied before caproto reads the environment;
+    Loopback defaults are applied before caproto reads the environment;
     ``--interfaces`` or the EPICS variables choose another network explicitly.
     ``add_arguments``/``make_ioc`` let an IOC take extra options (e.g. the prefixes of
     the IOCs it follows over Channel Access).

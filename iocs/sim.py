@@ -2,17 +2,18 @@
 
 All PVGroups share one :class:`~iocs.physics.StxmModel` and read each other's motor
 trajectories directly, so detectors see exact positions.  ``stxm sim`` runs this on
-one loopback port (DESIGN.md §2).
+one loopback port.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from caproto.server import PVGroup
 
 from .counter import CounterIOC
-from .detector import DetectorIOC
+from .detector import DEFAULT_DATA_ROOTS, DetectorIOC
 from .energy import EnergyIOC
 from .loopback import apply_server_defaults
 from .osa import OsaStage
@@ -50,8 +51,12 @@ class SimBeamline:
         return database
 
 
-def build_sim(prefix: str = "SIM:", model: StxmModel | None = None) -> SimBeamline:
-    """Create every IOC of the virtual STXM under ``prefix``."""
+def build_sim(
+    prefix: str = "SIM:",
+    model: StxmModel | None = None,
+    data_roots: Sequence[str] = DEFAULT_DATA_ROOTS,
+) -> SimBeamline:
+    """Create every IOC of the virtual STXM under ``prefix``; the detector writes only in ``data_roots``."""
     model = model or StxmModel()
     groups: dict[str, PVGroup] = {}
     positions = LocalPositions(groups)
@@ -64,7 +69,9 @@ def build_sim(prefix: str = "SIM:", model: StxmModel | None = None) -> SimBeamli
     groups["energy"] = EnergyIOC(prefix=sub("energy"))
     groups["zoneplate"] = ZonePlateIOC(prefix=sub("zoneplate"), model=model, positions=positions)
     groups["counter"] = CounterIOC(prefix=sub("counter"), model=model, positions=positions)
-    groups["detector"] = DetectorIOC(prefix=sub("detector"), model=model, positions=positions)
+    groups["detector"] = DetectorIOC(
+        prefix=sub("detector"), model=model, positions=positions, data_roots=data_roots
+    )
     return SimBeamline(prefix=prefix, model=model, groups=groups)
 
 
@@ -76,8 +83,9 @@ def run_sim(
     seed: int = 0,
     interfaces: list[str] | None = None,
     list_pvs: bool = False,
+    data_roots: Sequence[str] = DEFAULT_DATA_ROOTS,
 ) -> None:
     """Serve the virtual STXM on ``port`` (loopback unless ``interfaces`` says otherwise)."""
     apply_server_defaults(port)
-    sim = build_sim(prefix, StxmModel(seed=seed, noise=noise))
+    sim = build_sim(prefix, StxmModel(seed=seed, noise=noise), data_roots)
     serve(sim.pvdb, interfaces=interfaces or ["127.0.0.1"], log_pv_names=list_pvs)

@@ -18,6 +18,7 @@ from pathlib import Path
 import h5py
 
 from iocs.loopback import free_port_pair
+from iocs.detector import DEFAULT_DATA_ROOTS
 from iocs.sim import run_sim
 
 from .channel_access import loopback_client_environment
@@ -45,6 +46,7 @@ def _sim(args: argparse.Namespace) -> int:
         seed=args.seed,
         interfaces=args.interfaces,
         list_pvs=args.list_pvs,
+        data_roots=args.data_roots or DEFAULT_DATA_ROOTS,
     )
     return 0
 
@@ -54,7 +56,7 @@ def _add_sim(subparsers: argparse._SubParsersAction) -> None:
         "sim",
         help="run the simulated STXM IOCs (one process, one loopback port)",
         description="Serve stage, OSA, zone plate, energy and counter IOCs, sharing one "
-        "physics model, on 127.0.0.1 (DESIGN.md §2).",
+        "physics model, on 127.0.0.1 (docs/architecture.md).",
     )
     sim.add_argument(
         "--port",
@@ -72,6 +74,13 @@ def _add_sim(subparsers: argparse._SubParsersAction) -> None:
         help="serve on these interfaces instead of 127.0.0.1 (a real network: an explicit choice)",
     )
     sim.add_argument("--list-pvs", action="store_true", help="log every PV served")
+    sim.add_argument(
+        "--data-root",
+        action="append",
+        dest="data_roots",
+        help="a directory the detector IOC may write in (repeatable; default: "
+        "$STXM_DATA_DIR or ~/stxm-data, and the temporary directory)",
+    )
     sim.set_defaults(func=_sim)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from iocs.loopback import free_port_pair
 
-from .channel_access import use_loopback_channel_access
+from .channel_access import running_repeater, use_loopback_channel_access
 from .testing import running_ioc, sim_command
 
 SIM_PREFIX = "SIM:"
@@ -290,9 +290,9 @@ def run_demo(data_dir: Path, sizes: DemoSizes = DemoSizes()) -> list[DemoResult]
     port = free_port_pair()
     use_loopback_channel_access([port], force=True)
     results: list[DemoResult] = []
-    with running_ioc(
-        sim_command(port, SIM_PREFIX), port=port, ready_pv=f"{SIM_PREFIX}counter0:Noise"
-    ):
+    sim = sim_command(port, SIM_PREFIX, "--data-root", str(data_dir))
+    # A repeater before the first PV: no "caRepeater couldn't be located".
+    with running_repeater(), running_ioc(sim, port=port, ready_pv=f"{SIM_PREFIX}counter0:Noise"):
         beamline = make_beamline(SIM_PREFIX, detector_write_path=f"{data_dir}/det1/%Y/%m/%d/")
         RE = RunEngine({})  # noqa: N806 - the name every bluesky user knows
         assembler = NXstxmAssembler(data_dir)

@@ -7,7 +7,7 @@ Tiled catalog, or a server), the NXstxm assembler writing one file per scan into
 data directory, and every plan bound to the beamline — so ``RE(stxm_image(...))``.
 
 Channel Access stays on loopback unless the EPICS_CA_* variables say otherwise
-(DESIGN.md §2): a real beamline sets EPICS_CA_ADDR_LIST before starting IPython.
+(docs/architecture.md): a real beamline sets EPICS_CA_ADDR_LIST before starting IPython.
 """
 
 import functools

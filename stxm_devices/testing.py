@@ -1,7 +1,7 @@
 """Test helpers shipped with the package: sim IOC processes on loopback, stopped by PID.
 
 ``running_ioc`` starts a command (``stxm sim``, ``python -m iocs.<name>``) with the
-DESIGN.md §2 environment for its own port, waits until a PV answers (not a sleep),
+loopback Channel Access environment for its own port, waits until a PV answers (not a sleep),
 and always stops the process it started — terminate, then kill — even when the
 test body raised. ``running_service`` does the same for any other process (the 0MQ
 proxy, ``stxm serve``), waiting on a condition the caller gives.
@@ -94,7 +94,7 @@ def running_ioc(
     port: int,
     ready_pv: str,
     client_ports: Sequence[int] = (),
-    timeout: float = 30.0,
+    timeout: float = 60.0,
     extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[IocProcess]:
     """Run ``command`` as an IOC on loopback ``port`` until the block ends."""
@@ -129,7 +129,7 @@ def running_service(
     command: Sequence[str],
     *,
     ready: Callable[[ServiceProcess], bool],
-    timeout: float = 30.0,
+    timeout: float = 60.0,
     poll_s: float = 0.1,
     extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[ServiceProcess]:

@@ -56,7 +56,7 @@ def build_sim(
     model: StxmModel | None = None,
     data_roots: Sequence[str] = DEFAULT_DATA_ROOTS,
 ) -> SimBeamline:
-    """Create every IOC of the virtual STXM under ``prefix``; the detector writes only in ``data_roots``."""
+    """Create every IOC of the virtual STXM under ``prefix`` (files only in ``data_roots``)."""
     model = model or StxmModel()
     groups: dict[str, PVGroup] = {}
     positions = LocalPositions(groups)

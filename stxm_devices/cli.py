@@ -17,8 +17,8 @@ from pathlib import Path
 
 import h5py
 
-from iocs.loopback import free_port_pair
 from iocs.detector import DEFAULT_DATA_ROOTS
+from iocs.loopback import free_port_pair
 from iocs.sim import run_sim
 
 from .channel_access import loopback_client_environment

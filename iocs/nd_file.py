@@ -126,6 +126,8 @@ def create_directories(path: str, depth: int, roots: Sequence[str]) -> None:
     first = depth if depth > 0 else max(len(names) + depth, 1)
     for level in range(first, len(names)):
         directory = os.path.join(root, *names[: level + 1])
+        if os.path.isdir(directory):  # only missing levels are made (and must be inside)
+            continue
         if not inside(directory, roots):
             raise WriteError(f"Cannot create directory {directory}: outside the data root")
         try:

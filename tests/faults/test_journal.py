@@ -186,6 +186,7 @@ def test_sigint_mid_stack_ends_the_session_cleanly_and_writes_the_scan(own_sim, 
     assert names.count("start") == 3 and names.count("stop") == 3
     # The profile aborted the paused run at exit: the live assembler wrote the scan ...
     live = data_dir / f"{journal.stem}.nxs"
+    assert live.exists(), f"{sorted(p.name for p in data_dir.iterdir())}: {output[-3000:]}"
     assert "abort" in two_images_and_a_part(live)
     # ... and the journal builds it again, under a new name.
     again = assemble(journal)

@@ -93,8 +93,10 @@ def serve(proxy, publisher, data_dir: Path, *, from_env: bool = False):
 
 
 def _journaled(data_dir: Path, count: int) -> bool:
-    journals = list(data_dir.glob("*.jsonl"))
-    return bool(journals) and len(load_jsonl(journals[0])) >= count
+    journals = list(data_dir.glob("*.jsonl"))  # reserved empty first, then written
+    return (
+        bool(journals) and journals[0].stat().st_size > 0 and len(load_jsonl(journals[0])) >= count
+    )
 
 
 def test_hostile_messages_skipped_and_kill_9_mid_scan_still_ends_with_the_file(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+import h5py
 import pytest
 from bluesky.utils import FailedStatus
 from ophyd import Staged
@@ -12,6 +13,7 @@ from ophyd.utils import DisconnectedError
 
 import plans
 from stxm_devices.channel_access import IocDisconnectedError
+from stxm_devices.nxstxm import NXstxmAssembler, check_file
 
 from .conftest import PREFIX
 
@@ -87,10 +89,13 @@ def error_text(error: BaseException) -> str:
 
 
 @pytest.mark.parametrize("scan", sorted(_scans()))
-def test_sigkill_mid_scan_raises_promptly_naming_the_pv(RE, sim, beamline, write_path, scan):
+def test_sigkill_mid_scan_raises_promptly_naming_the_pv(
+    RE, sim, beamline, write_path, scan, tmp_path
+):
     callback, seen = kill_after_events(sim, EVENTS_BEFORE_KILL)
+    assembler = NXstxmAssembler(tmp_path)
     with pytest.raises(Exception) as raised:
-        RE(_scans()[scan](beamline), callback)
+        RE(_scans()[scan](beamline), [callback, assembler])
     took = time.monotonic() - seen["killed_at"]
     print(f"{scan}: raised {took:.2f} s after the SIGKILL: {raised.value!r}")
     assert seen["killed_at"] is not None, "the scan ended before the sim was killed"
@@ -105,3 +110,12 @@ def test_sigkill_mid_scan_raises_promptly_naming_the_pv(RE, sim, beamline, write
     assert "ring_current" not in str(raised.value), text
     for device in (beamline.counter, beamline.detector):
         assert device._staged == Staged.no, f"{device.name} left staged"
+    # What was acquired is written, marked incomplete, its frames linked and readable.
+    [written] = assembler.written
+    with h5py.File(written) as nexus:
+        entries = [group for group in nexus.values() if group.attrs.get("NX_class") == "NXentry"]
+        assert entries and all(
+            entry["status/data"].asstr()[()] == "incomplete" for entry in entries
+        )
+    report = check_file(written)
+    assert report.ok, report.text()

@@ -61,8 +61,14 @@ def ioc_environment(port: int, client_ports: Sequence[int] = ()) -> dict[str, st
 
 
 def wait_for_pv(pvname: str, *, timeout: float, process: subprocess.Popen | None = None) -> None:
-    """Return once ``pvname`` answers a caget; raise if the deadline passes or the IOC died."""
-    import epics
+    """Return once ``pvname`` answers a read; raise if the deadline passes or the IOC died.
+
+    Each try is a fresh search (caproto's synchronous client): a libca channel made
+    before the IOC is up backs its searches off, and would find a slow-starting IOC
+    late, or after a restart on the same port not within the deadline at all.
+    """
+    from caproto import CaprotoError
+    from caproto.sync.client import read
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -70,8 +76,11 @@ def wait_for_pv(pvname: str, *, timeout: float, process: subprocess.Popen | None
             raise RuntimeError(
                 f"IOC exited with code {process.returncode} before {pvname} answered"
             )
-        if epics.caget(pvname, timeout=0.5, connection_timeout=0.5) is not None:
+        try:
+            read(pvname, timeout=0.5, repeater=False)
             return
+        except (CaprotoError, TimeoutError, OSError):
+            time.sleep(0.1)
     raise TimeoutError(f"{pvname} did not answer within {timeout} s")
 
 

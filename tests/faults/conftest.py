@@ -1,12 +1,13 @@
 """Fault tests: a sim of their own that a test may SIGKILL, SIGSTOP or restart.
 
 The session ``sim`` of tests/integration is shared by other tests, so each test here
-runs its own sim under the prefix ``FLT:`` on the spare loopback port ``b``
+runs its own sim under a prefix ``T<n>FLT:`` on the spare loopback port ``b``
 (tests/conftest.py), stopped by PID afterwards whatever the test did to it.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 from collections.abc import Iterator
@@ -21,6 +22,10 @@ from stxm_devices.channel_access import running_repeater
 from stxm_devices.testing import IocProcess, running_ioc, sim_command
 
 PREFIX = "FLT:"
+#: Each test's sim gets fresh PV names (``T<n>FLT:``): libca backs off its searches for a
+#: channel whose IOC is gone (to minutes), so names an earlier test's dead sim left
+#: searching would reconnect late; within a test, a restart reconnects the same names.
+_SIM_NUMBERS = itertools.count(1)
 
 
 def pytest_collection_modifyitems(items):
@@ -41,6 +46,7 @@ class KillableSim:
 
     def __init__(self, port: int, stack: ExitStack) -> None:
         self.port = port
+        self.prefix = f"T{next(_SIM_NUMBERS)}{PREFIX}"
         self.process: IocProcess | None = None
         self._stack = stack
 
@@ -48,9 +54,9 @@ class KillableSim:
         """Start (or restart) the sim; return once its PVs answer."""
         self.process = self._stack.enter_context(
             running_ioc(
-                sim_command(self.port, PREFIX),
+                sim_command(self.port, self.prefix),
                 port=self.port,
-                ready_pv=f"{PREFIX}counter0:Noise",
+                ready_pv=f"{self.prefix}counter0:Noise",
                 timeout=60,
             )
         )
@@ -74,17 +80,10 @@ def sim(ca_ports, repeater) -> Iterator[KillableSim]:
         yield sim
 
 
-@pytest.fixture(scope="session")
-def session_beamline():
-    """One set of devices for every sim these tests start: a session that outlives IOCs."""
-    return make_beamline(PREFIX, connect=False)
-
-
 @pytest.fixture
-def beamline(sim, session_beamline):
-    """The session's devices, reconnected to this test's sim."""
-    session_beamline.connect(timeout=60)
-    return session_beamline
+def beamline(sim):
+    """Devices of this test's sim (a restart within the test reconnects the same ones)."""
+    return make_beamline(sim.prefix, timeout=60)
 
 
 @pytest.fixture

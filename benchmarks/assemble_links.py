@@ -157,7 +157,7 @@ def copy_frames_in(path: Path, runs: list) -> None:
 
 def child(mode: str, documents_file: Path, out: Path) -> dict:
     """Assemble the pickled documents (``mode`` link or copy); time and peak RSS of this process."""
-    from stxm_devices.nxstxm import assemble_runs, collect_runs
+    from nxstxm import assemble_runs, collect_runs
 
     with documents_file.open("rb") as handle:
         runs = collect_runs(pickle.load(handle))

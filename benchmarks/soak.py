@@ -40,8 +40,8 @@ def main() -> None:
     from bluesky import RunEngine
 
     import plans
+    from nxstxm.journal import Journal
     from stxm_devices import make_beamline
-    from stxm_devices.nxstxm.journal import Journal
     from stxm_devices.testing import running_ioc, sim_command
 
     work = Path(tempfile.mkdtemp(prefix="stxm-soak-"))

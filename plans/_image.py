@@ -15,8 +15,8 @@ import numpy as np
 from bluesky import plan_stubs as bps
 from bluesky.utils import MsgGenerator
 
+from nxstxm.scan_types import ScanType
 from stxm_devices import Beamline
-from stxm_devices.nxstxm.scan_types import ScanType
 
 from ._runs import ScanLabel, labelled_run
 from .acquisition import (

@@ -12,8 +12,8 @@ from typing import Any
 
 from bluesky.utils import MsgGenerator
 
+from nxstxm.scan_types import ScanType
 from stxm_devices import Beamline
-from stxm_devices.nxstxm.scan_types import ScanType
 
 from .acquisition import stxm_run
 from .metadata import ScanGroup, plan_metadata, read_zp_def, rev_lu_dct, standard_metadata

@@ -13,8 +13,8 @@ import numpy as np
 from bluesky import preprocessors as bpp
 from bluesky.utils import MsgGenerator
 
+from nxstxm.scan_types import ScanType
 from stxm_devices import Beamline
-from stxm_devices.nxstxm.scan_types import ScanType
 
 from ._lines import Line, Rows, check_line_scan, line_run
 from ._patterns import axis_points

@@ -8,8 +8,8 @@ from typing import Any
 from bluesky import plan_stubs as bps
 from bluesky.utils import MsgGenerator
 
+from nxstxm.scan_types import ScanType
 from stxm_devices import Beamline
-from stxm_devices.nxstxm.scan_types import ScanType
 
 from ._lines import Line, Rows, check_line_scan, line_run
 from ._patterns import energy_points, line_points

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from bluesky import plan_stubs as bps
 
+from nxstxm.scan_types import ScanType
 from stxm_devices import Beamline
-from stxm_devices.nxstxm.scan_types import ScanType
 
 #: Descriptive device names (rev_lu_dct keys, ROI POSITIONERs) → attribute path in a Beamline.
 DESCRIPTIVE_NAMES: dict[str, str] = {

@@ -14,8 +14,8 @@ import numpy as np
 from bluesky import plan_stubs as bps
 from bluesky.utils import MsgGenerator
 
+from nxstxm.scan_types import ScanType
 from stxm_devices import Beamline
-from stxm_devices.nxstxm.scan_types import ScanType
 
 from ._image import Grid, check_grid, current_energy, image_run
 from ._patterns import axis_points, pad_dwell_map

@@ -14,8 +14,8 @@ import numpy as np
 from bluesky import plan_stubs as bps
 from bluesky.utils import MsgGenerator
 
+from nxstxm.scan_types import ScanType
 from stxm_devices import Beamline
-from stxm_devices.nxstxm.scan_types import ScanType
 
 from ._patterns import energy_points
 from ._runs import ScanLabel, labelled_run

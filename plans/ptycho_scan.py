@@ -20,8 +20,8 @@ import numpy as np
 from bluesky import plan_stubs as bps
 from bluesky.utils import MsgGenerator
 
+from nxstxm.scan_types import ScanType
 from stxm_devices import Beamline
-from stxm_devices.nxstxm.scan_types import ScanType
 
 from ._image import Grid, check_grid, current_energy, grid_rois
 from ._patterns import spiral_points

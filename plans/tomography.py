@@ -7,8 +7,8 @@ from typing import Any
 
 from bluesky.utils import MsgGenerator
 
+from nxstxm.scan_types import ScanType
 from stxm_devices import Beamline
-from stxm_devices.nxstxm.scan_types import ScanType
 
 from ._image import Grid, check_grid
 from ._patterns import energy_points

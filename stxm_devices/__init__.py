@@ -1,7 +1,7 @@
 """ophyd devices for a scanning transmission X-ray microscope, and the beamline factory.
 
 ``make_beamline(prefix)`` builds every device; ``stxm_devices.startup`` is the IPython
-profile entry point; ``stxm_devices.nxstxm`` assembles NXstxm files from documents.
+profile entry point; ``nxstxm`` assembles NXstxm files from documents.
 """
 
 from .beamline import Beamline, BeamlineConnectionError, make_beamline

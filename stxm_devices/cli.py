@@ -20,9 +20,7 @@ import h5py
 from iocs.detector import DEFAULT_DATA_ROOTS
 from iocs.loopback import free_port_pair
 from iocs.sim import run_sim
-
-from .channel_access import loopback_client_environment
-from .nxstxm import (
+from nxstxm import (
     AssemblyError,
     CatalogError,
     assemble_documents,
@@ -31,7 +29,9 @@ from .nxstxm import (
     open_catalog,
     scan_documents,
 )
-from .nxstxm.loaders import FORMATS, DocumentFileError, detect_format, load_documents
+from nxstxm.loaders import FORMATS, DocumentFileError, detect_format, load_documents
+
+from .channel_access import loopback_client_environment
 
 
 def _sim(args: argparse.Namespace) -> int:
@@ -206,7 +206,7 @@ def _add_check(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .nxstxm.serve import serve  # needs pyzmq, which the other subcommands do not
+    from nxstxm.serve import serve  # needs pyzmq, which the other subcommands do not
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     assembler = serve(args.zmq, _data_dir(args), allow_outside=args.allow_outside)
@@ -219,7 +219,7 @@ def _add_serve(subparsers: argparse._SubParsersAction) -> None:
         help="run the NXstxm assembler on a 0MQ document stream (JSON documents)",
         description="Subscribe to the out side of a 0MQ proxy (stxm proxy) and write one "
         "NXstxm file per scan into the data directory until SIGTERM/SIGINT. Documents "
-        "must be published as JSON: Publisher(address, serializer=stxm_devices.nxstxm."
+        "must be published as JSON: Publisher(address, serializer=nxstxm."
         "serve.serialize). Every document is journaled; a restart takes up the journals "
         "of scans not yet written.",
     )

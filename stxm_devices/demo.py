@@ -281,8 +281,9 @@ def run_demo(data_dir: Path, sizes: DemoSizes = DemoSizes()) -> list[DemoResult]
     from bluesky import RunEngine
     from bluesky import plan_stubs as bps
 
+    from nxstxm import NXstxmAssembler, check_file
+
     from .beamline import make_beamline
-    from .nxstxm import NXstxmAssembler, check_file
     from .quicklook import quicklook
 
     data_dir = Path(data_dir).resolve()

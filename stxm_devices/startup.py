@@ -27,10 +27,10 @@ from bluesky.callbacks.best_effort import BestEffortCallback  # noqa: E402
 from bluesky.utils import ProgressBarManager  # noqa: E402
 
 import plans as _plans  # noqa: E402
+from nxstxm import NXstxmAssembler, space_guard  # noqa: E402
 from stxm_devices.beamline import make_beamline  # noqa: E402
 from stxm_devices.catalog import open_catalog  # noqa: E402
 from stxm_devices.config import load_config  # noqa: E402
-from stxm_devices.nxstxm import NXstxmAssembler, space_guard  # noqa: E402
 
 config = load_config(os.environ)
 config.data_dir.mkdir(parents=True, exist_ok=True)

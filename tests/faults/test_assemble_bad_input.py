@@ -15,8 +15,8 @@ from pathlib import Path
 import h5py
 import pytest
 
+from nxstxm import check_file, dump_jsonl
 from stxm_devices.cli import main
-from stxm_devices.nxstxm import check_file, dump_jsonl
 
 pytestmark = pytest.mark.faults
 

@@ -26,7 +26,7 @@ WORKER = textwrap.dedent(
     import json, os, sys, time
     sys.path.insert(0, sys.argv[1])
     from factory import image_scan, stack_scan
-    from stxm_devices.nxstxm import NXstxmAssembler
+    from nxstxm import NXstxmAssembler
 
     data_dir, go = sys.argv[2], sys.argv[3]
     scans = [

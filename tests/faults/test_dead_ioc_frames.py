@@ -17,7 +17,7 @@ import h5py
 import hdf5plugin  # noqa: F401  (the IOC's files may be compressed)
 import pytest
 
-from stxm_devices.nxstxm import check_file, load_jsonl
+from nxstxm import check_file, load_jsonl
 from stxm_devices.testing import running_ioc, sim_command, wait_until
 
 from .test_journal import LEAN, PREFIX, assemble, primary_events, profile_env

@@ -18,10 +18,10 @@ import pytest
 from bluesky import RunEngine
 
 import plans
+from nxstxm import DiskSpaceError, NXstxmAssembler, load_jsonl, space_guard
+from nxstxm import assembler as assembler_module
+from nxstxm import journal as journal_module
 from stxm_devices import make_beamline
-from stxm_devices.nxstxm import DiskSpaceError, NXstxmAssembler, load_jsonl, space_guard
-from stxm_devices.nxstxm import assembler as assembler_module
-from stxm_devices.nxstxm import journal as journal_module
 from stxm_devices.testing import running_ioc, sim_command
 
 pytestmark = pytest.mark.faults

@@ -12,8 +12,8 @@ from ophyd import Staged
 from ophyd.utils import DisconnectedError
 
 import plans
+from nxstxm import NXstxmAssembler, check_file
 from stxm_devices.channel_access import IocDisconnectedError
-from stxm_devices.nxstxm import NXstxmAssembler, check_file
 
 from .conftest import PREFIX
 

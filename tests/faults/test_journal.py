@@ -20,8 +20,8 @@ import h5py
 import numpy as np
 import pytest
 
+from nxstxm import check_file, load_jsonl
 from stxm_devices.channel_access import loopback_client_environment
-from stxm_devices.nxstxm import check_file, load_jsonl
 from stxm_devices.testing import running_ioc, sim_command, wait_until
 
 pytestmark = pytest.mark.faults
@@ -49,7 +49,7 @@ LEAN = textwrap.dedent(
     from bluesky import RunEngine
     from plans import PLANS, Region
     from stxm_devices import make_beamline
-    from stxm_devices.nxstxm import NXstxmAssembler
+    from nxstxm import NXstxmAssembler
 
     data_dir = os.environ["STXM_DATA_DIR"]
     beamline = make_beamline(os.environ["STXM_PREFIX"], detector_write_path=data_dir + "/det1/")

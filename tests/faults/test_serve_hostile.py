@@ -20,8 +20,8 @@ import pytest
 import zmq
 from bluesky.callbacks.zmq import Publisher
 
-from stxm_devices.nxstxm import load_jsonl
-from stxm_devices.nxstxm.serve import serialize
+from nxstxm import load_jsonl
+from nxstxm.serve import serialize
 from stxm_devices.testing import running_service, wait_until
 
 pytestmark = pytest.mark.faults

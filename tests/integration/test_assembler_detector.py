@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import plans
-from stxm_devices.nxstxm import NXstxmAssembler, check_file
+from nxstxm import NXstxmAssembler, check_file
 
 FRAMES = "entry0/instrument/det1_image/data"
 

@@ -14,9 +14,9 @@ from silx.io.nxdata import is_valid_nxdata
 
 import plans
 from iocs.physics import Phantom
-from stxm_devices.nxstxm import NXstxmAssembler, assemble_scan, check_file
-from stxm_devices.nxstxm.check import validate_entries
-from tests.unit.nxstxm.readers import (
+from nxstxm import NXstxmAssembler, assemble_scan, check_file
+from nxstxm.check import validate_entries
+from tests.unit.assembler.readers import (
     hyperspy_signals,
     pynx_validate_cli,
     pynxtools_findings,

@@ -13,8 +13,8 @@ import pytest
 from bluesky.callbacks.zmq import Publisher
 
 import plans
-from stxm_devices.nxstxm import NXstxmAssembler
-from stxm_devices.nxstxm.serve import serialize
+from nxstxm import NXstxmAssembler
+from nxstxm.serve import serialize
 from stxm_devices.testing import running_service, wait_until
 
 HOST = "127.0.0.1"

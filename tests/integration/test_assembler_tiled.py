@@ -17,14 +17,14 @@ from tiled.media_type_registration import default_serialization_registry
 from tiled.server import SimpleTiledServer
 
 import plans
-from stxm_devices.cli import main
-from stxm_devices.nxstxm import (
+from nxstxm import (
     CatalogError,
     NXstxmAssembler,
     assemble_documents,
     open_catalog,
     scan_documents,
 )
+from stxm_devices.cli import main
 
 FRAMES = "entry0/instrument/det1_image/data"
 

@@ -86,8 +86,8 @@ def test_ptycho_scan_with_it_writes_an_nxstxm_file_linking_its_frames(
 
     import plans
     from iocs.physics import FarFieldDetector
-    from stxm_devices.nxstxm import NXstxmAssembler
-    from stxm_devices.nxstxm.check import check_file
+    from nxstxm import NXstxmAssembler
+    from nxstxm.check import check_file
 
     (tmp_path / "data" / "ioc").mkdir(parents=True)
     provider = StaticPathProvider(UUIDFilenameProvider(), tmp_path / "data" / "ioc")

@@ -102,7 +102,7 @@ def test_every_plan_runs_and_carries_the_standard_metadata(RE, beamline, restore
 
 
 def test_plans_cover_every_scan_type_but_ptychography():
-    from stxm_devices.nxstxm.scan_types import ScanType
+    from nxstxm.scan_types import ScanType
 
     names = {
         "DETECTOR_IMAGE": "detector_image",

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
+from nxstxm.scan_types import ScanType
 from plans.metadata import PolarizationSetting, ScanGroup, energy_roi, region_rois, roi, wdg_com
 from plans.schema import STANDARD_METADATA_SCHEMA, validate_start
-from stxm_devices.nxstxm.scan_types import ScanType
 
 
 def structured_start():

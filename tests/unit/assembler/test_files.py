@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from stxm_devices.nxstxm.files import next_free_name, write_new
+from nxstxm.files import next_free_name, write_new
 
 DAY = datetime(2019, 7, 12, 15, 0)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import stxm_devices.nxstxm
+import nxstxm
 
 FORBIDDEN = ("iocs", "plans", "ophyd", "stxm_devices")
 
@@ -23,7 +23,7 @@ def _imports(path: Path) -> list[str]:
 
 
 def test_assembler_modules_import_no_device_ioc_or_plan():
-    package = Path(stxm_devices.nxstxm.__file__).parent
+    package = Path(nxstxm.__file__).parent
     offending = {
         f"{path.name}: {name}"
         for path in package.glob("*.py")

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from stxm_devices.nxstxm import MetadataError, ScanType, parse_metadata
+from nxstxm import MetadataError, ScanType, parse_metadata
 
 from .factory import metadata, region
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from event_model import pack_event_page
 
-from stxm_devices.nxstxm import RunCollector, collect_runs, scan_group, split_scans
-from stxm_devices.nxstxm.collector import DocumentError
+from nxstxm import RunCollector, collect_runs, scan_group, split_scans
+from nxstxm.collector import DocumentError
 
 from .factory import AreaDetector, image_scan, stack_scan
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
+from nxstxm import assemble_documents, scan_documents
 from stxm_devices.catalog import open_catalog
-from stxm_devices.nxstxm import assemble_documents, scan_documents
 
 from .factory import image_rows, stack_scan
 

@@ -10,9 +10,9 @@ import hdf5plugin  # noqa: F401  (what a reader of compressed IOC files imports)
 import numpy as np
 import pytest
 
+from nxstxm import AssemblyError, assemble_scan, check_file
+from nxstxm.links import link_problems
 from stxm_devices.cli import main
-from stxm_devices.nxstxm import AssemblyError, assemble_scan, check_file
-from stxm_devices.nxstxm.links import link_problems
 
 from .factory import AreaDetector, frame_of, image_scan, stack_scan
 
@@ -119,8 +119,8 @@ def test_link_problems_reports_a_broken_external_link_of_an_older_file(tmp_path)
 
 
 def test_consecutive_frames_of_a_file_map_as_one_virtual_source_range():
-    from stxm_devices.nxstxm.links import _contiguous
-    from stxm_devices.nxstxm.model import FrameRef, FrameSet
+    from nxstxm.links import _contiguous
+    from nxstxm.model import FrameRef, FrameSet
 
     a, b = Path("a.h5"), Path("b.h5")
     refs = [FrameRef(a, "/d", i) for i in (0, 1, 2, 5, 6)] + [FrameRef(b, "/d", i) for i in (0, 1)]

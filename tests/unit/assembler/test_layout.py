@@ -7,7 +7,7 @@ from pathlib import Path
 
 import nexusformat
 
-from stxm_devices.nxstxm import LAYOUTS, ScanType, Shape
+from nxstxm import LAYOUTS, ScanType, Shape
 
 NXSTXM = Path(nexusformat.__file__).parent / "definitions" / "applications" / "NXstxm.nxdl.xml"
 

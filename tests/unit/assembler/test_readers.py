@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 from silx.io.nxdata import get_default
 
-from stxm_devices.nxstxm import ScanType, assemble_scan
+from nxstxm import ScanType, assemble_scan
 
 from .factory import metadata, region, run_documents
 from .readers import hyperspy_signals, pynxtools_findings, signal_titled

@@ -12,9 +12,9 @@ import h5py
 import numpy as np
 import pytest
 
-from stxm_devices.nxstxm import Journal, NXstxmAssembler, assemble_scan, load_jsonl
-from stxm_devices.nxstxm.confine import OutsideError
-from stxm_devices.nxstxm.frames import clear_write_flags, open_frames
+from nxstxm import Journal, NXstxmAssembler, assemble_scan, load_jsonl
+from nxstxm.confine import OutsideError
+from nxstxm.frames import clear_write_flags, open_frames
 from stxm_devices.testing import wait_until
 
 from .factory import AreaDetector, image_scan, stack_scan

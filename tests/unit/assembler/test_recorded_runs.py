@@ -12,8 +12,8 @@ import pytest
 from rsciio.nexus import file_reader
 from silx.io.nxdata import is_valid_nxdata
 
-from stxm_devices.nxstxm import assemble_file, check_file, load_pystxm_json
-from stxm_devices.nxstxm.check import validate_entries
+from nxstxm import assemble_file, check_file, load_pystxm_json
+from nxstxm.check import validate_entries
 
 from .readers import pynx_validate_cli, pynxtools_findings
 

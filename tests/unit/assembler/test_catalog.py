@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from stxm_devices.nxstxm import assemble_scan
-from stxm_devices.nxstxm.catalog import document_order
+from nxstxm import assemble_scan
+from nxstxm.catalog import document_order
 
 from .factory import image_scan
 

@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from stxm_devices.nxstxm import (
+from nxstxm import (
     LAYOUTS,
     AssemblyError,
     NXstxmAssembler,

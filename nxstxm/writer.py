@@ -19,7 +19,7 @@ from .links import write_frames
 from .model import Detector, Entry, FrameSet, Quantity, ScanModel, Signal
 from .ptyd import given_geometry
 
-CREATOR = "stxm_devices.nxstxm"
+CREATOR = "nxstxm"
 
 
 def _bytes_array(*values: str) -> np.ndarray:

@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 from event_model import compose_run
 
-from stxm_devices.nxstxm import ScanType
+from nxstxm import ScanType
 
 #: 2023-11-14 12:00 UTC: the same date in every time zone, so file names are predictable.
 T0 = 1_699_963_200.0

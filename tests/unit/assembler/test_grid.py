@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stxm_devices.nxstxm.grid import GridError, expand_like, line_positions, place
+from nxstxm.grid import GridError, expand_like, line_positions, place
 
 
 def test_rows_fill_the_grid_and_long_waveforms_are_cut_to_npoints():

@@ -10,9 +10,9 @@ import h5py
 import numpy as np
 import pytest
 
-from stxm_devices.nxstxm import AssemblyError, ScanType, assemble_scan, check_file
-from stxm_devices.nxstxm import ptyd as ptyd_module
-from stxm_devices.nxstxm.links import link_problems
+from nxstxm import AssemblyError, ScanType, assemble_scan, check_file
+from nxstxm import ptyd as ptyd_module
+from nxstxm.links import link_problems
 
 from .factory import AreaDetector, frame_of, metadata, region, run_documents
 

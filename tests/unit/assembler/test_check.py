@@ -6,8 +6,8 @@ from pathlib import Path
 
 import h5py
 
+from nxstxm import assemble_scan, check_file, dump_jsonl
 from stxm_devices.cli import main
-from stxm_devices.nxstxm import assemble_scan, check_file, dump_jsonl
 
 from .factory import image_scan, stack_scan
 

@@ -7,14 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from stxm_devices.nxstxm import (
+from nxstxm import (
     detect_format,
     dump_jsonl,
     load_documents,
     load_jsonl,
     load_pystxm_json,
 )
-from stxm_devices.nxstxm.loaders import DocumentFileError
+from nxstxm.loaders import DocumentFileError
 
 from .factory import image_scan
 

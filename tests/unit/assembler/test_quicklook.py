@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stxm_devices.nxstxm import ScanType, assemble_scan
+from nxstxm import ScanType, assemble_scan
 from stxm_devices.quicklook import quicklook
 
 from .factory import AreaDetector, image_scan, stack_scan

@@ -7,59 +7,59 @@ Works from documents only (never imports devices, IOCs or plans). Entry points:
 (a Tiled catalog), :func:`check_file`, and ``serve`` (a 0MQ stream, :mod:`.serve`).
 """
 
-from .assembler import (
-    AssemblyError,
-    NXstxmAssembler,
-    assemble_documents,
-    assemble_file,
-    assemble_runs,
-    assemble_scan,
-)
-from .catalog import CatalogError, open_catalog, scan_documents
-from .check import CheckReport, check_file
-from .collector import Run, RunCollector, ScanGroup, collect_runs, scan_group, split_scans
-from .files import DEFAULT_PATTERN, DiskSpaceError, next_free_name
-from .journal import Journal, space_guard
-from .layout import LAYOUTS, Layout, Shape
-from .links import LinkError
-from .loaders import detect_format, dump_jsonl, load_documents, load_jsonl, load_pystxm_json
-from .metadata import MetadataError, StxmMetadata, parse_metadata
-from .scan_types import ScanType
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_PATTERN",
-    "LAYOUTS",
-    "AssemblyError",
-    "CatalogError",
-    "CheckReport",
-    "DiskSpaceError",
-    "Journal",
-    "Layout",
-    "LinkError",
-    "MetadataError",
-    "NXstxmAssembler",
-    "Run",
-    "RunCollector",
-    "ScanGroup",
-    "ScanType",
-    "Shape",
-    "StxmMetadata",
-    "assemble_documents",
-    "assemble_file",
-    "assemble_runs",
-    "assemble_scan",
-    "check_file",
-    "collect_runs",
-    "detect_format",
-    "dump_jsonl",
-    "load_documents",
-    "load_jsonl",
-    "load_pystxm_json",
-    "next_free_name",
-    "open_catalog",
-    "parse_metadata",
-    "scan_documents",
-    "scan_group",
-    "space_guard",
-    "split_scans",
-]
+import importlib
+from typing import Any
+
+from .errors import NXstxmError
+
+#: Public name → the module defining it, imported on first use: ``import nxstxm.contract``
+#: (what plans need) stays free of h5py and event-model.
+_EXPORTS = {
+    "assemble_documents": "assembler",
+    "assemble_file": "assembler",
+    "assemble_runs": "assembler",
+    "assemble_scan": "assembler",
+    "AssemblyError": "assembler",
+    "CatalogError": "catalog",
+    "check_file": "check",
+    "CheckReport": "check",
+    "collect_runs": "collector",
+    "DEFAULT_PATTERN": "files",
+    "detect_format": "loaders",
+    "DiskSpaceError": "files",
+    "dump_jsonl": "loaders",
+    "Journal": "journal",
+    "Layout": "layout",
+    "LAYOUTS": "layout",
+    "LinkError": "links",
+    "load_documents": "loaders",
+    "load_jsonl": "loaders",
+    "load_pystxm_json": "loaders",
+    "MetadataError": "metadata",
+    "next_free_name": "files",
+    "NXstxmAssembler": "assembler",
+    "open_catalog": "catalog",
+    "parse_metadata": "metadata",
+    "Run": "collector",
+    "RunCollector": "collector",
+    "scan_documents": "catalog",
+    "scan_group": "collector",
+    "ScanGroup": "collector",
+    "ScanType": "scan_types",
+    "Shape": "layout",
+    "space_guard": "journal",
+    "split_scans": "collector",
+    "StxmMetadata": "metadata",
+}
+
+__all__ = ["NXstxmError", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'nxstxm' has no attribute {name!r}") from None
+    return getattr(importlib.import_module(f".{module}", __name__), name)

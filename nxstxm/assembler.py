@@ -26,6 +26,7 @@ from .collector import (
     split_scans,
 )
 from .confine import confine
+from .errors import NXstxmError
 from .files import DEFAULT_PATTERN, extension, write_new
 from .journal import JOURNAL_SUFFIX, Journal, scan_key
 from .loaders import load_documents, load_jsonl
@@ -36,7 +37,7 @@ from .writer import write_model
 logger = logging.getLogger(__name__)
 
 
-class AssemblyError(RuntimeError):
+class AssemblyError(NXstxmError, RuntimeError):
     """An assembly that failed; ``journal`` is the JSONL file holding the scan's documents."""
 
     def __init__(self, message: str, journal: Path | None = None) -> None:

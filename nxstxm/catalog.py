@@ -14,12 +14,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from .collector import Document, scan_group
+from .errors import NXstxmError
 
 #: Where each document kind goes in a run's document order.
 _ORDER = {"start": 0, "descriptor": 1, "resource": 2, "datum": 3, "event": 4, "stop": 5}
 
 
-class CatalogError(LookupError):
+class CatalogError(NXstxmError, LookupError):
     """Nothing in the catalog answers to the uid asked for."""
 
 

@@ -15,12 +15,14 @@ from typing import Any
 
 from event_model import unpack_datum_page, unpack_event_page
 
+from .errors import NXstxmError
+
 Document = tuple[str, dict]
 
 logger = logging.getLogger(__name__)
 
 
-class DocumentError(ValueError):
+class DocumentError(NXstxmError, ValueError):
     """A document that does not fit the stream (unknown run, descriptor or resource)."""
 
 

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+from .errors import NXstxmError
+
 #: pyStxm's naming: C, the scan date, a three-digit sequence number of that day.
 DEFAULT_PATTERN = "C{date:%y%m%d}{seq:03d}.nxs"
 _MAX_SEQUENCE = 100_000
@@ -24,7 +26,7 @@ _MAX_SEQUENCE = 100_000
 PUBLISH_MARGIN = 1 << 20
 
 
-class DiskSpaceError(OSError):
+class DiskSpaceError(NXstxmError, OSError):
     """Too little free space in a data directory (names it, the space free and needed)."""
 
 

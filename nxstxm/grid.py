@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import NXstxmError
 
-class GridError(ValueError):
+
+class GridError(NXstxmError, ValueError):
     """Events that do not fit the grid their metadata requested."""
 
 

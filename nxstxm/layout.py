@@ -31,6 +31,7 @@ from enum import Enum
 
 import numpy as np
 
+from .errors import NXstxmError
 from .grid import line_positions
 from .metadata import Region, Roi, StxmMetadata
 from .model import Axis
@@ -89,7 +90,7 @@ SINGLE_RUN_SHAPES = (
 MAX_GRID_POINTS = 1 << 24
 
 
-class LayoutError(ValueError):
+class LayoutError(NXstxmError, ValueError):
     """Runs whose metadata do not describe a regular NXstxm layout (names key and run)."""
 
 

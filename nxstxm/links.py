@@ -23,6 +23,7 @@ import h5py
 import numpy as np
 
 from .collector import Run
+from .errors import NXstxmError
 from .frames import open_frames
 from .model import FrameRef, FrameSet
 
@@ -32,7 +33,7 @@ STREAM_SPECS = ("AD_HDF5", "AD_HDF5_SWMR")
 SINGLE_SPECS = ("AD_HDF5_SINGLE",)
 
 
-class LinkError(OSError):
+class LinkError(NXstxmError, OSError):
     """A frame source that is missing, unreadable or not what the documents say."""
 
 

@@ -15,13 +15,14 @@ from typing import Any
 import numpy as np
 
 from .collector import Document
+from .errors import NXstxmError
 
 FORMATS = ("pystxm", "jsonl")
 
 logger = logging.getLogger(__name__)
 
 
-class DocumentFileError(ValueError):
+class DocumentFileError(NXstxmError, ValueError):
     """A document file that cannot be read as the format it claims (names the file)."""
 
 

@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from .errors import NXstxmError
 from .scan_types import ScanType
 
 
-class MetadataError(ValueError):
+class MetadataError(NXstxmError, ValueError):
     """Missing or malformed standard metadata (the message names the key and the run uid)."""
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from .errors import NXstxmError
 from .files import write_new
 from .links import write_frames
 from .model import Detector, Entry, FrameSet, ScanModel
@@ -47,7 +48,7 @@ PIXEL_KEY, DISTANCE_KEY = "detector_pixel_um", "detector_distance_mm"
 UM = 1e-6
 
 
-class PtydError(ValueError):
+class PtydError(NXstxmError, ValueError):
     """A ptychography scan whose documents lack what a ``.ptyd`` must state."""
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .collector import Run
+from .errors import NXstxmError
 from .metadata import StxmMetadata
 
 #: ``rev_lu_dct`` names under which the storage-ring current's PV is listed.
@@ -21,7 +22,7 @@ RING_CURRENT_DEVICES = ("StorageRingCurrent", "RingCurrent")
 LENGTH_UNITS = ("um", "µm", "mm", "nm")
 
 
-class StreamError(ValueError):
+class StreamError(NXstxmError, ValueError):
     """Event data that cannot be used (names the run uid and the data key)."""
 
 

@@ -17,11 +17,9 @@ import pytest
 
 from nxstxm import check_file, dump_jsonl
 from stxm_devices.cli import main
+from tests.unit.assembler.factory import AreaDetector, image_scan
 
 pytestmark = pytest.mark.faults
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "nxstxm"))
-from factory import AreaDetector, image_scan  # noqa: E402
 
 
 def stxm(args, capsys) -> tuple[int, list[str]]:

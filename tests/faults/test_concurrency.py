@@ -20,7 +20,7 @@ from stxm_devices.testing import wait_until
 pytestmark = pytest.mark.faults
 
 PROCESSES, SCANS = 4, 10
-FACTORY = Path(__file__).resolve().parents[1] / "unit" / "nxstxm"
+FACTORY = Path(__file__).resolve().parents[1] / "unit" / "assembler"
 WORKER = textwrap.dedent(
     """
     import json, os, sys, time

@@ -23,12 +23,11 @@ from bluesky.callbacks.zmq import Publisher
 from nxstxm import load_jsonl
 from nxstxm.serve import serialize
 from stxm_devices.testing import running_service, wait_until
+from tests.unit.assembler.factory import image_scan
 
 pytestmark = pytest.mark.faults
 
 HOST = "127.0.0.1"
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "nxstxm"))
-from factory import image_scan  # noqa: E402
 
 
 class FileMaker:

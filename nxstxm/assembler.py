@@ -58,7 +58,7 @@ def _size(model: ScanModel) -> int:
         for array in (
             entry.energy,
             entry.monitor,
-            *(signal.data for signal in entry.signals),
+            *(nxdata.data for nxdata in entry.nxdata),
             *(det.data for det in entry.detectors if isinstance(det.data, np.ndarray)),
             *entry.baseline.values(),
         )

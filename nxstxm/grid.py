@@ -1,18 +1,24 @@
-"""Where each acquired value sits in the regular NXdata array: the one place that reshapes.
+"""Where each acquired value sits on its run's grid; with the layout, the one place that reshapes.
 
 A run's events are placed in a 2-D grid (outer, inner): one event per row (a line
 waveform, pyStxm's fly scans) or one event per point (step scans, filled row by row,
 snaking if the plan said so). Missing points stay NaN, so an aborted run keeps its shape.
+The layout of the run's scan type gives the grid (:class:`Geometry`) and arranges the
+placed runs (:class:`PlacedRun`) into NXdata arrays.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from .collector import Run
 from .errors import NXstxmError
+from .metadata import StxmMetadata
+from .model import Axis, FrameRef
+from .streams import Field
 
 
 class GridError(NXstxmError, ValueError):
@@ -76,3 +82,61 @@ def expand_like(values: Sequence, per_event: Sequence) -> list:
 def line_positions(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Distance along a line scan from its first point (µm), the line's own axis."""
     return np.hypot(x - x[0], y - y[0])
+
+
+@dataclass(frozen=True)
+class Position:
+    """An instrument position over a run's grid: along one grid dimension, or held still."""
+
+    values: np.ndarray
+    #: The grid dimension the values run along (0 outer, 1 inner); None: ``values[0]`` everywhere.
+    dim: int | None = None
+
+    def at(self, flat: np.ndarray, width: int) -> np.ndarray:
+        """The position at flat grid indices of a grid ``width`` points wide."""
+        if self.dim is None:
+            return np.full(flat.shape, self.values[0])
+        return self.values[flat // width if self.dim == 0 else flat % width]
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """One run's grid and the coordinates of its grid points.
+
+    ``grid`` is the (outer, inner) shape events are placed on; ``positions`` maps each
+    instrument position (sample_x, sample_y, zoneplate_z, energy) to its value over the
+    grid; ``axes``/``coordinates`` describe the NXdata.
+    """
+
+    grid: tuple[int, int]
+    axes: tuple[str, ...]
+    coordinates: list[Axis]
+    positions: dict[str, Position]
+
+    @property
+    def npoints(self) -> int:
+        return self.grid[0] * self.grid[1]
+
+
+@dataclass
+class PlacedRun:
+    """One run on its grid: every detector's values, the ring current, measured positions."""
+
+    run: Run
+    md: StxmMetadata
+    geo: Geometry
+    fields: list[Field]
+    values: dict[str, Placed] = field(default_factory=dict)
+    frames: dict[str, list[tuple[FrameRef, ...]]] = field(default_factory=dict)
+    monitor: Placed | None = None
+    measured: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def order(self) -> np.ndarray:
+        return self.monitor.order
+
+    def positions(self, name: str) -> np.ndarray:
+        """An instrument position at every acquired point: measured if read, else requested."""
+        if name in self.measured:
+            return self.measured[name]
+        return self.geo.positions[name].at(self.order, self.geo.grid[1])

@@ -1,4 +1,4 @@
-"""Each STXM scan type's NXstxm tree: which axes, which shape, which entries.
+"""Each STXM scan type's NXstxm tree: one class per NXdata shape, owning all of its logic.
 
 Every scan type of pyStxm's enum maps to one of seven shapes (the NXstxm definition's
 ``stxm_scan_type`` documentation gives six of them):
@@ -8,8 +8,7 @@ shape      scan types                          NXdata ``data`` and ``@axes``
 =========  ==================================  =====================================
 IMAGE      detector/OSA/sample/coarse/goni/    (nY, nX): sample_y, sample_x
            pattern-generator image
-STACK      image stack, tomography,            (nE, nY, nX): energy, sample_y, sample_x
-           ptychography
+STACK      image stack, tomography             (nE, nY, nX): energy, sample_y, sample_x
 LINE       sample line spectrum                (nE, nLine): energy, line_position
 FOCUS      OSA focus, sample focus             (nZ, nLine): zoneplate_z, line_position
 POINT      sample point spectrum               (nE, 1, 1): energy, sample_y, sample_x
@@ -19,6 +18,13 @@ SCATTER    ptychography                        (nY, nX) like an image on a grid;
                                                sample_x and sample_y both along nP
 =========  ==================================  =====================================
 
+A layout class answers the two questions of its shape, and nothing else does:
+
+- :meth:`Layout.geometry`: the (outer, inner) grid a run's events are placed on
+  (:func:`.grid.place`), the instrument position at every grid point, the NXdata axes;
+- :meth:`Layout.arrange`: the entry's NXdata arrays from its placed runs. With
+  :mod:`.grid` this is the one place values are reshaped.
+
 A point spectrum keeps its two length-1 spatial axes because MANTiS reads spectra only
 through sample_x/sample_y/energy axes; a line's sample_x/sample_y run along its
 line_position dimension as the definition asks.
@@ -26,13 +32,14 @@ line_position dimension as the definition asks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import ClassVar
 
 import numpy as np
 
 from .errors import NXstxmError
-from .grid import line_positions
+from .grid import Geometry, PlacedRun, Position, line_positions
 from .metadata import Region, Roi, StxmMetadata
 from .model import Axis
 from .scan_types import ScanType
@@ -50,42 +57,6 @@ class Shape(Enum):
     SCATTER = "scatter"
 
 
-@dataclass(frozen=True)
-class Layout:
-    """How a scan type is written: its data shape and its ``stxm_scan_type`` label."""
-
-    shape: Shape
-    label: str
-
-
-LAYOUTS: dict[ScanType, Layout] = {
-    ScanType.DETECTOR_IMAGE: Layout(Shape.IMAGE, "detector image"),
-    ScanType.OSA_IMAGE: Layout(Shape.IMAGE, "osa image"),
-    ScanType.OSA_FOCUS: Layout(Shape.FOCUS, "osa focus"),
-    ScanType.SAMPLE_FOCUS: Layout(Shape.FOCUS, "sample focus"),
-    ScanType.SAMPLE_POINT_SPECTRA: Layout(Shape.POINT, "sample point spectrum"),
-    ScanType.SAMPLE_LINE_SPECTRA: Layout(Shape.LINE, "sample line spectrum"),
-    ScanType.SAMPLE_IMAGE: Layout(Shape.IMAGE, "sample image"),
-    ScanType.SAMPLE_IMAGE_STACK: Layout(Shape.STACK, "sample image stack"),
-    ScanType.GENERIC_SCAN: Layout(Shape.GENERIC, "generic scan"),
-    ScanType.COARSE_IMAGE_SCAN: Layout(Shape.IMAGE, "sample image"),
-    ScanType.COARSE_GONI_SCAN: Layout(Shape.IMAGE, "sample image"),
-    ScanType.TOMOGRAPHY_SCAN: Layout(Shape.STACK, "sample image stack"),
-    ScanType.PATTERN_GEN_SCAN: Layout(Shape.IMAGE, "sample image"),
-    ScanType.PTYCHOGRAPHY_SCAN: Layout(Shape.SCATTER, "sample image"),
-}
-
-#: Shapes whose entries are built from one run each; a STACK entry gathers a run per energy.
-SINGLE_RUN_SHAPES = (
-    Shape.IMAGE,
-    Shape.LINE,
-    Shape.FOCUS,
-    Shape.GENERIC,
-    Shape.POINT,
-    Shape.SCATTER,
-)
-
-
 #: The most points the ROIs of one run may span (a 4096 × 4096 image).
 MAX_GRID_POINTS = 1 << 24
 
@@ -94,28 +65,31 @@ class LayoutError(NXstxmError, ValueError):
     """Runs whose metadata do not describe a regular NXstxm layout (names key and run)."""
 
 
-@dataclass(frozen=True)
-class Geometry:
-    """One run's grid and the coordinates of its grid points.
+@dataclass
+class Arrangement:
+    """One entry's NXdata arrays, arranged from its runs; the groups all entries share follow.
 
-    ``grid`` is the (outer, inner) shape events are placed on; ``points`` maps each
-    instrument position (sample_x, sample_y, zoneplate_z, energy) to a grid-shaped array
-    of its value at every grid point; ``axes``/``coordinates`` describe the NXdata;
-    ``label`` replaces the scan type's ``stxm_scan_type`` when the run's shape differs.
+    ``selections[i]`` picks, among run i's acquired points (acquisition order), those
+    of this entry; ``notes`` say what the layout found missing.
     """
 
-    grid: tuple[int, int]
+    name: str
+    runs: list[PlacedRun]
+    data: dict[str, np.ndarray]
+    monitor: np.ndarray
     axes: tuple[str, ...]
     coordinates: list[Axis]
-    points: dict[str, np.ndarray]
-    label: str | None = None
+    count_time: np.ndarray
+    label: str
+    selections: list[slice | np.ndarray]
+    notes: list[str] = field(default_factory=list)
 
 
-def _require(roi: Roi | None, path: str, md: StxmMetadata) -> Roi:
+def _require(roi: Roi | None, path: str, md: StxmMetadata, label: str) -> Roi:
     if roi is None or roi.npoints == 0:
         raise LayoutError(
             f"run {md.run_uid}: metadata key 'rois.{md.img_idx.sp_id}.{path}' gives no "
-            f"positions, but a {LAYOUTS[md.scan_type].label} scan needs them"
+            f"positions, but a {label} scan needs them"
         )
     return roi
 
@@ -128,149 +102,336 @@ def _label(roi: Roi) -> str:
     return roi.positioner or roi.name
 
 
-def _focus_roi(region: Region) -> Roi | None:
-    """The zone-plate Z of a focus scan: rois ZP.Z, else the region's own Z."""
-    zp = region.roi("ZP.Z")
-    return zp if zp is not None and zp.npoints else region.roi("Z")
-
-
-def _line(region: Region, md: StxmMetadata) -> tuple[np.ndarray, np.ndarray, Roi]:
-    """A line's x and y positions (y repeated when its ROI is a single point)."""
-    x = _require(region.roi("X"), "X", md)
-    y = region.roi("Y")
-    same = y is not None and y.npoints == x.npoints
-    return x.setpoints, y.setpoints if same else np.resize(_first(y), x.npoints), x
-
-
-def _mesh(outer: np.ndarray, inner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if outer.size * inner.size > MAX_GRID_POINTS:
+def _grid(n_outer: int, n_inner: int) -> tuple[int, int]:
+    if n_outer * n_inner > MAX_GRID_POINTS:
         raise LayoutError(
-            f"the ROIs ask for a {outer.size} × {inner.size} grid, more than the "
+            f"the ROIs ask for a {n_outer} × {n_inner} grid, more than the "
             f"{MAX_GRID_POINTS} points an NXstxm entry may hold here"
         )
-    return tuple(np.meshgrid(outer, inner, indexing="ij"))
+    return n_outer, n_inner
 
 
-def _image(md: StxmMetadata, region: Region, energies: np.ndarray, stack: bool) -> Geometry:
-    """(nY, nX) rows of sample_x; a stack adds energy as dimension 0 (one run per energy)."""
-    x, y = _require(region.roi("X"), "X", md), _require(region.roi("Y"), "Y", md)
-    ys, xs = _mesh(y.setpoints, x.setpoints)
-    first = 1 if stack else 0
-    energy = energies[min(md.img_idx.e_idx, energies.size - 1)]
-    return Geometry(
-        grid=(y.npoints, x.npoints),
-        axes=("energy", "sample_y", "sample_x") if stack else ("sample_y", "sample_x"),
-        coordinates=[
-            Axis("energy", energies, "eV", (0,) if stack else ()),
-            Axis("sample_y", y.setpoints, "um", (first,), _label(y)),
-            Axis("sample_x", x.setpoints, "um", (first + 1,), _label(x)),
-        ],
-        points={"sample_x": xs, "sample_y": ys, "energy": np.full(xs.shape, energy)},
-    )
+@dataclass(frozen=True)
+class Layout:
+    """How a scan type is written: its data shape and its ``stxm_scan_type`` label.
 
-
-def _line_scan(md: StxmMetadata, region: Region, energies: np.ndarray, focus: bool) -> Geometry:
-    """(energy or zoneplate_z, line_position); sample_x/sample_y run along the line."""
-    xs, ys, x = _line(region, md)
-    if focus:
-        z = _require(_focus_roi(region), "ZP.Z", md)
-        outer = Axis("zoneplate_z", z.setpoints, "um", (0,), _label(z))
-    else:
-        outer = Axis("energy", energies, "eV", (0,))
-    outer_grid, x_grid = _mesh(outer.values, xs)
-    coordinates = [
-        outer,
-        Axis("line_position", line_positions(xs, ys), "um", (1,), "distance along the line"),
-        Axis("sample_y", ys, "um", (1,)),
-        Axis("sample_x", xs, "um", (1,), _label(x)),
-    ]
-    points = {"sample_x": x_grid, "sample_y": _mesh(outer.values, ys)[1], outer.name: outer_grid}
-    if focus:
-        coordinates.append(Axis("energy", energies, "eV"))
-        points["energy"] = np.full(x_grid.shape, energies[0])
-    return Geometry(
-        (outer.values.size, xs.size), (outer.name, "line_position"), coordinates, points
-    )
-
-
-def _generic(md: StxmMetadata, region: Region, energies: np.ndarray) -> Geometry:
-    """(nP,) along the X ROI's positioner, whatever it moves."""
-    x = _require(region.roi("X"), "X", md)
-    y = _first(region.roi("Y"))
-    return Geometry(
-        grid=(1, x.npoints),
-        axes=("sample_x",),
-        coordinates=[
-            Axis("sample_x", x.setpoints, "um", (0,), _label(x)),
-            Axis("sample_y", y, "um"),
-            Axis("energy", energies, "eV"),
-        ],
-        points={
-            "sample_x": x.setpoints[None, :],
-            "sample_y": np.full((1, x.npoints), y[0]),
-            "energy": np.full((1, x.npoints), energies[0]),
-        },
-    )
-
-
-def _is_point_list(md: StxmMetadata, region: Region) -> bool:
-    """X and Y ROIs pairing point by point (a spiral), not spanning a grid."""
-    x, y = region.roi("X"), region.roi("Y")
-    if x is None or y is None or x.npoints != y.npoints or x.npoints < 2:
-        return False
-    return md.raw.get("num_points") == x.npoints
-
-
-def _scatter(md: StxmMetadata, region: Region, energies: np.ndarray) -> Geometry:
-    """(nP,) points in acquisition order, sample_x and sample_y both along them."""
-    if not _is_point_list(md, region):
-        return _image(md, region, energies, stack=False)
-    x, y = _require(region.roi("X"), "X", md), _require(region.roi("Y"), "Y", md)
-    return Geometry(
-        grid=(1, x.npoints),
-        axes=("sample_x",),
-        coordinates=[
-            Axis("sample_x", x.setpoints, "um", (0,), _label(x)),
-            Axis("sample_y", y.setpoints, "um", (0,), _label(y)),
-            Axis("energy", energies, "eV"),
-        ],
-        points={
-            "sample_x": x.setpoints[None, :],
-            "sample_y": y.setpoints[None, :],
-            "energy": np.full((1, x.npoints), energies[0]),
-        },
-        label="generic scan",
-    )
-
-
-def _points(md: StxmMetadata, energies: np.ndarray) -> Geometry:
-    """Point spectra: one grid column per spatial point (sp_id_lst order), rows are energies."""
-    regions = [md.region(sp) for sp in md.sp_id_lst]
-    xs = np.array([_first(r.roi("X"))[0] for r in regions])
-    ys = np.array([_first(r.roi("Y"))[0] for r in regions])
-    e_grid, x_grid = _mesh(energies, xs)
-    return Geometry(
-        grid=(energies.size, len(regions)),
-        axes=("energy", "sample_y", "sample_x"),
-        coordinates=[Axis("energy", energies, "eV", (0,))],
-        points={"sample_x": x_grid, "sample_y": _mesh(energies, ys)[1], "energy": e_grid},
-    )
-
-
-def geometry(md: StxmMetadata, energies: np.ndarray) -> Geometry:
-    """The grid and coordinates of one run of scan type ``md.scan_type``.
-
-    ``energies`` are the entry's energies (all of them for STACK/LINE/POINT, the run's one
-    otherwise); a STACK run covers one of them, the entry places it by e_idx.
+    The base arrangement is one run per entry whose grid is the NXdata array.
     """
-    shape = LAYOUTS[md.scan_type].shape
-    region = md.region(md.img_idx.sp_id)
-    if shape in (Shape.IMAGE, Shape.STACK):
-        return _image(md, region, energies, stack=shape is Shape.STACK)
-    if shape in (Shape.LINE, Shape.FOCUS):
-        return _line_scan(md, region, energies, focus=shape is Shape.FOCUS)
-    if shape is Shape.GENERIC:
-        return _generic(md, region, energies)
-    if shape is Shape.SCATTER:
-        return _scatter(md, region, energies)
-    return _points(md, energies)
+
+    label: str
+    shape: ClassVar[Shape]
+    #: An entry gathers one run per energy (a stack); otherwise an entry holds one run.
+    gathers_runs: ClassVar[bool] = False
+    #: The entry spans its region's energies; otherwise only its run's own energy.
+    spans_energies: ClassVar[bool] = False
+
+    def geometry(self, md: StxmMetadata, energies: np.ndarray) -> Geometry:
+        """The grid and coordinates of one run; ``energies`` are the entry's."""
+        raise NotImplementedError
+
+    def arrange(
+        self, name: str, runs: list[PlacedRun], energies: np.ndarray, count_time: np.ndarray
+    ) -> list[Arrangement]:
+        """The entries of ``runs`` (all of one ``img_idx_map.entry``) and their NXdata arrays."""
+        run = runs[0]
+        return [
+            Arrangement(
+                name,
+                runs,
+                {det: self.nxdata(placed.grid) for det, placed in run.values.items()},
+                self.nxdata(run.monitor.grid),
+                run.geo.axes,
+                run.geo.coordinates,
+                count_time,
+                self.label,
+                [slice(None)],
+            )
+        ]
+
+    def nxdata(self, grid: np.ndarray) -> np.ndarray:
+        """A run's grid as its NXdata array."""
+        return grid
+
+
+class ImageLayout(Layout):
+    """(nY, nX): rows of sample_x, one run per image."""
+
+    shape = Shape.IMAGE
+
+    def geometry(self, md: StxmMetadata, energies: np.ndarray) -> Geometry:
+        region = md.region(md.img_idx.sp_id)
+        x = _require(region.roi("X"), "X", md, self.label)
+        y = _require(region.roi("Y"), "Y", md, self.label)
+        first = 1 if self.gathers_runs else 0
+        energy = energies[min(md.img_idx.e_idx, energies.size - 1)]
+        return Geometry(
+            grid=_grid(y.npoints, x.npoints),
+            axes=("energy", "sample_y", "sample_x") if first else ("sample_y", "sample_x"),
+            coordinates=[
+                Axis("energy", energies, "eV", (0,) if first else ()),
+                Axis("sample_y", y.setpoints, "um", (first,), _label(y)),
+                Axis("sample_x", x.setpoints, "um", (first + 1,), _label(x)),
+            ],
+            positions={
+                "sample_x": Position(x.setpoints, 1),
+                "sample_y": Position(y.setpoints, 0),
+                "energy": Position(np.array([energy])),
+            },
+        )
+
+
+class StackLayout(ImageLayout):
+    """(nE, nY, nX): one run per energy, each landing at its ``e_idx``."""
+
+    shape = Shape.STACK
+    gathers_runs = True
+    spans_energies = True
+
+    def arrange(
+        self, name: str, runs: list[PlacedRun], energies: np.ndarray, count_time: np.ndarray
+    ) -> list[Arrangement]:
+        """Runs land at their e_idx; energies no run reached are left out and said so."""
+        slots = _energy_slots(runs, energies.size)
+        present = sorted(slots)
+        notes = []
+        if len(present) < energies.size:
+            missing = sorted(set(range(energies.size)) - set(present))
+            notes.append(f"energies {energies[missing].tolist()} eV (e_idx {missing}) not acquired")
+        rows = [present.index(slot) for slot in slots]
+
+        def stacked(grids: list[np.ndarray]) -> np.ndarray:
+            # Sized by the runs received, not by the energies the metadata asked for.
+            out = np.full((len(present), *runs[0].geo.grid), np.nan)
+            for row, grid in zip(rows, grids, strict=True):
+                out[row] = grid
+            return out
+
+        coordinates = [
+            Axis(c.name, c.values[present], c.units, c.dims, c.long_name)
+            if c.name == "energy"
+            else c
+            for c in runs[0].geo.coordinates
+        ]
+        data = {det: stacked([p.values[det].grid for p in runs]) for det in runs[0].values}
+        monitor = stacked([p.monitor.grid for p in runs])
+        selections: list[slice | np.ndarray] = [slice(None)] * len(runs)
+        return [
+            Arrangement(
+                name,
+                runs,
+                data,
+                monitor,
+                runs[0].geo.axes,
+                coordinates,
+                count_time[present],
+                self.label,
+                selections,
+                notes,
+            )
+        ]
+
+
+def _energy_slots(runs: list[PlacedRun], n_energies: int) -> list[int]:
+    """The e_idx of each run of a stack, checked to be in range and unique."""
+    slots: dict[int, str] = {}
+    for p in runs:
+        e_idx = p.md.img_idx.e_idx
+        if not 0 <= e_idx < n_energies:
+            raise LayoutError(
+                f"run {p.run.uid}: img_idx_map.e_idx {e_idx} is outside the {n_energies} "
+                f"energies of rois.{p.md.img_idx.sp_id}.EV_ROIS"
+            )
+        if e_idx in slots:
+            raise LayoutError(f"runs {slots[e_idx]} and {p.run.uid} both have e_idx {e_idx}")
+        slots[e_idx] = p.run.uid
+    return list(slots)
+
+
+class LineLayout(Layout):
+    """(nE, nLine): a line per energy; sample_x/sample_y run along the line."""
+
+    shape = Shape.LINE
+    spans_energies = True
+
+    def outer(self, md: StxmMetadata, region: Region, energies: np.ndarray) -> Axis:
+        """The axis of the grid's rows: energy here, the zone plate's Z for a focus scan."""
+        return Axis("energy", energies, "eV", (0,))
+
+    def geometry(self, md: StxmMetadata, energies: np.ndarray) -> Geometry:
+        region = md.region(md.img_idx.sp_id)
+        x = _require(region.roi("X"), "X", md, self.label)
+        y = region.roi("Y")
+        same = y is not None and y.npoints == x.npoints
+        xs, ys = x.setpoints, y.setpoints if same else np.resize(_first(y), x.npoints)
+        outer = self.outer(md, region, energies)
+        coordinates = [
+            outer,
+            Axis("line_position", line_positions(xs, ys), "um", (1,), "distance along the line"),
+            Axis("sample_y", ys, "um", (1,)),
+            Axis("sample_x", xs, "um", (1,), _label(x)),
+        ]
+        positions = {
+            "sample_x": Position(xs, 1),
+            "sample_y": Position(ys, 1),
+            outer.name: Position(outer.values, 0),
+        }
+        if outer.name != "energy":
+            coordinates.append(Axis("energy", energies, "eV"))
+            positions["energy"] = Position(energies[:1])
+        return Geometry(
+            _grid(outer.values.size, xs.size), (outer.name, "line_position"), coordinates, positions
+        )
+
+
+class FocusLayout(LineLayout):
+    """(nZ, nLine): a line per zone-plate Z (rois ZP.Z, else the region's own Z)."""
+
+    shape = Shape.FOCUS
+    spans_energies = False
+
+    def outer(self, md: StxmMetadata, region: Region, energies: np.ndarray) -> Axis:
+        zp = region.roi("ZP.Z")
+        focus = zp if zp is not None and zp.npoints else region.roi("Z")
+        z = _require(focus, "ZP.Z", md, self.label)
+        return Axis("zoneplate_z", z.setpoints, "um", (0,), _label(z))
+
+
+class GenericLayout(Layout):
+    """(nP,) along the X ROI's positioner, whatever it moves: the grid's one row."""
+
+    shape = Shape.GENERIC
+
+    def geometry(self, md: StxmMetadata, energies: np.ndarray) -> Geometry:
+        x = _require(md.region(md.img_idx.sp_id).roi("X"), "X", md, self.label)
+        y = _first(md.region(md.img_idx.sp_id).roi("Y"))
+        return Geometry(
+            grid=(1, x.npoints),
+            axes=("sample_x",),
+            coordinates=[
+                Axis("sample_x", x.setpoints, "um", (0,), _label(x)),
+                Axis("sample_y", y, "um"),
+                Axis("energy", energies, "eV"),
+            ],
+            positions={
+                "sample_x": Position(x.setpoints, 1),
+                "sample_y": Position(y),
+                "energy": Position(energies[:1]),
+            },
+        )
+
+    def nxdata(self, grid: np.ndarray) -> np.ndarray:
+        return grid[0]
+
+
+class PointListLayout(GenericLayout):
+    """(nP,) points in acquisition order (a spiral), sample_x and sample_y both along them."""
+
+    def geometry(self, md: StxmMetadata, energies: np.ndarray) -> Geometry:
+        region = md.region(md.img_idx.sp_id)
+        x = _require(region.roi("X"), "X", md, self.label)
+        y = _require(region.roi("Y"), "Y", md, self.label)
+        return Geometry(
+            grid=(1, x.npoints),
+            axes=("sample_x",),
+            coordinates=[
+                Axis("sample_x", x.setpoints, "um", (0,), _label(x)),
+                Axis("sample_y", y.setpoints, "um", (0,), _label(y)),
+                Axis("energy", energies, "eV"),
+            ],
+            positions={
+                "sample_x": Position(x.setpoints, 1),
+                "sample_y": Position(y.setpoints, 1),
+                "energy": Position(energies[:1]),
+            },
+        )
+
+
+class ScatterLayout(Layout):
+    """Ptychography: an image when its points span a grid, a point list when they pair up."""
+
+    shape = Shape.SCATTER
+
+    def of_run(self, md: StxmMetadata) -> Layout:
+        """The layout of this run's points: X and Y pairing point by point are a list."""
+        region = md.region(md.img_idx.sp_id)
+        x, y = region.roi("X"), region.roi("Y")
+        pairs = x is not None and y is not None and x.npoints == y.npoints >= 2
+        if pairs and md.raw.get("num_points") == x.npoints:
+            return PointListLayout("generic scan")
+        return ImageLayout(self.label)
+
+    def geometry(self, md: StxmMetadata, energies: np.ndarray) -> Geometry:
+        return self.of_run(md).geometry(md, energies)
+
+    def arrange(
+        self, name: str, runs: list[PlacedRun], energies: np.ndarray, count_time: np.ndarray
+    ) -> list[Arrangement]:
+        return self.of_run(runs[0].md).arrange(name, runs, energies, count_time)
+
+
+class PointLayout(Layout):
+    """Point spectra: one grid column per spatial point (sp_id_lst order), rows are energies.
+
+    Each point becomes an entry of its own, (nE, 1, 1), named ``<entry>_sp<sp_id>`` when
+    the run has several points.
+    """
+
+    shape = Shape.POINT
+    spans_energies = True
+
+    def geometry(self, md: StxmMetadata, energies: np.ndarray) -> Geometry:
+        regions = [md.region(sp) for sp in md.sp_id_lst]
+        xs = np.array([_first(r.roi("X"))[0] for r in regions])
+        ys = np.array([_first(r.roi("Y"))[0] for r in regions])
+        return Geometry(
+            grid=_grid(energies.size, len(regions)),
+            axes=("energy", "sample_y", "sample_x"),
+            coordinates=[Axis("energy", energies, "eV", (0,))],
+            positions={
+                "sample_x": Position(xs, 1),
+                "sample_y": Position(ys, 1),
+                "energy": Position(energies, 0),
+            },
+        )
+
+    def arrange(
+        self, name: str, runs: list[PlacedRun], energies: np.ndarray, count_time: np.ndarray
+    ) -> list[Arrangement]:
+        run = runs[0]
+        npoints = run.geo.grid[1]
+        return [
+            Arrangement(
+                name if npoints == 1 else f"{name}_sp{run.md.sp_id_lst[k]}",
+                runs,
+                {det: placed.grid[:, k, None, None] for det, placed in run.values.items()},
+                run.monitor.grid[:, k, None, None],
+                run.geo.axes,
+                [
+                    run.geo.coordinates[0],
+                    Axis("sample_y", run.geo.positions["sample_y"].values[k : k + 1], "um", (1,)),
+                    Axis("sample_x", run.geo.positions["sample_x"].values[k : k + 1], "um", (2,)),
+                ],
+                count_time,
+                self.label,
+                [run.order % npoints == k],
+            )
+            for k in range(npoints)
+        ]
+
+
+LAYOUTS: dict[ScanType, Layout] = {
+    ScanType.DETECTOR_IMAGE: ImageLayout("detector image"),
+    ScanType.OSA_IMAGE: ImageLayout("osa image"),
+    ScanType.OSA_FOCUS: FocusLayout("osa focus"),
+    ScanType.SAMPLE_FOCUS: FocusLayout("sample focus"),
+    ScanType.SAMPLE_POINT_SPECTRA: PointLayout("sample point spectrum"),
+    ScanType.SAMPLE_LINE_SPECTRA: LineLayout("sample line spectrum"),
+    ScanType.SAMPLE_IMAGE: ImageLayout("sample image"),
+    ScanType.SAMPLE_IMAGE_STACK: StackLayout("sample image stack"),
+    ScanType.GENERIC_SCAN: GenericLayout("generic scan"),
+    ScanType.COARSE_IMAGE_SCAN: ImageLayout("sample image"),
+    ScanType.COARSE_GONI_SCAN: ImageLayout("sample image"),
+    ScanType.TOMOGRAPHY_SCAN: StackLayout("sample image stack"),
+    ScanType.PATTERN_GEN_SCAN: ImageLayout("sample image"),
+    ScanType.PTYCHOGRAPHY_SCAN: ScatterLayout("sample image"),
+}

@@ -174,7 +174,7 @@ def write_frames(group: h5py.Group, name: str, frames: FrameSet, directory: Path
     sources = _sources(frames)
     _, (shape, dtype) = next(iter(sources.items()))
     per_point = frames.frames_per_point
-    lead = (frames.num_points,) if per_point == 1 else (frames.num_points, per_point)
+    lead = (frames.npoints,) if per_point == 1 else (frames.npoints, per_point)
     layout = h5py.VirtualLayout(shape=lead + tuple(shape[-2:]), dtype=dtype)
     virtual = {
         key: h5py.VirtualSource(_relative(key[0], directory), key[1], shape=src_shape)

@@ -1,4 +1,4 @@
-"""A typed model of what goes into an NXstxm file: entries, their axes and signals.
+"""A typed model of what goes into an NXstxm file: entries, their axes and NXdata groups.
 
 The layout builds it from documents, the writer turns it into HDF5; neither needs the
 other's details. Arrays here are final: no reshaping happens after the layout.
@@ -45,12 +45,12 @@ class FrameSet:
     frames_per_point: int
 
     @property
-    def num_points(self) -> int:
+    def npoints(self) -> int:
         return len(self.frames) // self.frames_per_point
 
 
 @dataclass
-class Signal:
+class NXdataGroup:
     """An NXdata group: regular data (NaN where nothing was acquired), axes, count_time."""
 
     name: str
@@ -81,7 +81,7 @@ class Entry:
     title: str
     start_time: float
     end_time: float | None
-    signals: list[Signal]
+    nxdata: list[NXdataGroup]
     default: str
     detectors: list[Detector]
     energy: np.ndarray

@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 
 from .links import write_frames
-from .model import Detector, Entry, FrameSet, Quantity, ScanModel, Signal
+from .model import Detector, Entry, FrameSet, NXdataGroup, Quantity, ScanModel
 from .ptyd import given_geometry
 
 CREATOR = "nxstxm"
@@ -158,46 +158,46 @@ def write_sample(nxentry: h5py.Group, entry: Entry) -> None:
     _field(_group(nxentry, "sample", "NXsample"), "rotation_angle", entry.rotation_angle, "degrees")
 
 
-def write_data(nxentry: h5py.Group, signal: Signal, label: str) -> None:
+def write_data(nxentry: h5py.Group, nxdata: NXdataGroup, label: str) -> None:
     """NXdata: stxm_scan_type, data (@signal), axes with units and indices, count_time."""
-    group = _group(nxentry, signal.name, "NXdata")
+    group = _group(nxentry, nxdata.name, "NXdata")
     group.attrs["signal"] = "data"
-    group.attrs["axes"] = _bytes_array(*signal.axes)
+    group.attrs["axes"] = _bytes_array(*nxdata.axes)
     _field(group, "stxm_scan_type", _bytes_array(label))
-    _field(group, "data", signal.data, signal.units)
-    for axis in signal.coordinates:
+    _field(group, "data", nxdata.data, nxdata.units)
+    for axis in nxdata.coordinates:
         dataset = _field(group, axis.name, axis.values, axis.units)
         if axis.long_name:
             dataset.attrs["long_name"] = axis.long_name
         if axis.dims:
             group.attrs[f"{axis.name}_indices"] = np.array(axis.dims, dtype=np.int32)
-    _field(group, "count_time", signal.count_time, "s")
+    _field(group, "count_time", nxdata.count_time, "s")
 
 
 #: A point spectrum's NXdata axes: (nE, 1, 1), as MANTiS reads spectra.
 POINT_AXES = ("energy", "sample_y", "sample_x")
 
 
-def write_spectrum(nxentry: h5py.Group, signal: Signal, label: str) -> str | None:
-    """A 1-D NXdata ``<signal>_spectrum`` (energy only) of a point spectrum; its name.
+def write_spectrum(nxentry: h5py.Group, nxdata: NXdataGroup, label: str) -> str | None:
+    """A 1-D NXdata ``<detector>_spectrum`` (energy only) of a point spectrum; its name.
 
     Beside the (nE, 1, 1) NXdata MANTiS reads (the first NXdata by name, which this one
     never is), so silx and HyperSpy following ``@default`` show a spectrum, not a stack
     of 1×1 images. It keeps the point's sample_x/sample_y and count_time as NXstxm asks.
     None for any other layout.
     """
-    if signal.axes != POINT_AXES or signal.data.shape[1:] != (1, 1):
+    if nxdata.axes != POINT_AXES or nxdata.data.shape[1:] != (1, 1):
         return None
-    name = f"{signal.name}_spectrum"
+    name = f"{nxdata.name}_spectrum"
     group = _group(nxentry, name, "NXdata")
     group.attrs["signal"] = "data"
     group.attrs["axes"] = _bytes_array("energy")
     group.attrs["energy_indices"] = np.array([0], dtype=np.int32)
     _field(group, "stxm_scan_type", _bytes_array(label))
-    _field(group, "data", signal.data[:, 0, 0], signal.units)
-    for axis in signal.coordinates:
+    _field(group, "data", nxdata.data[:, 0, 0], nxdata.units)
+    for axis in nxdata.coordinates:
         _field(group, axis.name, axis.values, axis.units)
-    _field(group, "count_time", signal.count_time, "s")
+    _field(group, "count_time", nxdata.count_time, "s")
     return name
 
 
@@ -236,9 +236,9 @@ def write_entry(h5: h5py.File, entry: Entry, directory: Path) -> None:
         _field(nxentry, "end_time", _iso(entry.end_time))
     write_instrument(nxentry, entry, directory)
     write_sample(nxentry, entry)
-    for signal in entry.signals:
-        write_data(nxentry, signal, entry.stxm_scan_type)
-    spectra = [write_spectrum(nxentry, signal, entry.stxm_scan_type) for signal in entry.signals]
+    for nxdata in entry.nxdata:
+        write_data(nxentry, nxdata, entry.stxm_scan_type)
+    spectra = [write_spectrum(nxentry, nxdata, entry.stxm_scan_type) for nxdata in entry.nxdata]
     if spectra and spectra[0]:
         nxentry.attrs["default"] = spectra[0]
     write_monitor(nxentry, entry)

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import describe
 from .collector import Run
-from .grid import Geometry, PlacedRun, expand_like, place
+from .grid import Geometry, PlacedRun, expand_like, place, received_grid
 from .layout import LAYOUTS, Arrangement, Layout, LayoutError
 from .links import event_frames, frame_set
 from .metadata import StxmMetadata, parse_metadata
@@ -138,23 +138,28 @@ def _place_runs(
 def _place_run(run: Run, md: StxmMetadata, geo: Geometry, scan: _ScanContext) -> PlacedRun:
     placed = PlacedRun(run, md, geo, detector_fields(run, md))
     snake = bool((run.start.get("snaking") or [False])[-1])
-    template: list = []
+    counts = {
+        fld: event_values(run, "primary", fld.key) for fld in placed.fields if not fld.external
+    }
+    first = next(((fld, values) for fld, values in counts.items() if values), None)
+    if first is None:  # frames only (or nothing yet): one value per event
+        template, where = [0.0] * len(run.stream("primary")), f"run {run.uid} ring current"
+    else:
+        template, where = first[1], f"run {run.uid} key {first[0].key!r}"
+    shape = received_grid(template, geo.grid, where=where)
     for fld in placed.fields:
         if fld.external:
             placed.frames[fld.name] = event_frames(run, fld.key)
-            continue
-        values = event_values(run, "primary", fld.key)
-        template = template or values
-        where = f"run {run.uid} key {fld.key!r}"
-        placed.values[fld.name] = place(values, geo.grid, snake=snake, where=where)
-    template = template or [0.0] * len(run.stream("primary"))  # frames only: a value each
+        else:
+            where = f"run {run.uid} key {fld.key!r}"
+            placed.values[fld.name] = place(counts[fld], shape, snake=snake, where=where)
     current = ring_current(run, md, scan.baseline, scan.ring_key)
     where = f"run {run.uid} ring current"
-    placed.monitor = place(expand_like(template, current), geo.grid, snake=snake, where=where)
+    placed.monitor = place(expand_like(template, current), shape, snake=snake, where=where)
     for name, key in _position_keys(run, md, geo, placed.fields[0].key).items():
         values = event_values(run, "primary", key)
         where = f"run {run.uid} key {key!r}"
-        measured = place(expand_like(template, values), geo.grid, snake=snake, where=where)
+        measured = place(expand_like(template, values), shape, snake=snake, where=where)
         placed.measured[name] = measured.in_order()
         bad = int((~np.isfinite(placed.measured[name])).sum())
         if bad:
@@ -242,9 +247,9 @@ def _entry(arrangement: Arrangement, scan: _ScanContext) -> Entry:
         for name, data in arrangement.data.items()
     ]
     notes = [*scan.notes, *arrangement.notes]
-    missing = int(np.isnan(nxdata[0].data).sum())
+    missing = arrangement.expected - int(np.count_nonzero(~np.isnan(nxdata[0].data)))
     if missing and not notes:
-        notes.append(f"{missing} of {nxdata[0].data.size} points not acquired")
+        notes.append(f"{missing} of {arrangement.expected} points not acquired")
     md, run = first.md, first.run
     return Entry(
         name=arrangement.name,

@@ -2,7 +2,10 @@
 
 A run's events are placed in a 2-D grid (outer, inner): one event per row (a line
 waveform, pyStxm's fly scans) or one event per point (step scans, filled row by row,
-snaking if the plan said so). Missing points stay NaN, so an aborted run keeps its shape.
+snaking if the plan said so). The metadata give the intended grid; the arrays are sized
+by the events received (:func:`received_grid`), so metadata alone allocate no more than
+their ROIs' positions, and an aborted run's arrays end where its events did. Points of
+a row not completed stay NaN.
 The layout of the run's scan type gives the grid (:class:`Geometry`) and arranges the
 placed runs (:class:`PlacedRun`) into NXdata arrays.
 """
@@ -10,7 +13,7 @@ placed runs (:class:`PlacedRun`) into NXdata arrays.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -40,6 +43,24 @@ class Placed:
 def is_row(value: object) -> bool:
     """True for a waveform (one event = one row), False for a single value or a datum id."""
     return not isinstance(value, str) and np.ndim(value) > 0
+
+
+def received_grid(values: Sequence, intended: tuple[int, int], *, where: str) -> tuple[int, int]:
+    """The part of the ``intended`` (outer, inner) grid the events reach, at least one row.
+
+    Rows: as many as events, as wide as the widest (up to the intended width). Points:
+    the rows they start, each the intended width (a row's remaining points are NaN).
+    """
+    n_outer, n_inner = intended
+    rows = bool(values) and is_row(values[0])
+    count = len(values)
+    limit = n_outer if rows else n_outer * n_inner
+    if count > limit:
+        unit = "rows" if rows else "points"
+        raise GridError(f"{where}: {count} events of {unit} but the ROIs ask for {limit}")
+    if rows:
+        return count, min(n_inner, max(np.size(value) for value in values))
+    return max(1, -(-count // n_inner)), n_inner
 
 
 def place(values: Sequence, shape: tuple[int, int], *, snake: bool, where: str) -> Placed:
@@ -103,19 +124,28 @@ class Position:
 class Geometry:
     """One run's grid and the coordinates of its grid points.
 
-    ``grid`` is the (outer, inner) shape events are placed on; ``positions`` maps each
-    instrument position (sample_x, sample_y, zoneplate_z, energy) to its value over the
-    grid; ``axes``/``coordinates`` describe the NXdata.
+    ``grid`` is the intended (outer, inner) shape events are placed on; ``positions``
+    maps each instrument position (sample_x, sample_y, zoneplate_z, energy) to its value
+    over the grid; ``axes``/``coordinates`` describe the NXdata, ``along`` names the
+    coordinates that run along a grid dimension (cut with it to what was received).
     """
 
     grid: tuple[int, int]
     axes: tuple[str, ...]
     coordinates: list[Axis]
     positions: dict[str, Position]
+    along: dict[str, int]
 
     @property
     def npoints(self) -> int:
         return self.grid[0] * self.grid[1]
+
+    def coordinates_on(self, shape: tuple[int, int]) -> list[Axis]:
+        """The NXdata coordinates of the ``shape`` part of the grid that events reached."""
+        return [
+            replace(c, values=c.values[: shape[self.along[c.name]]]) if c.name in self.along else c
+            for c in self.coordinates
+        ]
 
 
 @dataclass
@@ -135,8 +165,13 @@ class PlacedRun:
     def order(self) -> np.ndarray:
         return self.monitor.order
 
+    @property
+    def shape(self) -> tuple[int, int]:
+        """The part of the intended grid the run's events reached."""
+        return self.monitor.grid.shape
+
     def positions(self, name: str) -> np.ndarray:
         """An instrument position at every acquired point: measured if read, else requested."""
         if name in self.measured:
             return self.measured[name]
-        return self.geo.positions[name].at(self.order, self.geo.grid[1])
+        return self.geo.positions[name].at(self.order, self.shape[1])

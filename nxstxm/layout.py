@@ -57,10 +57,6 @@ class Shape(Enum):
     SCATTER = "scatter"
 
 
-#: The most points the ROIs of one run may span (a 4096 × 4096 image).
-MAX_GRID_POINTS = 1 << 24
-
-
 class LayoutError(NXstxmError, ValueError):
     """Runs whose metadata do not describe a regular NXstxm layout (names key and run)."""
 
@@ -70,7 +66,8 @@ class Arrangement:
     """One entry's NXdata arrays, arranged from its runs; the groups all entries share follow.
 
     ``selections[i]`` picks, among run i's acquired points (acquisition order), those
-    of this entry; ``notes`` say what the layout found missing.
+    of this entry; ``expected`` is how many points the metadata asked for (the arrays
+    hold only what arrived); ``notes`` say what the layout found missing.
     """
 
     name: str
@@ -82,6 +79,7 @@ class Arrangement:
     count_time: np.ndarray
     label: str
     selections: list[slice | np.ndarray]
+    expected: int
     notes: list[str] = field(default_factory=list)
 
 
@@ -100,15 +98,6 @@ def _first(roi: Roi | None) -> np.ndarray:
 
 def _label(roi: Roi) -> str:
     return roi.positioner or roi.name
-
-
-def _grid(n_outer: int, n_inner: int) -> tuple[int, int]:
-    if n_outer * n_inner > MAX_GRID_POINTS:
-        raise LayoutError(
-            f"the ROIs ask for a {n_outer} × {n_inner} grid, more than the "
-            f"{MAX_GRID_POINTS} points an NXstxm entry may hold here"
-        )
-    return n_outer, n_inner
 
 
 @dataclass(frozen=True)
@@ -134,23 +123,23 @@ class Layout:
     ) -> list[Arrangement]:
         """The entries of ``runs`` (all of one ``img_idx_map.entry``) and their NXdata arrays."""
         run = runs[0]
+        shape = run.shape
+        if self.spans_energies:  # the energies are the grid's rows: cut with them
+            count_time = count_time[: shape[0]]
         return [
             Arrangement(
                 name,
                 runs,
-                {det: self.nxdata(placed.grid) for det, placed in run.values.items()},
-                self.nxdata(run.monitor.grid),
+                {det: placed.grid for det, placed in run.values.items()},
+                run.monitor.grid,
                 run.geo.axes,
-                run.geo.coordinates,
+                run.geo.coordinates_on(shape),
                 count_time,
                 self.label,
                 [slice(None)],
+                run.geo.npoints,
             )
         ]
-
-    def nxdata(self, grid: np.ndarray) -> np.ndarray:
-        """A run's grid as its NXdata array."""
-        return grid
 
 
 class ImageLayout(Layout):
@@ -165,7 +154,7 @@ class ImageLayout(Layout):
         first = 1 if self.gathers_runs else 0
         energy = energies[min(md.img_idx.e_idx, energies.size - 1)]
         return Geometry(
-            grid=_grid(y.npoints, x.npoints),
+            grid=(y.npoints, x.npoints),
             axes=("energy", "sample_y", "sample_x") if first else ("sample_y", "sample_x"),
             coordinates=[
                 Axis("energy", energies, "eV", (0,) if first else ()),
@@ -177,6 +166,7 @@ class ImageLayout(Layout):
                 "sample_y": Position(y.setpoints, 0),
                 "energy": Position(np.array([energy])),
             },
+            along={"sample_y": 0, "sample_x": 1},
         )
 
 
@@ -198,19 +188,20 @@ class StackLayout(ImageLayout):
             missing = sorted(set(range(energies.size)) - set(present))
             notes.append(f"energies {energies[missing].tolist()} eV (e_idx {missing}) not acquired")
         rows = [present.index(slot) for slot in slots]
+        shape = tuple(max(p.shape[dim] for p in runs) for dim in (0, 1))
 
         def stacked(grids: list[np.ndarray]) -> np.ndarray:
             # Sized by the runs received, not by the energies the metadata asked for.
-            out = np.full((len(present), *runs[0].geo.grid), np.nan)
+            out = np.full((len(present), *shape), np.nan)
             for row, grid in zip(rows, grids, strict=True):
-                out[row] = grid
+                out[row, : grid.shape[0], : grid.shape[1]] = grid
             return out
 
         coordinates = [
             Axis(c.name, c.values[present], c.units, c.dims, c.long_name)
             if c.name == "energy"
             else c
-            for c in runs[0].geo.coordinates
+            for c in runs[0].geo.coordinates_on(shape)
         ]
         data = {det: stacked([p.values[det].grid for p in runs]) for det in runs[0].values}
         monitor = stacked([p.monitor.grid for p in runs])
@@ -226,6 +217,7 @@ class StackLayout(ImageLayout):
                 count_time[present],
                 self.label,
                 selections,
+                len(present) * runs[0].geo.npoints,
                 notes,
             )
         ]
@@ -278,8 +270,13 @@ class LineLayout(Layout):
         if outer.name != "energy":
             coordinates.append(Axis("energy", energies, "eV"))
             positions["energy"] = Position(energies[:1])
+        along = {outer.name: 0, "line_position": 1, "sample_y": 1, "sample_x": 1}
         return Geometry(
-            _grid(outer.values.size, xs.size), (outer.name, "line_position"), coordinates, positions
+            (outer.values.size, xs.size),
+            (outer.name, "line_position"),
+            coordinates,
+            positions,
+            along,
         )
 
 
@@ -317,10 +314,29 @@ class GenericLayout(Layout):
                 "sample_y": Position(y),
                 "energy": Position(energies[:1]),
             },
+            along={"sample_x": 1},
         )
 
-    def nxdata(self, grid: np.ndarray) -> np.ndarray:
-        return grid[0]
+    def arrange(
+        self, name: str, runs: list[PlacedRun], energies: np.ndarray, count_time: np.ndarray
+    ) -> list[Arrangement]:
+        """The grid's one row, as long as the points received."""
+        run = runs[0]
+        shape = (1, min(run.shape[1], max(1, run.order.size)))
+        return [
+            Arrangement(
+                name,
+                runs,
+                {det: placed.grid[0, : shape[1]] for det, placed in run.values.items()},
+                run.monitor.grid[0, : shape[1]],
+                run.geo.axes,
+                run.geo.coordinates_on(shape),
+                count_time,
+                self.label,
+                [slice(None)],
+                run.geo.npoints,
+            )
+        ]
 
 
 class PointListLayout(GenericLayout):
@@ -343,6 +359,7 @@ class PointListLayout(GenericLayout):
                 "sample_y": Position(y.setpoints, 1),
                 "energy": Position(energies[:1]),
             },
+            along={"sample_x": 1, "sample_y": 1},
         )
 
 
@@ -384,7 +401,7 @@ class PointLayout(Layout):
         xs = np.array([_first(r.roi("X"))[0] for r in regions])
         ys = np.array([_first(r.roi("Y"))[0] for r in regions])
         return Geometry(
-            grid=_grid(energies.size, len(regions)),
+            grid=(energies.size, len(regions)),
             axes=("energy", "sample_y", "sample_x"),
             coordinates=[Axis("energy", energies, "eV", (0,))],
             positions={
@@ -392,6 +409,7 @@ class PointLayout(Layout):
                 "sample_y": Position(ys, 1),
                 "energy": Position(energies, 0),
             },
+            along={"energy": 0},
         )
 
     def arrange(
@@ -399,6 +417,7 @@ class PointLayout(Layout):
     ) -> list[Arrangement]:
         run = runs[0]
         npoints = run.geo.grid[1]
+        energy = run.geo.coordinates_on(run.shape)[0]
         return [
             Arrangement(
                 name if npoints == 1 else f"{name}_sp{run.md.sp_id_lst[k]}",
@@ -407,13 +426,14 @@ class PointLayout(Layout):
                 run.monitor.grid[:, k, None, None],
                 run.geo.axes,
                 [
-                    run.geo.coordinates[0],
+                    energy,
                     Axis("sample_y", run.geo.positions["sample_y"].values[k : k + 1], "um", (1,)),
                     Axis("sample_x", run.geo.positions["sample_x"].values[k : k + 1], "um", (2,)),
                 ],
-                count_time,
+                count_time[: run.shape[0]],
                 self.label,
                 [run.order % npoints == k],
+                run.geo.grid[0],
             )
             for k in range(npoints)
         ]

@@ -22,7 +22,7 @@ from .collector import (
     Run,
     RunCollector,
     collect_runs,
-    scan_group,
+    scan_membership,
     split_scans,
 )
 from .confine import confine
@@ -92,7 +92,7 @@ def assemble_runs(
     """
     data_dir = Path(data_dir)
     when = _scan_time(runs)
-    if expected_runs is None and runs and (group := scan_group(runs[0].start)) is not None:
+    if expected_runs is None and runs and (group := scan_membership(runs[0].start)) is not None:
         expected_runs = group.num_runs
     try:
         model = build_scan(runs, expected_runs=expected_runs)
@@ -246,12 +246,12 @@ class NXstxmAssembler:
 
     def _take(self, name: str, doc: dict) -> None:
         if name == "start":
-            group = scan_group(doc)
+            group = scan_membership(doc)
             self.flush(keep=group.uid if group is not None else None)
         run = self._collector(name, doc)
         if run is None:
             return
-        group = scan_group(run.start)
+        group = scan_membership(run.start)
         runs = self._pending.setdefault(scan_key(run.start), [])
         runs.append(run)
         if group is None or len(runs) >= group.num_runs or run.exit_status != "success":
@@ -274,7 +274,7 @@ class NXstxmAssembler:
         for run in runs:
             self._collector.forget(run.uid)
         key = scan_key(runs[0].start)
-        group = scan_group(runs[0].start)
+        group = scan_membership(runs[0].start)
         self.journal.finish(key)
         try:
             path = assemble_runs(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .collector import Document, scan_group
+from .collector import Document, scan_membership
 from .errors import NXstxmError
 
 #: Where each document kind goes in a run's document order.
@@ -44,7 +44,7 @@ def _runs_of_scan(catalog: Any, uid: str) -> list[Any]:
         if not runs:
             raise CatalogError(f"no run and no scan group with uid {uid} in the catalog") from None
         return runs
-    group = scan_group(run.start)
+    group = scan_membership(run.start)
     if group is None:
         return [run]
     return list(catalog.search(Key("start.scan_group.uid") == group.uid).values())
@@ -69,7 +69,7 @@ def scan_documents(catalog: Any, uid: str) -> list[Document]:
     return [item for run in runs for item in _documents(run)]
 
 
-def open_catalog(uri: str, api_key: str | None = None) -> Any:
+def connect_tiled(uri: str, api_key: str | None = None) -> Any:
     """A Tiled client for ``uri`` (an API key may also be in the URI's query)."""
     from tiled.client import from_uri
 

@@ -62,7 +62,7 @@ class Run:
 
 
 @dataclass(frozen=True)
-class ScanGroup:
+class ScanMembership:
     """Which scan a run belongs to, its place in it, and how many runs the scan has."""
 
     uid: str
@@ -70,13 +70,13 @@ class ScanGroup:
     num_runs: int
 
 
-def scan_group(start: Mapping[str, Any]) -> ScanGroup | None:
+def scan_membership(start: Mapping[str, Any]) -> ScanMembership | None:
     """Read ``start["scan_group"]``; None for a run that does not say (one scan on its own)."""
     group = start.get("scan_group")
     if not group:
         return None
     try:
-        return ScanGroup(str(group["uid"]), int(group["index"]), int(group["num_runs"]))
+        return ScanMembership(str(group["uid"]), int(group["index"]), int(group["num_runs"]))
     except (KeyError, TypeError, ValueError) as err:
         raise DocumentError(
             f"run {start.get('uid')}: start key 'scan_group' needs uid, index and num_runs "
@@ -218,7 +218,7 @@ def split_scans(runs: Iterable[Run]) -> list[list[Run]]:
     grouped: dict[str, list[Run]] = {}
     ungrouped: list[Run] = []
     for run in runs:
-        group = scan_group(run.start)
+        group = scan_membership(run.start)
         if group is None:
             ungrouped.append(run)
         else:

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .collector import Document, scan_group
+from .collector import Document, scan_membership
 from .files import DEFAULT_PATTERN, ensure_free_space, extension, reserve_name, stem
 from .loaders import jsonable
 
@@ -37,7 +37,7 @@ _SYNCED = ("start", "stop")
 def scan_key(start: dict) -> str:
     """Which scan a run belongs to: its scan group's uid, else its own uid."""
     try:
-        group = scan_group(start)
+        group = scan_membership(start)
     except ValueError:
         group = None
     return group.uid if group is not None else str(start.get("uid"))

@@ -22,14 +22,14 @@ from iocs.loopback import free_port_pair
 from iocs.sim import run_sim
 from nxstxm import (
     AssemblyError,
-    CatalogError,
+    NXstxmError,
     assemble_documents,
     assemble_file,
     check_file,
-    open_catalog,
+    connect_tiled,
     scan_documents,
 )
-from nxstxm.loaders import FORMATS, DocumentFileError, detect_format, load_documents
+from nxstxm.loaders import FORMATS, detect_format, load_documents
 
 from .channel_access import loopback_client_environment
 
@@ -85,7 +85,10 @@ def _add_sim(subparsers: argparse._SubParsersAction) -> None:
 
 
 class InputError(Exception):
-    """Bad input to a subcommand: printed as one line, exit status 2."""
+    """Bad arguments to a subcommand: printed as one line, exit status 2.
+
+    Bad input the assembler finds is an :class:`nxstxm.NXstxmError`, handled the same way.
+    """
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
@@ -122,7 +125,7 @@ def _assemble_input(args: argparse.Namespace, data_dir: Path) -> list[Path]:
         raise InputError(f"{path}: an HDF5 file, not documents (JSONL or pyStxm JSON)")
     try:
         return assemble_file(path, data_dir, fmt=args.format, allow_outside=args.allow_outside)
-    except AssemblyError as err:
+    except AssemblyError as err:  # located: the file and the line of the run it names
         message = str(err)
         line = _where(path, args.format, message)
         raise InputError(f"{path}: {line}{message}") from err
@@ -132,14 +135,11 @@ def _assemble(args: argparse.Namespace) -> int:
     if (args.input is None) == (args.tiled is None) or (args.tiled and not args.uid):
         raise InputError("give a document file, or --tiled URI with --uid")
     data_dir = _data_dir(args)
-    try:
-        if args.tiled:
-            documents = scan_documents(open_catalog(args.tiled, args.api_key), args.uid)
-            paths = assemble_documents(documents, data_dir, allow_outside=args.allow_outside)
-        else:
-            paths = _assemble_input(args, data_dir)
-    except (AssemblyError, DocumentFileError, CatalogError) as err:
-        raise InputError(str(err)) from err
+    if args.tiled:
+        documents = scan_documents(connect_tiled(args.tiled, args.api_key), args.uid)
+        paths = assemble_documents(documents, data_dir, allow_outside=args.allow_outside)
+    else:
+        paths = _assemble_input(args, data_dir)
     for path in paths:
         print(path)
     return 0
@@ -312,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``stxm`` console command.
 
-    A failure is one line on stderr (exit status 2 for bad input); ``--debug`` shows the
+    A failure is one line on stderr (exit status 2 for bad arguments or input: an
+    :class:`InputError` or any :class:`nxstxm.NXstxmError`); ``--debug`` shows the
     traceback instead.
     """
     args = build_parser().parse_args(argv)
@@ -323,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:
         if args.debug:
             raise
-        status = 2 if isinstance(err, (InputError, OSError, ValueError)) else 1
+        status = 2 if isinstance(err, (InputError, NXstxmError, OSError, ValueError)) else 1
         text = " ".join(str(err).split()) or type(err).__name__
         print(f"stxm {args.command}: {text}", file=sys.stderr)
         return status

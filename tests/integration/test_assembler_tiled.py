@@ -21,7 +21,7 @@ from nxstxm import (
     CatalogError,
     NXstxmAssembler,
     assemble_documents,
-    open_catalog,
+    connect_tiled,
     scan_documents,
 )
 from stxm_devices.cli import main
@@ -101,7 +101,7 @@ def test_a_scan_group_uid_finds_every_run_and_an_unknown_uid_is_an_error(
     catalog_server, stack_in_catalog
 ):
     starts, _ = stack_in_catalog
-    catalog = open_catalog(catalog_server.uri)
+    catalog = connect_tiled(catalog_server.uri)
     documents = scan_documents(catalog, starts[0]["scan_group"]["uid"])
     assert [doc["uid"] for name, doc in documents if name == "start"] == [s["uid"] for s in starts]
     with pytest.raises(CatalogError, match="no run and no scan group"):
@@ -132,7 +132,7 @@ def test_area_detector_frames_come_back_from_the_catalog_linked(
     [resource] = [doc for name, doc in documents if name == "resource"]
     with h5py.File(f"{resource['root']}/{resource['resource_path']}", "r") as ioc:
         frames = ioc["entry/data/data"][()]
-    back = scan_documents(open_catalog(catalog_server.uri), documents[0][1]["uid"])
+    back = scan_documents(connect_tiled(catalog_server.uri), documents[0][1]["uid"])
     assert "stream_datum" in {name for name, _ in back}  # TiledWriter's form of the datums
     [path] = assemble_documents(back, tmp_path, allow_outside=[ioc_dir])
     with h5py.File(path) as h5:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from event_model import pack_event_page
 
-from nxstxm import RunCollector, collect_runs, scan_group, split_scans
+from nxstxm import RunCollector, collect_runs, scan_membership, split_scans
 from nxstxm.collector import DocumentError
 
 from .factory import AreaDetector, image_scan, stack_scan
@@ -53,16 +53,16 @@ def test_a_document_of_an_unknown_run_is_an_error():
 def test_scan_group_is_read_and_runs_without_one_form_a_single_scan():
     stack = collect_runs(stack_scan([700.0, 710.0]))
     loose = collect_runs(image_scan() + image_scan())
-    group = scan_group(stack[1].start)
+    group = scan_membership(stack[1].start)
     assert (group.index, group.num_runs) == (1, 2)
-    assert scan_group(loose[0].start) is None
+    assert scan_membership(loose[0].start) is None
     scans = split_scans(stack + loose)
     assert [len(scan) for scan in scans] == [2, 2]
 
 
 def test_malformed_scan_group_names_the_run():
     with pytest.raises(DocumentError, match="run r1: start key 'scan_group'"):
-        scan_group({"uid": "r1", "scan_group": {"uid": "g"}})
+        scan_membership({"uid": "r1", "scan_group": {"uid": "g"}})
 
 
 def test_forget_drops_a_finished_run():

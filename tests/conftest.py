@@ -2,9 +2,13 @@
 
 Ports are chosen here, at import, because pyepics reads the environment once: one
 for the sim beamline and two for tests that run IOCs in processes of their own.
+Also where the recorded pyStxm runs are (``pystxm_runs``).
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import pytest
 
@@ -29,3 +33,19 @@ use_loopback_channel_access([SIM_PORT, STANDALONE_PORT_A, STANDALONE_PORT_B], fo
 def ca_ports() -> dict[str, int]:
     """Loopback ports: the sim beamline's and two for IOCs run on their own."""
     return {"sim": SIM_PORT, "a": STANDALONE_PORT_A, "b": STANDALONE_PORT_B}
+
+
+#: The folder beside the repository holding design notes and recorded runs (not part of it).
+SHARED = Path(os.environ.get("STXM_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+
+
+@pytest.fixture(scope="session")
+def pystxm_runs() -> Path:
+    """The recorded pyStxm runs: ../shared/pystxm-runs, or $STXM_SHARED/pystxm-runs."""
+    folder = SHARED / "pystxm-runs"
+    if not any(folder.glob("*.json")):
+        pytest.skip(
+            f"recorded pyStxm runs not found in {folder}: they live beside the repository "
+            "in ../shared/pystxm-runs (set STXM_SHARED to the folder holding pystxm-runs)"
+        )
+    return folder

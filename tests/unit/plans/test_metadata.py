@@ -1,5 +1,4 @@
 import json
-from pathlib import Path
 
 import pytest
 
@@ -74,19 +73,8 @@ def test_missing_key_is_named():
         validate_start(start)
 
 
-def shared_runs():
-    import os
-
-    repo = Path(__file__).resolve().parents[3]
-    root = Path(os.environ.get("STXM_SHARED", repo.parent / "shared"))
-    runs = root / "pystxm-runs"
-    if not runs.is_dir():
-        pytest.skip(f"recorded pyStxm runs not found at {runs} (set STXM_SHARED)")
-    return sorted(runs.glob("*.json"))
-
-
-def test_recorded_pystxm_metadata_validates_in_its_legacy_form():
-    files = shared_runs()
+def test_recorded_pystxm_metadata_validates_in_its_legacy_form(pystxm_runs):
+    files = sorted(pystxm_runs.glob("*.json"))
     assert files
     for path in files:
         for documents in json.loads(json.load(open(path))).values():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nxstxm.grid import GridError, expand_like, line_positions, place
+from nxstxm.grid import GridError, expand_like, line_positions, place, received_grid
 
 
 def test_rows_fill_the_grid_and_long_waveforms_are_cut_to_npoints():
@@ -41,3 +41,17 @@ def test_expand_like_repeats_a_scalar_along_each_row():
 
 def test_line_positions_are_distances_from_the_first_point():
     np.testing.assert_allclose(line_positions(np.array([0.0, 3.0]), np.array([0.0, 4.0])), [0, 5])
+
+
+def test_the_received_grid_is_what_the_events_reach_not_what_the_metadata_claim():
+    claimed = (10**6, 10**6)
+    assert received_grid([np.arange(4.0)] * 5, claimed, where="r") == (5, 4)  # rows
+    assert received_grid([np.arange(9.0)] * 2, (3, 6), where="r") == (2, 6)  # cut to NPOINTS
+    assert received_grid([0.0] * 5, claimed, where="r") == (1, 10**6)  # a row begun
+    assert received_grid([0.0] * 7, (3, 3), where="r") == (3, 3)
+    assert received_grid([], (3, 3), where="r") == (1, 3)  # nothing yet: one empty row
+
+
+def test_the_received_grid_refuses_more_events_than_the_rois_ask_for():
+    with pytest.raises(GridError, match="run r: 7 events of points but the ROIs ask for 6"):
+        received_grid([0.0] * 7, (2, 3), where="run r")

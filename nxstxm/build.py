@@ -68,10 +68,12 @@ def build_scan(runs: Sequence[Run], *, expected_runs: int | None = None) -> Scan
         by_entry.setdefault(md.img_idx.entry, []).append((run, md))
     entries: list[Entry] = []
     for name in sorted(by_entry, key=_natural):
-        layout = LAYOUTS[by_entry[name][0][1].scan_type]
-        _check_run_count(name, by_entry[name], layout)
-        energies, count_time = _energies(layout, by_entry[name][0][1])
-        placed = _place_runs(by_entry[name], layout, energies, context)
+        entry_members = by_entry[name]
+        md = entry_members[0][1]
+        layout = LAYOUTS[md.scan_type]
+        _check_run_count(name, entry_members, layout)
+        energies, count_time = _energies(layout, md)
+        placed = _place_runs(entry_members, layout, energies, context)
         for arrangement in layout.arrange(name, placed, energies, count_time):
             entries.append(_entry(arrangement, context))
     return ScanModel(entries)

@@ -32,6 +32,7 @@ line_position dimension as the definition asks.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import ClassVar
@@ -63,7 +64,7 @@ class LayoutError(NXstxmError, ValueError):
 
 @dataclass
 class Arrangement:
-    """One entry's NXdata arrays, arranged from its runs; the groups all entries share follow.
+    """One entry's NXdata arrays, arranged from its runs (``build`` adds what every entry has).
 
     ``selections[i]`` picks, among run i's acquired points (acquisition order), those
     of this entry; ``expected`` is how many points the metadata asked for (the arrays
@@ -101,7 +102,7 @@ def _label(roi: Roi) -> str:
 
 
 @dataclass(frozen=True)
-class Layout:
+class Layout(ABC):
     """How a scan type is written: its data shape and its ``stxm_scan_type`` label.
 
     The base arrangement is one run per entry whose grid is the NXdata array.
@@ -114,9 +115,9 @@ class Layout:
     #: The entry spans its region's energies; otherwise only its run's own energy.
     spans_energies: ClassVar[bool] = False
 
+    @abstractmethod
     def geometry(self, md: StxmMetadata, energies: np.ndarray) -> Geometry:
-        """The grid and coordinates of one run; ``energies`` are the entry's."""
-        raise NotImplementedError
+        """The intended grid and coordinates of one run; ``energies`` are the entry's."""
 
     def arrange(
         self, name: str, runs: list[PlacedRun], energies: np.ndarray, count_time: np.ndarray

@@ -37,3 +37,12 @@ def test_scan_types_map_to_the_shapes_the_definition_documents():
     assert LAYOUTS[ScanType.OSA_FOCUS].shape is Shape.FOCUS
     assert LAYOUTS[ScanType.SAMPLE_POINT_SPECTRA].shape is Shape.POINT
     assert LAYOUTS[ScanType.GENERIC_SCAN].shape is Shape.GENERIC
+    assert LAYOUTS[ScanType.PTYCHOGRAPHY_SCAN].shape is Shape.SCATTER
+
+
+def test_each_shape_is_one_layout_class():
+    classes = {layout.shape: type(layout) for layout in LAYOUTS.values()}
+    assert set(classes) == set(Shape)
+    assert len(set(classes.values())) == len(Shape)
+    for layout in LAYOUTS.values():
+        assert type(layout) is classes[layout.shape]

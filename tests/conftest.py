@@ -6,6 +6,9 @@ for the sim beamline and two for tests that run IOCs in processes of their own.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from iocs.loopback import free_port_pair
@@ -29,3 +32,14 @@ use_loopback_channel_access([SIM_PORT, STANDALONE_PORT_A, STANDALONE_PORT_B], fo
 def ca_ports() -> dict[str, int]:
     """Loopback ports: the sim beamline's and two for IOCs run on their own."""
     return {"sim": SIM_PORT, "a": STANDALONE_PORT_A, "b": STANDALONE_PORT_B}
+
+
+@pytest.fixture(scope="session")
+def pystxm_runs() -> Path:
+    """The folder of recorded pyStxm runs (../shared/pystxm-runs or $STXM_SHARED/pystxm-runs)."""
+    shared = os.environ.get("STXM_SHARED")
+    folder = Path(shared) if shared else Path(__file__).resolve().parents[2] / "shared"
+    folder = folder / "pystxm-runs"
+    if not any(folder.glob("*.json")):
+        pytest.skip(f"recorded pyStxm runs not found in {folder} (set STXM_SHARED to their parent)")
+    return folder

@@ -88,14 +88,14 @@ def plan_metadata(
     dims = [([f], "primary") for motor in motors for f in motor.hints.get("fields", [])][
         : len(shape)
     ]
-    num_points = int(np.prod(shape))
+    npoints = int(np.prod(shape))
     md = {
         "plan_name": plan_name,
         "plan_args": {k: _jsonable(v) for k, v in plan_args.items()},
         "detectors": [d.name for d in detectors],
         "motors": [m.name for m in motors],
-        "num_points": num_points,
-        "num_intervals": max(num_points - 1, 0),
+        "num_points": npoints,
+        "num_intervals": max(npoints - 1, 0),
         "shape": [int(s) for s in shape],
         "hints": {"dimensions": dims, "gridding": "rectilinear"},
     }

@@ -53,12 +53,12 @@ def pattern_gen(
     for value in (*dwell_list, gap_dwell_ms):
         check_dwell(float(value), "dwells_ms/gap_dwell_ms")
     dwell_map = pad_dwell_map(pads, pad_points, gap_points, dwell_list, gap_dwell_ms)
-    n = dwell_map.shape[0]
+    npoints = dwell_map.shape[0]  # along each axis
     grid = Grid(
         "SampleFineX",
-        axis_points(x_center_um, step_um * (n - 1), n),
+        axis_points(x_center_um, step_um * (npoints - 1), npoints),
         "SampleFineY",
-        axis_points(y_center_um, step_um * (n - 1), n),
+        axis_points(y_center_um, step_um * (npoints - 1), npoints),
     )
     select_detectors(beamline, ["counter"], RowMode.STEP)
     request = ScanRequest(

@@ -140,3 +140,13 @@ def test_schema_requires_the_seed_keys():
         "img_idx_map",
         "rev_lu_dct",
     }
+
+
+def test_the_contract_loads_without_the_assembler_or_the_device_stack():
+    import subprocess
+    import sys
+
+    heavy = ("h5py", "event_model", "ophyd", "bluesky", "nxstxm.build")
+    code = f"import sys, nxstxm.contract; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -317,7 +317,7 @@ class EnergyRegion:
 
 
 @dataclass(frozen=True)
-class Region:
+class SpatialRegion:
     """One spatial region of interest (``rois[sp_id]``): spatial ROIs and energy regions.
 
     ``axes`` by path: ``"X"``, ``"Y"``, ``"Z"``, ``"ZP.Z"``, ``"OSA.X"``, ``"GONI.T"``...
@@ -374,7 +374,7 @@ class Region:
         return region
 
     @classmethod
-    def parse(cls, raw: Any, sp_id: int, default_dwell: float, uid: str) -> Region:
+    def parse(cls, raw: Any, sp_id: int, default_dwell: float, uid: str) -> SpatialRegion:
         key = f"rois.{sp_id}"
         if not isinstance(raw, Mapping):
             raise _fail(uid, key, "should be a dict of ROIs")
@@ -462,7 +462,7 @@ class GroupMember:
         return dataclasses.asdict(self)
 
 
-def wdg_com(regions: Sequence[Region]) -> dict:
+def wdg_com(regions: Sequence[SpatialRegion]) -> dict:
     """pyStxm's scan request ("widget communication") dict of ``regions``, structured."""
     rois = [region.to_dict() for region in regions]
     ev_rois = rois[0]["EV_ROIS"]
@@ -494,7 +494,7 @@ class StxmMetadata:
     entry_name: str = field(metadata=_document())
     scan_type: ScanType = field(metadata=_document())
     sp_id_lst: list[int] = field(metadata=_document(minItems=1))
-    regions: dict[int, Region] = field(metadata=_document("rois", minProperties=1))
+    regions: dict[int, SpatialRegion] = field(metadata=_document("rois", minProperties=1))
     dwell_ms: float = field(metadata=_document("dwell", exclusiveMinimum=0))
     primary_det: str = field(metadata=_document(minLength=1))
     zp_def: dict = field(
@@ -513,7 +513,7 @@ class StxmMetadata:
     run_uid: str = ""
     raw: dict = field(default_factory=dict)
 
-    def region(self, sp_id: int) -> Region:
+    def region(self, sp_id: int) -> SpatialRegion:
         """The region of interest ``sp_id``; an error naming it if the rois lack it."""
         try:
             return self.regions[sp_id]
@@ -581,11 +581,13 @@ def parse_metadata(start: Mapping) -> StxmMetadata:
         raise _fail(uid, "dwell/sp_id_lst", f"has a bad value ({err})") from None
     rois = _mapping(need("rois"), "rois", uid)
     by_id = {int(key): value for key, value in rois.items()}
-    regions = {sp: Region.parse(by_id[sp], sp, dwell, uid) for sp in sp_ids if sp in by_id}
+    regions = {sp: SpatialRegion.parse(by_id[sp], sp, dwell, uid) for sp in sp_ids if sp in by_id}
     img_idx = ImageIndex.parse(need("img_idx_map"), uid)
     if img_idx.sp_id not in by_id:
         raise _fail(uid, f"rois.{img_idx.sp_id}", "is missing (named by img_idx_map.sp_id)")
-    regions.setdefault(img_idx.sp_id, Region.parse(by_id[img_idx.sp_id], img_idx.sp_id, dwell, uid))
+    regions.setdefault(
+        img_idx.sp_id, SpatialRegion.parse(by_id[img_idx.sp_id], img_idx.sp_id, dwell, uid)
+    )
     return StxmMetadata(
         run_uid=uid,
         entry_name=nexus_name(str(md.get("entry_name", img_idx.entry))),

@@ -10,13 +10,16 @@ from .contract import (
     MAX_ROI_POINTS,
     ImageIndex,
     MetadataError,
-    Region,
     Roi,
+    SpatialRegion,
     StxmMetadata,
     decode_json,
     nexus_name,
     parse_metadata,
 )
+
+#: The assembler's name for a spatial region of interest (``rois[sp_id]``).
+Region = SpatialRegion
 
 __all__ = [
     "MAX_ROI_POINTS",
@@ -24,6 +27,7 @@ __all__ = [
     "MetadataError",
     "Region",
     "Roi",
+    "SpatialRegion",
     "StxmMetadata",
     "decode_json",
     "nexus_name",

@@ -15,7 +15,7 @@ import numpy as np
 from bluesky import plan_stubs as bps
 from bluesky.utils import MsgGenerator
 
-from nxstxm.contract import EnergyRegion, ImageIndex, Polarization, Region, Roi
+from nxstxm.contract import EnergyRegion, ImageIndex, Polarization, Roi, SpatialRegion
 from stxm_devices import Beamline
 
 from ._runs import FIRST_ENTRY, RunSpec, ScanRequest, scan_run
@@ -54,7 +54,7 @@ class Grid:
         sp_id: int = 0,
         resolution: str = "FINE",
         goni: Roi | None = None,
-    ) -> Region:
+    ) -> SpatialRegion:
         """The contract's ``rois[sp_id]`` of this grid: its X/Y ROIs and one energy region."""
         axes = {
             "X": Roi.of(self.x_name, self.x_points, resolution=resolution),
@@ -62,7 +62,7 @@ class Grid:
         }
         if goni is not None:
             axes["GONI.T"] = goni
-        return Region(sp_id, axes, (EnergyRegion.of(energies, dwell_ms, polarizations),))
+        return SpatialRegion(sp_id, axes, (EnergyRegion.of(energies, dwell_ms, polarizations),))
 
 
 def check_grid(beamline: Beamline, grid: Grid, mode: RowMode, dwell_ms: float) -> MsgGenerator:
@@ -102,7 +102,7 @@ def image_spec(
     beamline: Beamline,
     request: ScanRequest,
     grid: Grid,
-    regions: Mapping[int, Region],
+    regions: Mapping[int, SpatialRegion],
     *,
     place: ImageIndex = FIRST_ENTRY,
     index: int = 0,

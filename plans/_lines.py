@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from bluesky.utils import MsgGenerator
 
-from nxstxm.contract import EnergyRegion, Polarization, Region, Roi
+from nxstxm.contract import EnergyRegion, Polarization, Roi, SpatialRegion
 from stxm_devices import Beamline
 
 from ._runs import RunSpec, ScanRequest, scan_run
@@ -104,7 +104,7 @@ def line_run(
     axes = {"X": Roi.of(line.x_name, line.xs), "Y": Roi.of(line.y_name, line.ys)}
     if zp is not None:
         axes["ZP.Z"] = zp
-    region = Region(0, axes, (EnergyRegion.of(energies, request.dwell_ms, polarizations),))
+    region = SpatialRegion(0, axes, (EnergyRegion.of(energies, request.dwell_ms, polarizations),))
     spec = RunSpec(
         detectors=detectors,
         motors=[rows.motor, x_motor],

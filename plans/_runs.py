@@ -15,7 +15,7 @@ from typing import Any
 
 from bluesky.utils import MsgGenerator
 
-from nxstxm.contract import GroupMember, ImageIndex, Region, ScanType, StxmMetadata, wdg_com
+from nxstxm.contract import GroupMember, ImageIndex, ScanType, SpatialRegion, StxmMetadata, wdg_com
 from stxm_devices import Beamline
 
 from .acquisition import RowMode, stxm_run
@@ -57,7 +57,7 @@ class RunSpec:
 
     detectors: Sequence[Any]
     motors: Sequence[Any]
-    regions: Mapping[int, Region]
+    regions: Mapping[int, SpatialRegion]
     shape: tuple[int, ...]
     body: MsgGenerator
     place: ImageIndex = FIRST_ENTRY

@@ -9,7 +9,7 @@ import numpy as np
 from bluesky import plan_stubs as bps
 from bluesky.utils import MsgGenerator
 
-from nxstxm.contract import EnergyRegion, Polarization, Region, Roi, ScanType
+from nxstxm.contract import EnergyRegion, Polarization, Roi, ScanType, SpatialRegion
 from stxm_devices import Beamline
 
 from ._runs import RunSpec, ScanRequest, scan_run
@@ -47,7 +47,7 @@ def generic_scan(
         check_within_limits(positioner, points, f"start/stop ({positioner.name})")
         energy = yield from bps.rd(beamline.energy.mono)
         y = yield from bps.rd(beamline.stage.fine_y)
-        region = Region(
+        region = SpatialRegion(
             0,
             {"X": Roi.of(positioner.name, points), "Y": Roi.of("SampleFineY", [y])},
             (EnergyRegion.of([energy], dwell_ms, [Polarization()]),),

@@ -14,7 +14,7 @@ import numpy as np
 from bluesky import plan_stubs as bps
 from bluesky.utils import MsgGenerator
 
-from nxstxm.contract import EnergyRegion, Polarization, Region, Roi, ScanType
+from nxstxm.contract import EnergyRegion, Polarization, Roi, ScanType, SpatialRegion
 from stxm_devices import Beamline
 
 from ._runs import RunSpec, ScanRequest, scan_run
@@ -56,7 +56,7 @@ def point_spectra(
     )
     energy_region = EnergyRegion.of(energies, dwell_ms, [Polarization(polarization)])
     regions = {
-        sp_id: Region(
+        sp_id: SpatialRegion(
             sp_id,
             {"X": Roi.of("SampleFineX", [x]), "Y": Roi.of("SampleFineY", [y])},
             (energy_region,),

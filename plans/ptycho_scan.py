@@ -20,7 +20,7 @@ import numpy as np
 from bluesky import plan_stubs as bps
 from bluesky.utils import MsgGenerator
 
-from nxstxm.contract import EnergyRegion, Polarization, Region, Roi, ScanType
+from nxstxm.contract import EnergyRegion, Polarization, Roi, ScanType, SpatialRegion
 from stxm_devices import Beamline
 from stxm_devices.cameras import KNOWN_CAMERAS
 
@@ -29,7 +29,7 @@ from ._patterns import spiral_points
 from ._runs import RunSpec, ScanRequest, scan_run
 from .acquisition import RowMode, configured, exposure_signal, select_detectors, step_path
 from .checks import PlanArgumentError, check_dwell, check_within_limits
-from .regions import Region as GridRegion
+from .regions import Region
 
 
 def _camera_signals(detector: Any) -> tuple[Any, Any]:
@@ -82,7 +82,7 @@ def detector_geometry(
 def ptycho_scan(
     beamline: Beamline,
     *,
-    region: GridRegion | None = None,
+    region: Region | None = None,
     spiral_center_um: tuple[float, float] | None = None,
     spiral_radius_um: float = 1.0,
     spiral_step_um: float = 0.2,
@@ -148,7 +148,7 @@ def ptycho_scan(
         if grid is not None:
             scan_region = grid.region(energies, dwell_ms, polarization)
         else:
-            scan_region = Region(
+            scan_region = SpatialRegion(
                 0,
                 {
                     "X": Roi.of("SampleFineX", positions[:, 1]),

@@ -12,9 +12,9 @@ from nxstxm.contract import (
     GroupMember,
     ImageIndex,
     Polarization,
-    Region,
     Roi,
     ScanType,
+    SpatialRegion,
     StxmMetadata,
     json_schema,
     parse_metadata,
@@ -25,7 +25,7 @@ from nxstxm.contract import (
 
 
 def built_metadata() -> StxmMetadata:
-    region = Region(
+    region = SpatialRegion(
         0,
         {"X": Roi.of("SampleFineX", [0, 1, 2]), "Y": Roi.of("SampleFineY", [5, 6])},
         (EnergyRegion.of([700.0, 710.0], 1.0, [Polarization()]),),

@@ -13,20 +13,12 @@ from dataclasses import asdict
 import numpy as np
 
 from .collector import Run
-from .metadata import StxmMetadata, decode_json
+from .contract import ZONE_PLATE_KEYS, StxmMetadata, decode_json
 from .model import Quantity
 from .streams import find_key
 
 #: The NXsource fields the definition requires, when a start document gives no ``source``.
 DEFAULT_SOURCE = {"type": "Synchrotron X-ray Source", "name": "unknown", "probe": "x-ray"}
-
-#: zp_def keys → (NXfresnel_zone_plate field, units).
-_ZONE_PLATE = {
-    "zpD": ("outer_diameter", "um"),
-    "zpOZone": ("outermost_zone_width", "nm"),
-    "zpCStop": ("central_stop_diameter", "um"),
-    "fl": ("focal_length", "um"),
-}
 
 
 def source(start: dict) -> dict[str, str]:
@@ -43,9 +35,9 @@ def title(start: dict, label: str) -> str:
 def zone_plate(md: StxmMetadata) -> dict[str, Quantity]:
     """The installed zone plate; focus_parameters [0, |A1|] give f[µm] = |A1|·E[eV]."""
     found: dict[str, Quantity] = {
-        name: (float(md.zp_def[key]), units)
-        for key, (name, units) in _ZONE_PLATE.items()
-        if isinstance(md.zp_def.get(key), (int, float))
+        k.nexus_field: (float(md.zp_def[k.key]), k.units)
+        for k in ZONE_PLATE_KEYS
+        if k.nexus_field is not None and isinstance(md.zp_def.get(k.key), (int, float))
     }
     if isinstance(md.zp_def.get("zpA1"), (int, float)):
         found["focus_parameters"] = ([0.0, abs(float(md.zp_def["zpA1"]))], "")

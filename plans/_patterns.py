@@ -56,10 +56,10 @@ def spiral_points(
 
     Ptychography prefers it to a raster: no periodic grid artefacts, uniform overlap.
     """
-    count = max(1, int(np.pi * radius_um**2 / step_um**2))
-    n = np.arange(count)
-    radius = step_um * np.sqrt(n / np.pi)
-    angle = n * np.pi * (3.0 - np.sqrt(5.0))
+    npoints = max(1, int(np.pi * radius_um**2 / step_um**2))
+    index = np.arange(npoints)
+    radius = step_um * np.sqrt(index / np.pi)
+    angle = index * np.pi * (3.0 - np.sqrt(5.0))
     return center[0] + radius * np.cos(angle), center[1] + radius * np.sin(angle)
 
 

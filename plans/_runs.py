@@ -1,79 +1,98 @@
-"""One labelled run: the standard metadata, bluesky's plan metadata, then the acquisition.
+"""One labelled run: the request of the scan, the spec of the run, then the acquisition.
 
-Every scan type ends here, so every start document has the same keys (the contract
-of plans/metadata.py) whatever the plan.
+A public plan turns its arguments into one :class:`ScanRequest`; each run it makes is a
+:class:`RunSpec`; :func:`scan_run` writes both into the start document (the contract of
+:mod:`nxstxm.contract` plus bluesky's plan metadata), so every start document has the
+same keys whatever the plan.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bluesky.utils import MsgGenerator
 
-from nxstxm.scan_types import ScanType
+from nxstxm.contract import GroupMember, ImageIndex, ScanType, SpatialRegion, StxmMetadata, wdg_com
 from stxm_devices import Beamline
 
-from .acquisition import stxm_run
-from .metadata import ScanGroup, plan_metadata, read_zp_def, rev_lu_dct, standard_metadata
+from .acquisition import RowMode, stxm_run
+from .metadata import plan_metadata, read_zp_def, rev_lu_dct
+
+#: Where a single-run scan's data go.
+FIRST_ENTRY = ImageIndex("entry0")
 
 
 @dataclass(frozen=True)
-class ScanLabel:
-    """What a scan is: type, the plan and its arguments, and which runs it makes."""
+class ScanRequest:
+    """What the user asked for, checked; passed down from the public plan to every run.
+
+    ``num_runs`` runs share ``group_uid`` (a stack makes one run per image).
+    """
 
     scan_type: ScanType
     plan_name: str
     plan_args: Mapping[str, Any]
     dwell_ms: float
-    group: ScanGroup
+    mode: RowMode = RowMode.STEP
+    detector_names: tuple[str, ...] = ("counter",)
+    resolution: str = "FINE"
+    num_runs: int = 1
+    md: Mapping[str, Any] = field(default_factory=dict)
+    group_uid: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def member(self, index: int) -> GroupMember:
+        """Run ``index``'s place in the scan group."""
+        return GroupMember(self.group_uid, index, self.num_runs)
 
 
-def labelled_run(
-    beamline: Beamline,
-    label: ScanLabel,
-    *,
-    index: int,
-    detectors: Sequence[Any],
-    motors: Sequence[Any],
-    rois: Mapping[int, dict],
-    image_index: Mapping[str, Any],
-    shape: Sequence[int],
-    body: MsgGenerator,
-    extents: Sequence[Sequence[float]] | None = None,
-    extra: Mapping[str, Any] | None = None,
-    md: Mapping[str, Any] | None = None,
-) -> MsgGenerator:
-    """Run ``body`` as run ``index`` of ``label``'s scan, with every metadata key."""
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a scan: what it reads and moves, the scan's regions, where its data go.
+
+    ``regions`` is the whole scan request (every region), ``place`` this run's image.
+    """
+
+    detectors: Sequence[Any]
+    motors: Sequence[Any]
+    regions: Mapping[int, SpatialRegion]
+    shape: tuple[int, ...]
+    body: MsgGenerator
+    place: ImageIndex = FIRST_ENTRY
+    index: int = 0
+    extents: Sequence[Sequence[float]] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def scan_run(beamline: Beamline, request: ScanRequest, spec: RunSpec) -> MsgGenerator:
+    """Run ``spec.body`` as run ``spec.index`` of the scan, with every metadata key."""
     zp_def = yield from read_zp_def(beamline)
-    num_points = 1
-    for size in shape:
-        num_points *= int(size)
+    standard = StxmMetadata(
+        entry_name=spec.place.entry,
+        scan_type=request.scan_type,
+        sp_id_lst=list(spec.regions),
+        regions=dict(spec.regions),
+        dwell_ms=request.dwell_ms,
+        primary_det=spec.detectors[0].name,
+        zp_def=zp_def,
+        wdg_com=wdg_com(list(spec.regions.values())),
+        img_idx=spec.place,
+        rev_lu_dct=rev_lu_dct(beamline),
+        scan_group=request.member(spec.index),
+    )
     run_md = {
-        **standard_metadata(
-            scan_type=label.scan_type,
-            entry_name=str(image_index["entry"]),
-            rois=rois,
-            dwell_ms=label.dwell_ms,
-            primary_det=detectors[0].name,
-            zp_def=zp_def,
-            img_idx_map=dict(image_index),
-            rev_lu=rev_lu_dct(beamline),
-            group=label.group,
-            index=index,
-        ),
+        **standard.to_start(),
         **plan_metadata(
-            plan_name=label.plan_name,
-            plan_args=label.plan_args,
-            detectors=detectors,
-            motors=motors,
-            num_points=num_points,
-            shape=shape,
-            extents=extents,
-            snaking=[False] * len(shape),
+            plan_name=request.plan_name,
+            plan_args=request.plan_args,
+            detectors=spec.detectors,
+            motors=spec.motors,
+            shape=spec.shape,
+            extents=spec.extents,
         ),
-        **dict(extra or {}),
-        **dict(md or {}),
+        **dict(spec.extra),
+        **dict(request.md or {}),
     }
-    return (yield from stxm_run(beamline, detectors, run_md, body))
+    return (yield from stxm_run(beamline, spec.detectors, run_md, spec.body))

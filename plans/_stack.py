@@ -1,27 +1,28 @@
 """Multi-image scans: one run per image, all in one scan group (as pyStxm does).
 
 Image stacks (regions × polarizations × energies) and tomography (angles × polarizations
-× energies) differ only in what changes between entries; :func:`image_series` runs the
-images and labels each with its entry, energy index, polarization and region.
+× energies) differ only in what changes between entries; they share their checks
+(:func:`check_stack_arguments` when called, :func:`check_stack` when run) and
+:func:`image_series`, which runs the images and labels each with its entry, energy
+index, polarization and region.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from bluesky import plan_stubs as bps
 from bluesky.utils import MsgGenerator
 
+from nxstxm.contract import ImageIndex, Polarization, Roi
 from stxm_devices import Beamline
 
-from ._image import Grid, grid_rois, image_run
-from ._runs import ScanLabel
-from .acquisition import RowMode
-from .checks import PlanArgumentError, check_choice, check_within_limits
-from .metadata import PolarizationSetting, image_index, roi
+from ._image import Grid, check_grid, image_spec
+from ._runs import ScanRequest, scan_run
+from .acquisition import RowMode, select_detectors
+from .checks import check_dwell, check_energies, check_energy_regions, check_polarizations
 
 
 @dataclass(frozen=True)
@@ -36,66 +37,62 @@ class Image:
     angle_deg: float | None = None
 
 
-def check_energies(beamline: Beamline, energies: np.ndarray, argument: str) -> None:
-    """Mono range, and zone-plate Z range for keeping focus at every energy."""
-    if energies.size == 0:
-        raise PlanArgumentError(f"{argument}: no energies")
-    check_within_limits(beamline.energy.mono, energies, argument)
-    focus = [beamline.energy.focus_z(float(e)) for e in (energies.min(), energies.max())]
-    check_within_limits(beamline.zoneplate.z, focus, f"{argument} (zone-plate Z keeping focus)")
+def check_stack_arguments(
+    beamline: Beamline,
+    energy_regions: Sequence[tuple[float, float, int]],
+    dwell_ms: float,
+    mode: RowMode,
+    detectors: Sequence[str],
+) -> np.ndarray:
+    """What a stack's arguments must be on their own; its energies (eV)."""
+    check_dwell(dwell_ms)
+    select_detectors(beamline, detectors, mode)
+    return check_energy_regions(energy_regions)
 
 
-def check_polarizations(beamline: Beamline, polarizations: Sequence[str]) -> None:
-    """Every polarization is a mode the EPU can do (its Polarization PV's choices)."""
-    if not polarizations:
-        raise PlanArgumentError("polarizations: give at least one")
-    for polarization in polarizations:
-        check_choice(polarization, beamline.epu.polarization.enum_strs, "polarizations")
+def check_stack(
+    beamline: Beamline,
+    request: ScanRequest,
+    grids: Sequence[Grid],
+    energies: np.ndarray,
+    polarizations: Sequence[str],
+) -> MsgGenerator:
+    """Plan stub: every grid, energy and polarization reachable, before anything moves."""
+    for grid in grids:
+        yield from check_grid(beamline, grid, request.mode, request.dwell_ms)
+    yield from check_energies(beamline, energies, "energy_regions")
+    check_polarizations(beamline.epu.polarization, polarizations)
 
 
 def image_series(
     beamline: Beamline,
-    label: ScanLabel,
+    request: ScanRequest,
     images: Sequence[Image],
     *,
     grids: Sequence[Grid],
     energies: np.ndarray,
     polarizations: Sequence[str],
-    mode: RowMode,
-    detector_names: Sequence[str],
-    md: Mapping[str, Any] | None = None,
 ) -> MsgGenerator:
     """Set energy, polarization (and angle), then measure, for each image in order."""
-    settings = [PolarizationSetting(p) for p in polarizations]
+    settings = [Polarization(p) for p in polarizations]
     angles = sorted({i.angle_deg for i in images if i.angle_deg is not None})
-    goni = {"T": roi("GoniTheta", "GoniTheta", angles)} if angles else None
-    rois = {
-        sp_id: grid_rois(grid, energies, label.dwell_ms, settings, goni=goni)
+    goni = Roi.of("GoniTheta", angles) if angles else None
+    regions = {
+        sp_id: grid.region(energies, request.dwell_ms, settings, sp_id=sp_id, goni=goni)
         for sp_id, grid in enumerate(grids)
     }
     for index, image in enumerate(images):
-        moves: list[Any] = [beamline.energy, float(energies[image.e_idx])]
+        moves: list = [beamline.energy, float(energies[image.e_idx])]
         if image.angle_deg is not None:
             moves += [beamline.goniometer.theta, image.angle_deg]
         yield from bps.mv(*moves)
         yield from bps.mv(beamline.epu.polarization, polarizations[image.pol_idx])
-        place = image_index(
+        place = ImageIndex(
             f"entry{image.entry}",
             e_idx=image.e_idx,
             pol_idx=image.pol_idx,
             sp_id=image.sp_id,
             sp_idx=image.sp_id,
         )
-        yield from image_run(
-            beamline,
-            label,
-            image.grid,
-            mode=mode,
-            detector_names=detector_names,
-            energies=energies,
-            polarizations=settings,
-            index=index,
-            image_index=place,
-            rois=rois,
-            md=md,
-        )
+        spec = image_spec(beamline, request, image.grid, regions, place=place, index=index)
+        yield from scan_run(beamline, request, spec)

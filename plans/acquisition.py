@@ -5,6 +5,7 @@
 - :func:`step_path` — one event per point: move, trigger, read.
 - :func:`fly_rows` — one event per row: the counter's line mode while fine X flies, the
   event holding the counts waveform and the measured X of every point (as pyStxm).
+- :func:`returning` — put motors back where they were after a plan, whatever happens.
 - :func:`configured` — set signals for a plan and put them back afterwards, whatever happens.
 - :func:`cleanup_after` — run a plan, then its cleanup; a failing cleanup (a dead IOC
   cannot be unstaged, restored or read) never replaces the error that stopped the plan.
@@ -104,6 +105,32 @@ def cleanup_after(plan: MsgGenerator, cleanup: Callable[[], MsgGenerator]) -> Ms
             error.add_note(f"then, cleaning up: {type(cleanup_error).__name__}: {cleanup_error}")
 
     return (yield from bpp.contingency_wrapper(plan, except_plan=after_failure, else_plan=cleanup))
+
+
+def returning(plan: MsgGenerator, motors: Sequence[Any]) -> MsgGenerator:
+    """Run ``plan``, then put those of ``motors`` it moved back, whatever happens.
+
+    The start positions are read through the RunEngine as the plan starts (bluesky's
+    reset wrapper reads them off the devices); a plan refused by its checks moves nothing.
+    """
+    start: dict[Any, Any] = {}
+    moved: list[Any] = []
+
+    def reading_first():
+        for motor in motors:
+            start[motor] = yield from bps.rd(motor)
+        return (yield from plan)
+
+    def note_moves(msg: Msg) -> Msg:
+        if msg.command == "set" and msg.obj in start and msg.obj not in moved:
+            moved.append(msg.obj)
+        return msg
+
+    def back():
+        if moved:
+            yield from bps.mv(*(arg for motor in moved for arg in (motor, start[motor])))
+
+    return (yield from cleanup_after(bpp.msg_mutator(reading_first(), note_moves), back))
 
 
 def configured(settings: Mapping[Any, Any], plan: MsgGenerator) -> MsgGenerator:
@@ -226,9 +253,10 @@ def fly_rows(
     FineXMotion line trigger), so the move spans half a step beyond each end point.
     """
     counter, fine_x = beamline.counter, beamline.stage.fine_x
-    start, stop = fly_extent(x_points, dwell_ms, float(fine_x.acceleration.get()))
+    accel_s = yield from bps.rd(fine_x.acceleration)
+    travel = float((yield from bps.rd(fine_x.velocity)))
+    start, stop = fly_extent(x_points, dwell_ms, float(accel_s))
     fly = fly_velocity(x_points, dwell_ms)
-    travel = float(fine_x.velocity.get())
 
     def rows():
         for row in np.atleast_2d(np.asarray(row_positions, dtype=float)):
@@ -267,9 +295,12 @@ def counting(
 
 def check_fly_line(
     beamline: Beamline, x_points: np.ndarray, dwell_ms: float, argument: str
-) -> None:
-    """A fly line must fit the fine X limits (with its half-step margins) and speed."""
-    accel_s = float(beamline.stage.fine_x.acceleration.get())
+) -> MsgGenerator:
+    """Plan stub: a fly line must fit the fine X limits and the counter's line length.
+
+    Its half-step margins grow with the stage's acceleration, read when the plan runs.
+    """
+    accel_s = float((yield from bps.rd(beamline.stage.fine_x.acceleration)))
     start, stop = fly_extent(x_points, dwell_ms, accel_s)
     check_within_limits(beamline.stage.fine_x, [start, stop], argument)
     if x_points.size > 1 and x_points[1] <= x_points[0]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
+from bluesky import plan_stubs as bps
+from bluesky.utils import MsgGenerator
+
+from ._patterns import energy_points
 
 
 class PlanArgumentError(ValueError):
@@ -26,8 +30,14 @@ def check_dwell(dwell_ms: float, argument: str = "dwell_ms") -> float:
 
 
 def check_within_limits(motor, positions: Iterable[float], argument: str) -> None:
-    """All ``positions`` inside ``motor.limits`` (a motor without limits reports (0, 0))."""
+    """All ``positions`` inside ``motor.limits`` (a motor without limits reports (0, 0)).
+
+    The limits come with the motor's connection (its channels' metadata); a motor not
+    connected has none to check, and moving it fails naming it.
+    """
     values = np.asarray(list(positions), dtype=float)
+    if not getattr(motor, "connected", True):
+        return
     low, high = motor.limits
     if low == high or values.size == 0:
         return
@@ -46,3 +56,39 @@ def check_choice(value: str, allowed: Iterable[str], argument: str) -> str:
     if value not in allowed:
         raise PlanArgumentError(f"{argument}={value!r} is not one of {', '.join(allowed)}")
     return value
+
+
+def check_polarizations(epu_polarization, polarizations: Sequence[str]) -> None:
+    """Every polarization is a mode the EPU can do (its Polarization PV's choices).
+
+    The choices come with the PV's connection; before it connects they are unknown and
+    the IOC refuses a mode it cannot do when the plan sets it.
+    """
+    if not polarizations:
+        raise PlanArgumentError("polarizations: give at least one")
+    choices = epu_polarization.enum_strs
+    for polarization in polarizations:
+        if choices is not None:
+            check_choice(polarization, choices, "polarizations")
+
+
+def check_energies(beamline, energies: np.ndarray, argument: str) -> MsgGenerator:
+    """Plan stub: mono range, and zone-plate Z range for keeping focus at every energy.
+
+    The focus follows the installed zone plate (A1·E + offset, as ``FocusedEnergy``),
+    read when the plan runs.
+    """
+    check_within_limits(beamline.energy.mono, energies, argument)
+    a1 = float((yield from bps.rd(beamline.energy.a1)))
+    offset = float((yield from bps.rd(beamline.energy.focus_offset)))
+    focus = [a1 * float(e) + offset for e in (energies.min(), energies.max())]
+    check_within_limits(beamline.zoneplate.z, focus, f"{argument} (zone-plate Z keeping focus)")
+
+
+def check_energy_regions(energy_regions: Sequence[tuple[float, float, int]]) -> np.ndarray:
+    """Energy regions ``(start eV, stop eV, npoints)``: at least one, whole counts ≥ 1."""
+    if not energy_regions:
+        raise PlanArgumentError("energy_regions: no energies")
+    for i, (_, _, npoints) in enumerate(energy_regions):
+        check_count(npoints, f"energy_regions[{i}] npoints")
+    return energy_points(list(energy_regions))

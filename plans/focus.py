@@ -1,7 +1,8 @@
 """Focus scans: sample focus (type 3) and OSA focus (type 2), a line at each zone-plate Z.
 
 The sharpest line marks the focus; the sweep is centred on the focus the energy
-positioner expects (A1·E + offset), so a scan reads as "how far off is the calibration".
+positioner expects (A1·E + offset) at the energy when the plan runs, so a scan reads
+as "how far off is the calibration".
 """
 
 from __future__ import annotations
@@ -10,59 +11,73 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from bluesky import preprocessors as bpp
+from bluesky import plan_stubs as bps
 from bluesky.utils import MsgGenerator
 
-from nxstxm.scan_types import ScanType
+from nxstxm.contract import Polarization, Roi, ScanType
 from stxm_devices import Beamline
 
+from ._image import current_energy
 from ._lines import Line, Rows, check_line_scan, line_run
 from ._patterns import axis_points
-from ._runs import ScanLabel
-from .acquisition import RowMode
-from .checks import check_count
-from .metadata import DESCRIPTIVE_NAMES, PolarizationSetting, ScanGroup, resolve, roi
+from ._runs import ScanRequest
+from .acquisition import RowMode, returning, select_detectors
+from .checks import check_count, check_dwell
+from .metadata import positioner
 
 
 def _focus_scan(
+    beamline: Beamline, request: ScanRequest, line: Line, zp_range_um: float, zp_npoints: int
+) -> MsgGenerator:
+    """The line at ``zp_npoints`` zone-plate Z over ``zp_range_um`` around today's focus."""
+
+    def scan():
+        energies = yield from current_energy(beamline)
+        a1 = float((yield from bps.rd(beamline.energy.a1)))
+        offset = float((yield from bps.rd(beamline.energy.focus_offset)))
+        zp_values = axis_points(a1 * float(energies[0]) + offset, zp_range_um, zp_npoints)
+        rows = Rows(beamline.zoneplate.z, zp_values, "zp_range_um (zone-plate Z)")
+        yield from check_line_scan(beamline, line, rows, request.mode, request.dwell_ms)
+        return (
+            yield from line_run(
+                beamline,
+                request,
+                line,
+                rows,
+                energies=energies,
+                polarizations=[Polarization()],
+                zp=Roi.of("ZonePlateZ", zp_values),
+            )
+        )
+
+    # Zone plate and the scanned stage go back: an OSA left off axis, or a defocused
+    # zone plate, would spoil every later scan.
+    movers = [beamline.zoneplate.z, *(positioner(beamline, n) for n in (line.x_name, line.y_name))]
+    return returning(scan(), movers)
+
+
+def _focus_request(
     beamline: Beamline,
     scan_type: ScanType,
     plan_name: str,
     plan_args: Mapping[str, Any],
-    line: Line,
-    *,
-    zp_range_um: float,
-    n_zp: int,
-    dwell_ms: float,
     mode: RowMode,
     detectors: Sequence[str],
     md: Mapping[str, Any] | None,
-) -> MsgGenerator:
-    check_count(n_zp, "n_zp")
-    energy = float(beamline.energy.mono.position)
-    zp_values = axis_points(beamline.energy.focus_z(energy), zp_range_um, n_zp)
-    rows = Rows(beamline.zoneplate.z, zp_values, "zp_range_um (zone-plate Z)")
-    check_line_scan(beamline, line, rows, mode, dwell_ms)
-    label = ScanLabel(scan_type, plan_name, plan_args, dwell_ms, ScanGroup(1))
-    plan = line_run(
-        beamline,
-        label,
-        line,
-        rows,
+) -> ScanRequest:
+    """A focus scan's request: its counts and detectors checked."""
+    check_count(plan_args["n_points"], "n_points")
+    check_count(plan_args["n_zp"], "n_zp")
+    select_detectors(beamline, detectors, mode)
+    return ScanRequest(
+        scan_type,
+        plan_name,
+        plan_args,
+        check_dwell(plan_args["dwell_ms"]),
         mode=mode,
-        detector_names=detectors,
-        energies=np.array([energy]),
-        polarizations=[PolarizationSetting()],
-        zp={"Z": roi("ZonePlateZ", "ZonePlateZ", zp_values)},
-        md=md,
+        detector_names=tuple(detectors),
+        md=md or {},
     )
-    # Zone plate and the scanned stage go back: an OSA left off axis, or a defocused
-    # zone plate, would spoil every later scan.
-    movers = [
-        beamline.zoneplate.z,
-        *(resolve(beamline, DESCRIPTIVE_NAMES[name]) for name in (line.x_name, line.y_name)),
-    ]
-    return bpp.reset_positions_wrapper(plan, movers)
 
 
 def sample_focus(
@@ -81,26 +96,22 @@ def sample_focus(
 ) -> MsgGenerator:
     """A line across a sharp feature (fine stage, µm) at each zone-plate Z around focus."""
     plan_args = {k: v for k, v in locals().items() if k != "beamline"}
-    check_count(n_points, "n_points")
+    request = _focus_request(
+        beamline,
+        ScanType.SAMPLE_FOCUS,
+        "sample_focus",
+        plan_args,
+        RowMode(mode),
+        detectors,
+        md,
+    )
     line = Line(
         "SampleFineX",
         np.linspace(x_start_um, x_stop_um, n_points),
         "SampleFineY",
         np.full(n_points, float(y_um)),
     )
-    return _focus_scan(
-        beamline,
-        ScanType.SAMPLE_FOCUS,
-        "sample_focus",
-        plan_args,
-        line,
-        zp_range_um=zp_range_um,
-        n_zp=n_zp,
-        dwell_ms=dwell_ms,
-        mode=RowMode(mode),
-        detectors=detectors,
-        md=md,
-    )
+    return _focus_scan(beamline, request, line, zp_range_um, n_zp)
 
 
 def osa_focus(
@@ -118,20 +129,16 @@ def osa_focus(
 ) -> MsgGenerator:
     """A line of the OSA across the beam (OSA stage, µm) at each zone-plate Z."""
     plan_args = {k: v for k, v in locals().items() if k != "beamline"}
-    check_count(n_points, "n_points")
-    line = Line(
-        "OSAX", np.linspace(x_start_um, x_stop_um, n_points), "OSAY", np.full(n_points, float(y_um))
-    )
-    return _focus_scan(
+    request = _focus_request(
         beamline,
         ScanType.OSA_FOCUS,
         "osa_focus",
         plan_args,
-        line,
-        zp_range_um=zp_range_um,
-        n_zp=n_zp,
-        dwell_ms=dwell_ms,
-        mode=RowMode.STEP,
-        detectors=detectors,
-        md=md,
+        RowMode.STEP,
+        detectors,
+        md,
     )
+    line = Line(
+        "OSAX", np.linspace(x_start_um, x_stop_um, n_points), "OSAY", np.full(n_points, float(y_um))
+    )
+    return _focus_scan(beamline, request, line, zp_range_um, n_zp)

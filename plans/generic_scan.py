@@ -9,13 +9,12 @@ import numpy as np
 from bluesky import plan_stubs as bps
 from bluesky.utils import MsgGenerator
 
-from nxstxm.scan_types import ScanType
+from nxstxm.contract import EnergyRegion, Polarization, Roi, ScanType, SpatialRegion
 from stxm_devices import Beamline
 
-from ._runs import ScanLabel, labelled_run
+from ._runs import RunSpec, ScanRequest, scan_run
 from .acquisition import RowMode, counting, select_detectors, step_path
 from .checks import check_count, check_dwell, check_within_limits
-from .metadata import PolarizationSetting, ScanGroup, energy_roi, image_index, region_rois, roi
 
 
 def generic_scan(
@@ -32,44 +31,41 @@ def generic_scan(
     """Step ``positioner`` (any movable, e.g. ``beamline.osa.z``) over ``npoints`` and count."""
     plan_args = {k: v for k, v in locals().items() if k not in ("beamline", "positioner")}
     plan_args["positioner"] = positioner.name
-    check_count(npoints, "npoints")
-    check_dwell(dwell_ms)
-    points = np.linspace(start, stop, int(npoints))
-    check_within_limits(positioner, points, f"start/stop ({positioner.name})")
+    points = np.linspace(start, stop, check_count(npoints, "npoints"))
     detector_devices = select_detectors(beamline, detectors, RowMode.STEP)
-    label = ScanLabel(ScanType.GENERIC_SCAN, "generic_scan", plan_args, dwell_ms, ScanGroup(1))
+    request = ScanRequest(
+        ScanType.GENERIC_SCAN,
+        "generic_scan",
+        plan_args,
+        check_dwell(dwell_ms),
+        detector_names=tuple(detectors),
+        md=md or {},
+    )
     control_name = getattr(positioner, "prefix", "") or positioner.name
 
     def plan():
+        check_within_limits(positioner, points, f"start/stop ({positioner.name})")
         energy = yield from bps.rd(beamline.energy.mono)
         y = yield from bps.rd(beamline.stage.fine_y)
-        rois = {
-            0: region_rois(
-                x=roi(positioner.name, positioner.name, points),
-                y=roi("SampleFineY", "SampleFineY", [y]),
-                ev_rois=[energy_roi([energy], dwell_ms, [PolarizationSetting()])],
-            )
-        }
+        region = SpatialRegion(
+            0,
+            {"X": Roi.of(positioner.name, points), "Y": Roi.of("SampleFineY", [y])},
+            (EnergyRegion.of([energy], dwell_ms, [Polarization()]),),
+        )
         body = counting(
             beamline,
             detector_devices,
             dwell_ms,
             step_path([*detector_devices, beamline.ring_current], [positioner], points[:, None]),
         )
-        return (
-            yield from labelled_run(
-                beamline,
-                label,
-                index=0,
-                detectors=detector_devices,
-                motors=[positioner],
-                rois=rois,
-                image_index=image_index("entry0"),
-                shape=(points.size,),
-                body=body,
-                extra={"generic_positioner": {positioner.name: control_name}},
-                md=md,
-            )
+        spec = RunSpec(
+            detectors=detector_devices,
+            motors=[positioner],
+            regions={0: region},
+            shape=(points.size,),
+            body=body,
+            extra={"generic_positioner": {positioner.name: control_name}},
         )
+        return (yield from scan_run(beamline, request, spec))
 
     return plan()

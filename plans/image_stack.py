@@ -7,16 +7,14 @@ from typing import Any
 
 from bluesky.utils import MsgGenerator
 
-from nxstxm.scan_types import ScanType
+from nxstxm.contract import ScanType
 from stxm_devices import Beamline
 
-from ._image import Grid, check_grid
-from ._patterns import energy_points
-from ._runs import ScanLabel
-from ._stack import Image, check_energies, check_polarizations, image_series
-from .acquisition import RowMode, select_detectors
-from .checks import PlanArgumentError, check_count
-from .metadata import ScanGroup
+from ._image import Grid
+from ._runs import ScanRequest
+from ._stack import Image, check_stack, check_stack_arguments, image_series
+from .acquisition import RowMode
+from .checks import PlanArgumentError
 from .regions import Region
 
 
@@ -44,35 +42,32 @@ def image_stack(
         "mode": mode,
         "detectors": list(detectors),
     }
-    row_mode = RowMode(mode)
     if not regions:
         raise PlanArgumentError("regions: give at least one Region")
-    for i, (_, _, n) in enumerate(energy_regions):
-        check_count(n, f"energy_regions[{i}] npoints")
-    energies = energy_points(list(energy_regions))
+    row_mode = RowMode(mode)
+    energies = check_stack_arguments(beamline, energy_regions, dwell_ms, row_mode, detectors)
     grids = [Grid("SampleFineX", r.x_points, "SampleFineY", r.y_points) for r in regions]
-    select_detectors(beamline, detectors, row_mode)
-    for grid in grids:
-        check_grid(beamline, grid, row_mode, dwell_ms)
-    check_energies(beamline, energies, "energy_regions")
-    check_polarizations(beamline, polarizations)
     images = [
         Image(grid, entry=sp * len(polarizations) + p, e_idx=e, pol_idx=p, sp_id=sp)
         for sp, grid in enumerate(grids)
         for e in range(energies.size)
         for p in range(len(polarizations))
     ]
-    label = ScanLabel(
-        ScanType.SAMPLE_IMAGE_STACK, "image_stack", plan_args, dwell_ms, ScanGroup(len(images))
-    )
-    return image_series(
-        beamline,
-        label,
-        images,
-        grids=grids,
-        energies=energies,
-        polarizations=polarizations,
+    request = ScanRequest(
+        ScanType.SAMPLE_IMAGE_STACK,
+        "image_stack",
+        plan_args,
+        float(dwell_ms),
         mode=row_mode,
-        detector_names=detectors,
-        md=md,
+        detector_names=tuple(detectors),
+        num_runs=len(images),
+        md=md or {},
     )
+
+    def plan():
+        yield from check_stack(beamline, request, grids, energies, polarizations)
+        yield from image_series(
+            beamline, request, images, grids=grids, energies=energies, polarizations=polarizations
+        )
+
+    return plan()

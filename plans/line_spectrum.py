@@ -8,16 +8,20 @@ from typing import Any
 from bluesky import plan_stubs as bps
 from bluesky.utils import MsgGenerator
 
-from nxstxm.scan_types import ScanType
+from nxstxm.contract import Polarization, ScanType
 from stxm_devices import Beamline
 
 from ._lines import Line, Rows, check_line_scan, line_run
-from ._patterns import energy_points, line_points
-from ._runs import ScanLabel
-from ._stack import check_energies, check_polarizations
-from .acquisition import RowMode
-from .checks import check_count
-from .metadata import PolarizationSetting, ScanGroup
+from ._patterns import line_points
+from ._runs import ScanRequest
+from .acquisition import RowMode, select_detectors
+from .checks import (
+    check_count,
+    check_dwell,
+    check_energies,
+    check_energy_regions,
+    check_polarizations,
+)
 
 
 def line_spectrum(
@@ -39,33 +43,35 @@ def line_spectrum(
     """
     plan_args = {k: v for k, v in locals().items() if k != "beamline"}
     check_count(n_points, "n_points")
+    energies = check_energy_regions(energy_regions)
+    row_mode = RowMode(mode)
+    select_detectors(beamline, detectors, row_mode)
+    request = ScanRequest(
+        ScanType.SAMPLE_LINE_SPECTRA,
+        "line_spectrum",
+        plan_args,
+        check_dwell(dwell_ms),
+        mode=row_mode,
+        detector_names=tuple(detectors),
+        md=md or {},
+    )
     xs, ys = line_points(tuple(start_um), tuple(stop_um), n_points)
     line = Line("SampleFineX", xs, "SampleFineY", ys)
-    energies = energy_points(list(energy_regions))
-    check_energies(beamline, energies, "energy_regions")
-    check_polarizations(beamline, [polarization])
-    rows = Rows(beamline.energy, energies, "energy_regions")
-    row_mode = RowMode(mode)
-    check_line_scan(
-        beamline, line, Rows(beamline.energy.mono, energies, rows.argument), row_mode, dwell_ms
-    )
-    label = ScanLabel(
-        ScanType.SAMPLE_LINE_SPECTRA, "line_spectrum", plan_args, dwell_ms, ScanGroup(1)
-    )
+    rows = Rows(beamline.energy, energies, "energy_regions", limits=beamline.energy.mono)
 
     def plan():
+        yield from check_energies(beamline, energies, "energy_regions")
+        check_polarizations(beamline.epu.polarization, [polarization])
+        yield from check_line_scan(beamline, line, rows, row_mode, request.dwell_ms)
         yield from bps.mv(beamline.epu.polarization, polarization)
         return (
             yield from line_run(
                 beamline,
-                label,
+                request,
                 line,
                 rows,
-                mode=row_mode,
-                detector_names=detectors,
                 energies=energies,
-                polarizations=[PolarizationSetting(polarization)],
-                md=md,
+                polarizations=[Polarization(polarization)],
             )
         )
 

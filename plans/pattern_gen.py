@@ -14,15 +14,14 @@ import numpy as np
 from bluesky import plan_stubs as bps
 from bluesky.utils import MsgGenerator
 
-from nxstxm.scan_types import ScanType
+from nxstxm.contract import ScanType
 from stxm_devices import Beamline
 
-from ._image import Grid, check_grid, current_energy, image_run
+from ._image import Grid, single_image
 from ._patterns import axis_points, pad_dwell_map
-from ._runs import ScanLabel
+from ._runs import ScanRequest
 from .acquisition import RowMode, configured, select_detectors, step_path
 from .checks import PlanArgumentError, check_count, check_dwell
-from .metadata import PolarizationSetting, ScanGroup
 
 
 def pattern_gen(
@@ -54,17 +53,20 @@ def pattern_gen(
     for value in (*dwell_list, gap_dwell_ms):
         check_dwell(float(value), "dwells_ms/gap_dwell_ms")
     dwell_map = pad_dwell_map(pads, pad_points, gap_points, dwell_list, gap_dwell_ms)
-    n = dwell_map.shape[0]
+    npoints = dwell_map.shape[0]  # along each axis
     grid = Grid(
         "SampleFineX",
-        axis_points(x_center_um, step_um * (n - 1), n),
+        axis_points(x_center_um, step_um * (npoints - 1), npoints),
         "SampleFineY",
-        axis_points(y_center_um, step_um * (n - 1), n),
+        axis_points(y_center_um, step_um * (npoints - 1), npoints),
     )
     select_detectors(beamline, ["counter"], RowMode.STEP)
-    check_grid(beamline, grid, RowMode.STEP, float(dwell_list.max()))
-    label = ScanLabel(
-        ScanType.PATTERN_GEN_SCAN, "pattern_gen", plan_args, float(dwell_list.max()), ScanGroup(1)
+    request = ScanRequest(
+        ScanType.PATTERN_GEN_SCAN,
+        "pattern_gen",
+        plan_args,
+        float(dwell_list.max()),
+        md={"dwell_map_ms": dwell_map.tolist(), **dict(md or {})},
     )
     counter = beamline.counter
     flat_dwells = dwell_map.ravel()
@@ -74,27 +76,10 @@ def pattern_gen(
             yield from bps.mv(counter.dwell, float(flat_dwells[index]))
 
     def rows():
-        ys, xs = np.meshgrid(grid.y_points, grid.x_points, indexing="ij")
-        path = np.column_stack([ys.ravel(), xs.ravel()])
         motors = list(reversed(grid.motors(beamline)))
-        plan = step_path([counter, beamline.ring_current], motors, path, before_trigger=set_dwell)
+        plan = step_path(
+            [counter, beamline.ring_current], motors, grid.path(), before_trigger=set_dwell
+        )
         return (yield from configured({counter.mode: "Single", counter.dwell: 1.0}, plan))
 
-    def plan():
-        energies = yield from current_energy(beamline)
-        return (
-            yield from image_run(
-                beamline,
-                label,
-                grid,
-                mode=RowMode.STEP,
-                detector_names=["counter"],
-                energies=energies,
-                polarizations=[PolarizationSetting()],
-                index=0,
-                body=rows(),
-                md={"dwell_map_ms": dwell_map.tolist(), **dict(md or {})},
-            )
-        )
-
-    return plan()
+    return single_image(beamline, request, grid, body=rows())

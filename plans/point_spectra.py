@@ -14,15 +14,19 @@ import numpy as np
 from bluesky import plan_stubs as bps
 from bluesky.utils import MsgGenerator
 
-from nxstxm.scan_types import ScanType
+from nxstxm.contract import EnergyRegion, Polarization, Roi, ScanType, SpatialRegion
 from stxm_devices import Beamline
 
-from ._patterns import energy_points
-from ._runs import ScanLabel, labelled_run
-from ._stack import check_energies, check_polarizations
+from ._runs import RunSpec, ScanRequest, scan_run
 from .acquisition import RowMode, counting, select_detectors, step_path
-from .checks import PlanArgumentError, check_dwell, check_within_limits
-from .metadata import PolarizationSetting, ScanGroup, energy_roi, image_index, region_rois, roi
+from .checks import (
+    PlanArgumentError,
+    check_dwell,
+    check_energies,
+    check_energy_regions,
+    check_polarizations,
+    check_within_limits,
+)
 
 
 def point_spectra(
@@ -40,19 +44,22 @@ def point_spectra(
     if not points_um:
         raise PlanArgumentError("points_um: give at least one (x, y) point")
     points = np.asarray(points_um, dtype=float).reshape(-1, 2)
-    energies = energy_points(list(energy_regions))
-    check_dwell(dwell_ms)
-    check_within_limits(beamline.stage.fine_x, points[:, 0], "points_um x")
-    check_within_limits(beamline.stage.fine_y, points[:, 1], "points_um y")
-    check_energies(beamline, energies, "energy_regions")
-    check_polarizations(beamline, [polarization])
+    energies = check_energy_regions(energy_regions)
     detector_devices = select_detectors(beamline, detectors, RowMode.STEP)
-    settings = [PolarizationSetting(polarization)]
-    rois = {
-        sp_id: region_rois(
-            x=roi("SampleFineX", "SampleFineX", [x]),
-            y=roi("SampleFineY", "SampleFineY", [y]),
-            ev_rois=[energy_roi(energies, dwell_ms, settings)],
+    request = ScanRequest(
+        ScanType.SAMPLE_POINT_SPECTRA,
+        "point_spectra",
+        plan_args,
+        check_dwell(dwell_ms),
+        detector_names=tuple(detectors),
+        md=md or {},
+    )
+    energy_region = EnergyRegion.of(energies, dwell_ms, [Polarization(polarization)])
+    regions = {
+        sp_id: SpatialRegion(
+            sp_id,
+            {"X": Roi.of("SampleFineX", [x]), "Y": Roi.of("SampleFineY", [y])},
+            (energy_region,),
         )
         for sp_id, (x, y) in enumerate(points)
     }
@@ -64,25 +71,20 @@ def point_spectra(
         dwell_ms,
         step_path([*detector_devices, beamline.ring_current], motors, path),
     )
-    label = ScanLabel(
-        ScanType.SAMPLE_POINT_SPECTRA, "point_spectra", plan_args, dwell_ms, ScanGroup(1)
+    spec = RunSpec(
+        detectors=detector_devices,
+        motors=motors[:1],
+        regions=regions,
+        shape=(energies.size, len(points)),
+        body=body,
     )
 
     def plan():
+        check_within_limits(beamline.stage.fine_x, points[:, 0], "points_um x")
+        check_within_limits(beamline.stage.fine_y, points[:, 1], "points_um y")
+        yield from check_energies(beamline, energies, "energy_regions")
+        check_polarizations(beamline.epu.polarization, [polarization])
         yield from bps.mv(beamline.epu.polarization, polarization)
-        return (
-            yield from labelled_run(
-                beamline,
-                label,
-                index=0,
-                detectors=detector_devices,
-                motors=motors[:1],
-                rois=rois,
-                image_index=image_index("entry0"),
-                shape=(energies.size, len(points)),
-                body=body,
-                md=md,
-            )
-        )
+        return (yield from scan_run(beamline, request, spec))
 
     return plan()

@@ -20,15 +20,15 @@ import numpy as np
 from bluesky import plan_stubs as bps
 from bluesky.utils import MsgGenerator
 
-from nxstxm.scan_types import ScanType
+from nxstxm.contract import EnergyRegion, Polarization, Roi, ScanType, SpatialRegion
 from stxm_devices import Beamline
+from stxm_devices.cameras import KNOWN_CAMERAS
 
-from ._image import Grid, check_grid, current_energy, grid_rois
+from ._image import Grid, check_grid, current_energy
 from ._patterns import spiral_points
-from ._runs import ScanLabel, labelled_run
+from ._runs import RunSpec, ScanRequest, scan_run
 from .acquisition import RowMode, configured, exposure_signal, select_detectors, step_path
 from .checks import PlanArgumentError, check_dwell, check_within_limits
-from .metadata import PolarizationSetting, ScanGroup, energy_roi, image_index, region_rois, roi
 from .regions import Region
 
 
@@ -57,27 +57,25 @@ def check_geometry(pixel_um: float | None, distance_mm: float | None) -> None:
 def detector_geometry(
     detector: Any, pixel_um: float | None, distance_mm: float | None
 ) -> MsgGenerator[tuple[float, float]]:
-    """(pixel µm, distance mm): as given, else the simulated camera's; refused if unknown.
+    """(pixel µm, distance mm): as given, else a known camera's; refused if unknown.
 
     Reads the camera's model (and frame width) through the RunEngine, so an ophyd and
     an ophyd-async camera are read alike; nothing has moved when it refuses.
     """
-    from iocs.physics import SIM_CAMERA_MODEL, FarFieldDetector
-
     check_geometry(pixel_um, distance_mm)
     if pixel_um is None or distance_mm is None:
         model_signal, width_signal = _camera_signals(detector)
         model = yield from _read(model_signal)
-        if model != SIM_CAMERA_MODEL:
+        camera = KNOWN_CAMERAS.get(model)
+        if camera is None:
             pv = getattr(model_signal, "pvname", model_signal.name)
             raise PlanArgumentError(
                 f"camera {pv} is {model!r}, whose geometry is not known here: "
                 "give detector_pixel_um and detector_distance_mm (the .ptyd needs them)"
             )
-        sim = FarFieldDetector()
         if pixel_um is None:
-            pixel_um = sim.detector_pixel_um(int((yield from _read(width_signal))))
-        distance_mm = sim.distance_mm if distance_mm is None else distance_mm
+            pixel_um = camera.pixel_um(int((yield from _read(width_signal))))
+        distance_mm = camera.distance_mm if distance_mm is None else distance_mm
     return float(pixel_um), float(distance_mm)
 
 
@@ -115,16 +113,13 @@ def ptycho_scan(
     check_geometry(detector_pixel_um, detector_distance_mm)
     detector_devices = select_detectors(beamline, detectors, RowMode.STEP)
     stage = beamline.stage
+    grid = None
     if region is not None:
         grid = Grid("SampleFineX", region.x_points, "SampleFineY", region.y_points)
-        check_grid(beamline, grid, RowMode.STEP, dwell_ms)
-        ys, xs = np.meshgrid(grid.y_points, grid.x_points, indexing="ij")
-        positions = np.column_stack([ys.ravel(), xs.ravel()])
-        shape: tuple[int, ...] = (region.ny, region.nx)
+        positions = grid.path()
+        shape: tuple[int, ...] = grid.shape
     else:
         xs, ys = spiral_points(tuple(spiral_center_um), spiral_radius_um, spiral_step_um)
-        check_within_limits(stage.fine_x, xs, "spiral x")
-        check_within_limits(stage.fine_y, ys, "spiral y")
         positions = np.column_stack([ys, xs])
         shape = (xs.size,)
     settings: dict = {exposure_signal(beamline.detector): dwell_ms / 1000.0}
@@ -132,48 +127,48 @@ def ptycho_scan(
         settings.update({beamline.counter.mode: "Single", beamline.counter.dwell: dwell_ms})
 
     def plan():
-        geometry = yield from detector_geometry(
+        if grid is not None:
+            yield from check_grid(beamline, grid, RowMode.STEP, dwell_ms)
+        else:
+            check_within_limits(stage.fine_x, positions[:, 1], "spiral x")
+            check_within_limits(stage.fine_y, positions[:, 0], "spiral y")
+        pixel_um, distance_mm = yield from detector_geometry(
             beamline.detector, detector_pixel_um, detector_distance_mm
         )
-        plan_args.update(zip(("detector_pixel_um", "detector_distance_mm"), geometry, strict=True))
-        label = ScanLabel(
-            ScanType.PTYCHOGRAPHY_SCAN, "ptycho_scan", plan_args, dwell_ms, ScanGroup(1)
+        request = ScanRequest(
+            ScanType.PTYCHOGRAPHY_SCAN,
+            "ptycho_scan",
+            {**plan_args, "detector_pixel_um": pixel_um, "detector_distance_mm": distance_mm},
+            float(dwell_ms),
+            detector_names=tuple(detectors),
+            md=md or {},
         )
         energies = yield from current_energy(beamline)
-        polarization = [PolarizationSetting((yield from bps.rd(beamline.epu.polarization)))]
-        if region is not None:
-            rois = {0: grid_rois(grid, energies, dwell_ms, polarization)}
+        polarization = [Polarization((yield from bps.rd(beamline.epu.polarization)))]
+        if grid is not None:
+            scan_region = grid.region(energies, dwell_ms, polarization)
         else:
-            rois = {
-                0: region_rois(
-                    x=roi("SampleFineX", "SampleFineX", positions[:, 1]),
-                    y=roi("SampleFineY", "SampleFineY", positions[:, 0]),
-                    ev_rois=[energy_roi(energies, dwell_ms, polarization)],
-                )
-            }
-        body = configured(
-            settings,
-            step_path(
-                [*detector_devices, beamline.ring_current], [stage.fine_y, stage.fine_x], positions
-            ),
-        )
-        return (
-            yield from labelled_run(
-                beamline,
-                label,
-                index=0,
-                detectors=detector_devices,
-                motors=[stage.fine_y, stage.fine_x],
-                rois=rois,
-                image_index=image_index("entry0"),
-                shape=shape,
-                body=body,
-                extra={
-                    "ptycho_pattern": "grid" if region is not None else "spiral",
-                    "scan_positions": positions[:, ::-1].tolist(),
+            scan_region = SpatialRegion(
+                0,
+                {
+                    "X": Roi.of("SampleFineX", positions[:, 1]),
+                    "Y": Roi.of("SampleFineY", positions[:, 0]),
                 },
-                md=md,
+                (EnergyRegion.of(energies, dwell_ms, polarization),),
             )
+        readables = [*detector_devices, beamline.ring_current]
+        path = step_path(readables, [stage.fine_y, stage.fine_x], positions)
+        spec = RunSpec(
+            detectors=detector_devices,
+            motors=[stage.fine_y, stage.fine_x],
+            regions={0: scan_region},
+            shape=shape,
+            body=configured(settings, path),
+            extra={
+                "ptycho_pattern": "grid" if grid is not None else "spiral",
+                "scan_positions": positions[:, ::-1].tolist(),
+            },
         )
+        return (yield from scan_run(beamline, request, spec))
 
     return plan()

@@ -7,11 +7,13 @@ from typing import Any
 
 from bluesky.utils import MsgGenerator
 
-from nxstxm.scan_types import ScanType
+from nxstxm.contract import ScanType
 from stxm_devices import Beamline
 
 from ._image import Grid, single_image
-from .acquisition import RowMode
+from ._runs import ScanRequest
+from .acquisition import RowMode, select_detectors
+from .checks import check_dwell
 from .regions import Region
 
 
@@ -37,15 +39,16 @@ def stxm_image(
     """
     plan_args = {k: v for k, v in locals().items() if k != "beamline"}
     region = Region(x_center_um, x_range_um, nx, y_center_um, y_range_um, ny)
-    grid = Grid("SampleFineX", region.x_points, "SampleFineY", region.y_points)
-    return single_image(
-        beamline,
+    row_mode = RowMode(mode)
+    select_detectors(beamline, detectors, row_mode)
+    request = ScanRequest(
         ScanType.SAMPLE_IMAGE,
         "stxm_image",
         plan_args,
-        grid,
-        mode=RowMode(mode),
-        detector_names=detectors,
-        dwell_ms=dwell_ms,
-        md=md,
+        check_dwell(dwell_ms),
+        mode=row_mode,
+        detector_names=tuple(detectors),
+        md=md or {},
     )
+    grid = Grid("SampleFineX", region.x_points, "SampleFineY", region.y_points)
+    return single_image(beamline, request, grid)

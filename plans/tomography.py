@@ -7,16 +7,14 @@ from typing import Any
 
 from bluesky.utils import MsgGenerator
 
-from nxstxm.scan_types import ScanType
+from nxstxm.contract import ScanType
 from stxm_devices import Beamline
 
-from ._image import Grid, check_grid
-from ._patterns import energy_points
-from ._runs import ScanLabel
-from ._stack import Image, check_energies, check_polarizations, image_series
-from .acquisition import RowMode, select_detectors
+from ._image import Grid
+from ._runs import ScanRequest
+from ._stack import Image, check_stack, check_stack_arguments, image_series
+from .acquisition import RowMode
 from .checks import PlanArgumentError, check_within_limits
-from .metadata import ScanGroup
 from .regions import Region
 
 
@@ -45,16 +43,11 @@ def tomography(
         "mode": mode,
         "detectors": list(detectors),
     }
-    row_mode = RowMode(mode)
     if not angles_deg:
         raise PlanArgumentError("angles_deg: give at least one angle")
-    energies = energy_points(list(energy_regions))
+    row_mode = RowMode(mode)
+    energies = check_stack_arguments(beamline, energy_regions, dwell_ms, row_mode, detectors)
     grid = Grid("SampleFineX", region.x_points, "SampleFineY", region.y_points)
-    select_detectors(beamline, detectors, row_mode)
-    check_grid(beamline, grid, row_mode, dwell_ms)
-    check_within_limits(beamline.goniometer.theta, angles_deg, "angles_deg")
-    check_energies(beamline, energies, "energy_regions")
-    check_polarizations(beamline, polarizations)
     npol = len(polarizations)
     images = [
         Image(grid, entry=a * npol + p, e_idx=e, pol_idx=p, sp_id=0, angle_deg=float(angle))
@@ -62,17 +55,22 @@ def tomography(
         for e in range(energies.size)
         for p in range(npol)
     ]
-    label = ScanLabel(
-        ScanType.TOMOGRAPHY_SCAN, "tomography", plan_args, dwell_ms, ScanGroup(len(images))
-    )
-    return image_series(
-        beamline,
-        label,
-        images,
-        grids=[grid],
-        energies=energies,
-        polarizations=polarizations,
+    request = ScanRequest(
+        ScanType.TOMOGRAPHY_SCAN,
+        "tomography",
+        plan_args,
+        float(dwell_ms),
         mode=row_mode,
-        detector_names=detectors,
-        md=md,
+        detector_names=tuple(detectors),
+        num_runs=len(images),
+        md=md or {},
     )
+
+    def plan():
+        check_within_limits(beamline.goniometer.theta, angles_deg, "angles_deg")
+        yield from check_stack(beamline, request, [grid], energies, polarizations)
+        yield from image_series(
+            beamline, request, images, grids=[grid], energies=energies, polarizations=polarizations
+        )
+
+    return plan()

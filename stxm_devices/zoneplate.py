@@ -28,17 +28,3 @@ class ZonePlate(Device):
     central_stop = Cpt(EpicsSignalRO, "CentralStop_RBV", kind="config")
     a1 = Cpt(EpicsSignalRO, "A1_RBV", kind="config")
     focal_length = Cpt(EpicsSignalRO, "FocalLength_RBV", kind="normal")
-
-    def zp_def(self) -> dict[str, float | int]:
-        """The installed zone plate as pyStxm's ``zp_def`` dict.
-
-        ``fl`` is signed like pyStxm's (A1·E, negative: upstream of the sample).
-        """
-        return {
-            "fl": -float(self.focal_length.get()),
-            "zpD": float(self.diameter.get()),
-            "zpCStop": float(self.central_stop.get()),
-            "zpOZone": float(self.outer_zone.get()),
-            "zpA1": float(self.a1.get()),
-            "zp_idx": int(self.index.get()),
-        }

@@ -16,6 +16,7 @@ import plans
 from iocs.physics import Phantom
 from nxstxm import NXstxmAssembler, assemble_scan, check_file
 from nxstxm.check import validate_entries
+from tests.integration.plan_table import PLAN_CASES
 from tests.unit.assembler.readers import (
     hyperspy_signals,
     pynx_validate_cli,
@@ -24,63 +25,6 @@ from tests.unit.assembler.readers import (
 )
 
 UNITS = {"energy": "eV"}  # every other axis is a position in µm
-
-
-def small(beamline) -> dict:
-    """One small, fast call of every plan (as tests/integration/test_plans.py calls them)."""
-    region = plans.Region(0.0, 4.0, 5, 0.0, 4.0, 4)
-    energy = [(700.0, 710.0, 2)]
-    return {
-        "stxm_image": plans.stxm_image(
-            beamline, x_center_um=0, x_range_um=4, nx=6, y_center_um=0, y_range_um=4, ny=3
-        ),
-        "image_stack": plans.image_stack(beamline, regions=[region], energy_regions=energy),
-        "point_spectra": plans.point_spectra(
-            beamline, points_um=[(0, 0), (2, 1)], energy_regions=energy
-        ),
-        "line_spectrum": plans.line_spectrum(
-            beamline, start_um=(-2, 0), stop_um=(2, 0), n_points=8, energy_regions=energy
-        ),
-        "sample_focus": plans.sample_focus(
-            beamline, x_start_um=-1, x_stop_um=1, y_um=0, n_points=10, zp_range_um=4, n_zp=3
-        ),
-        "osa_focus": plans.osa_focus(beamline, n_points=5, zp_range_um=40, n_zp=3),
-        "osa_image": plans.osa_image(beamline, region=plans.Region(0, 20, 4, 0, 20, 3)),
-        "detector_image": plans.detector_image(beamline, region=plans.Region(0, 300, 4, 0, 300, 3)),
-        "coarse_image": plans.coarse_image(beamline, region=plans.Region(0, 50, 3, 0, 50, 3)),
-        "goni_image": plans.goni_image(beamline, region=plans.Region(0, 20, 3, 0, 20, 3)),
-        "generic_scan": plans.generic_scan(
-            beamline, beamline.osa.z, start=-510, stop=-490, npoints=4
-        ),
-        "tomography": plans.tomography(
-            beamline, angles_deg=[-10, 10], region=region, energy_regions=[(700, 700, 1)]
-        ),
-        "pattern_gen": plans.pattern_gen(
-            beamline, x_center_um=0, y_center_um=0, pads=2, pad_points=2, gap_points=1
-        ),
-        "ptycho_scan": plans.ptycho_scan(
-            beamline, spiral_center_um=(0, 0), spiral_radius_um=0.5, spiral_step_um=0.25, dwell_ms=2
-        ),
-    }
-
-
-#: plan → (NXdata @axes, data shape) of the file's default NXdata.
-EXPECTED = {
-    "stxm_image": (["sample_y", "sample_x"], (3, 6)),
-    "image_stack": (["energy", "sample_y", "sample_x"], (2, 4, 5)),
-    "point_spectra": (["energy"], (2,)),  # the 1-D default beside MANTiS's (2, 1, 1)
-    "line_spectrum": (["energy", "line_position"], (2, 8)),
-    "sample_focus": (["zoneplate_z", "line_position"], (3, 10)),
-    "osa_focus": (["zoneplate_z", "line_position"], (3, 5)),
-    "osa_image": (["sample_y", "sample_x"], (3, 4)),
-    "detector_image": (["sample_y", "sample_x"], (3, 4)),
-    "coarse_image": (["sample_y", "sample_x"], (3, 3)),
-    "goni_image": (["sample_y", "sample_x"], (3, 3)),
-    "generic_scan": (["sample_x"], (4,)),
-    "tomography": (["energy", "sample_y", "sample_x"], (1, 4, 5)),
-    "pattern_gen": (["sample_y", "sample_x"], (5, 5)),
-    "ptycho_scan": (["sample_x"], None),  # a spiral: one value per point
-}
 
 
 @pytest.fixture
@@ -119,14 +63,15 @@ def assemble_live(RE, plan, data_dir):
     return assembler.written, documents
 
 
-def test_every_plan_is_in_the_expectations():
-    assert set(plans.PLANS) == set(EXPECTED)
+def test_every_plan_is_in_the_table():
+    assert set(plans.PLANS) == set(PLAN_CASES)
 
 
 @pytest.mark.parametrize("name", sorted(plans.PLANS))
 def test_live_run_of_every_plan_gives_a_valid_file_readers_open(RE, at_home, tmp_path, name):
-    [path], documents = assemble_live(RE, small(at_home)[name], tmp_path)
-    axes, shape = EXPECTED[name]
+    case = PLAN_CASES[name]
+    [path], documents = assemble_live(RE, case.make(at_home), tmp_path)
+    axes, shape = case.axes, case.shape
     if shape is None:  # as many values as the plan visited points
         shape = (len(next(doc for n, doc in documents if n == "start")["scan_positions"]),)
     counts, messages = validate_entries(path)

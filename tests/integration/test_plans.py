@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import plans
-from plans.schema import validate_start
+from nxstxm.contract import ScanType, validate_start
+from tests.integration.plan_table import PLAN_CASES
 
 
 def collect(RE, plan):
@@ -37,43 +38,6 @@ def collect(RE, plan):
     return runs
 
 
-def small(beamline):
-    """One small, fast call of every plan."""
-    region = plans.Region(0.0, 4.0, 5, 0.0, 4.0, 4)
-    energy = [(700.0, 710.0, 2)]
-    return {
-        "stxm_image": plans.stxm_image(
-            beamline, x_center_um=0, x_range_um=4, nx=6, y_center_um=0, y_range_um=4, ny=3
-        ),
-        "image_stack": plans.image_stack(beamline, regions=[region], energy_regions=energy),
-        "point_spectra": plans.point_spectra(
-            beamline, points_um=[(0, 0), (2, 1)], energy_regions=energy
-        ),
-        "line_spectrum": plans.line_spectrum(
-            beamline, start_um=(-2, 0), stop_um=(2, 0), n_points=8, energy_regions=energy
-        ),
-        "sample_focus": plans.sample_focus(
-            beamline, x_start_um=-1, x_stop_um=1, y_um=0, n_points=10, zp_range_um=4, n_zp=3
-        ),
-        "osa_focus": plans.osa_focus(beamline, n_points=5, zp_range_um=40, n_zp=3),
-        "osa_image": plans.osa_image(beamline, region=plans.Region(0, 80, 4, 0, 80, 3)),
-        "detector_image": plans.detector_image(
-            beamline, region=plans.Region(0, 1500, 4, 0, 1500, 3)
-        ),
-        "coarse_image": plans.coarse_image(beamline, region=plans.Region(0, 50, 3, 0, 50, 3)),
-        "goni_image": plans.goni_image(beamline, region=plans.Region(0, 20, 3, 0, 20, 3)),
-        "generic_scan": plans.generic_scan(
-            beamline, beamline.osa.z, start=-510, stop=-490, npoints=4
-        ),
-        "tomography": plans.tomography(
-            beamline, angles_deg=[-10, 10], region=region, energy_regions=[(700, 700, 1)]
-        ),
-        "pattern_gen": plans.pattern_gen(
-            beamline, x_center_um=0, y_center_um=0, pads=2, pad_points=2, gap_points=1
-        ),
-    }
-
-
 @pytest.fixture
 def restore_energy(beamline):
     yield
@@ -84,7 +48,7 @@ def restore_energy(beamline):
 
 @pytest.mark.parametrize("name", sorted(set(plans.PLANS) - {"ptycho_scan"}))
 def test_every_plan_runs_and_carries_the_standard_metadata(RE, beamline, restore_energy, name):
-    runs = collect(RE, small(beamline)[name])
+    runs = collect(RE, PLAN_CASES[name].make(beamline))
     assert runs, "no run"
     group_uid = runs[0]["start"]["scan_group"]["uid"]
     for index, run in enumerate(runs):
@@ -102,8 +66,6 @@ def test_every_plan_runs_and_carries_the_standard_metadata(RE, beamline, restore
 
 
 def test_plans_cover_every_scan_type_but_ptychography():
-    from nxstxm.scan_types import ScanType
-
     names = {
         "DETECTOR_IMAGE": "detector_image",
         "OSA_IMAGE": "osa_image",

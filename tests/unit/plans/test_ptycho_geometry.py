@@ -54,3 +54,11 @@ def test_another_camera_needs_its_geometry_given(RE):
 def test_geometry_must_be_positive_and_finite(pixel, distance):
     with pytest.raises(PlanArgumentError, match="must be a positive number"):
         check_geometry(pixel, distance)
+
+
+def test_the_known_sim_camera_is_the_simulated_one():
+    from stxm_devices.cameras import SIM_CAMERA
+
+    sim = FarFieldDetector()
+    assert SIM_CAMERA.model == SIM_CAMERA_MODEL
+    assert (SIM_CAMERA.width_mm, SIM_CAMERA.distance_mm) == (sim.width_mm, sim.distance_mm)

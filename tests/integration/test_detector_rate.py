@@ -1,0 +1,187 @@
+"""The detector IOC keeps AcquirePeriod, says truthfully what rate it achieves, and its
+frames are the physics model's frames for where the stage is.
+
+The sim's own detector (``SIM:det1:``) streams into a file over Channel Access; no
+timing is asserted, only that what the IOC reports agrees with what it wrote.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+
+import epics
+import h5py
+import numpy as np
+import pytest
+
+from iocs.physics import FarFieldDetector, StxmModel
+from iocs.positions import MOTOR_AXES, SETTINGS, beam_state
+from iocs.sim import SUBSYSTEM_PREFIXES
+
+from .conftest import SIM_PREFIX
+
+P = SIM_PREFIX + SUBSYSTEM_PREFIXES["detector"]
+#: Everything these tests change, put back afterwards for the rest of the session.
+CHANGED = [
+    f"cam1:{name}"
+    for name in (
+        "SizeX",
+        "SizeY",
+        "AcquireTime",
+        "AcquirePeriod",
+        "ImageMode",
+        "NumImages",
+        "WaitForPlugins",
+    )
+] + [
+    f"HDF1:{name}"
+    for name in ("FilePath", "FileName", "FileTemplate", "FileWriteMode", "SWMRMode", "NumCapture")
+]
+
+
+def put(suffix: str, value, timeout: float = 30) -> None:
+    epics.caput(P + suffix, value, wait=True, timeout=timeout)
+
+
+def get(suffix: str, **kwargs):
+    return epics.caget(P + suffix, use_monitor=False, timeout=5, **kwargs)
+
+
+@pytest.fixture
+def camera(sim, noiseless, tmp_path):
+    """The sim's camera streaming into ``tmp_path``, its settings put back afterwards."""
+    saved = {suffix: get(suffix) for suffix in CHANGED}
+    for suffix, value in [
+        ("cam1:WaitForPlugins", "Yes"),
+        ("HDF1:FilePath", str(tmp_path)),
+        ("HDF1:FileTemplate", "%s%s_%3.3d.h5"),
+        ("HDF1:FileWriteMode", "Stream"),
+        ("HDF1:SWMRMode", "On"),
+    ]:
+        put(suffix, value)
+    yield
+    if get("cam1:Acquire"):
+        put("cam1:Acquire", 0)
+    for suffix, value in saved.items():
+        put(suffix, value)
+
+
+class Monitor:
+    """A PV's monitor values with when they came."""
+
+    def __init__(self, pv: str) -> None:
+        self.values: list[tuple[float, float]] = []
+        self._lock = threading.Lock()
+        self._pv = epics.PV(pv, callback=self._update, auto_monitor=True)
+        assert self._pv.wait_for_connection(timeout=10)
+
+    def _update(self, value=None, **_) -> None:
+        with self._lock:
+            self.values.append((time.monotonic(), float(value)))
+
+    def between(self, start: float, end: float) -> list[float]:
+        with self._lock:
+            return [value for when, value in self.values if start <= when <= end]
+
+
+def stream(size: int, rate_hz: float, frames: int, name: str) -> tuple[h5py.File, float, list]:
+    """Stream ``frames`` frames at ``rate_hz``; the file, seconds taken, ArrayRate_RBV values
+    posted once a full second of the run had passed."""
+    for suffix, value in [
+        ("cam1:SizeX", size),
+        ("cam1:SizeY", size),
+        ("cam1:AcquireTime", 1.0 / rate_hz),
+        ("cam1:AcquirePeriod", 1.0 / rate_hz),
+        ("cam1:ImageMode", "Multiple"),
+        ("cam1:NumImages", frames),
+        ("HDF1:FileName", name),
+        ("HDF1:NumCapture", frames),
+        ("HDF1:Capture", 1),
+    ]:
+        put(suffix, value)
+    rates = Monitor(P + "cam1:ArrayRate_RBV")
+    start = time.monotonic()
+    put("cam1:Acquire", 1, timeout=frames / rate_hz + 60)
+    end = time.monotonic()
+    deadline = time.monotonic() + 10
+    while get("HDF1:Capture_RBV") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    path = get("HDF1:FullFileName_RBV", as_string=True)
+    return h5py.File(path, "r"), end - start, rates.between(start + 1.5, end)
+
+
+def test_array_rate_is_the_rate_frames_reach_the_file(camera):
+    rate_hz, frames = 400.0, 1200
+    file, seconds, reported = stream(128, rate_hz, frames, "rate")
+    with file:
+        data = file["entry/data/data"]
+        ids = file["entry/instrument/NDAttributes/NDArrayUniqueId"][()]
+        stamps = file["entry/instrument/NDAttributes/NDArrayTimeStamp"][()]
+        assert data.shape == (frames, 128, 128)  # none dropped
+    assert np.all(np.diff(ids) == 1)
+    # Each frame is read out on the schedule: AcquirePeriod kept, never stretched.
+    np.testing.assert_allclose(np.diff(stamps), 1.0 / rate_hz, atol=1e-6)
+    assert reported, "no ArrayRate_RBV posted during the run"
+    achieved = frames / seconds
+    assert statistics.median(reported) == pytest.approx(achieved, rel=0.15)
+
+
+def test_a_rate_out_of_reach_is_reported_as_achieved(camera):
+    """1 µs frames cannot be made here: ArrayRate_RBV counts what comes, and the camera says so."""
+    for suffix, value in [
+        ("cam1:SizeX", 256),
+        ("cam1:SizeY", 256),
+        ("cam1:AcquireTime", 1e-6),
+        ("cam1:AcquirePeriod", 1e-6),
+        ("cam1:ImageMode", "Continuous"),
+    ]:
+        put(suffix, value)
+    epics.caput(P + "cam1:Acquire", 1)  # no file: HDF1 is not capturing
+    try:
+        time.sleep(2.2)
+        first, t0 = get("cam1:ArrayCounter_RBV"), time.monotonic()
+        time.sleep(1.0)
+        second, t1 = get("cam1:ArrayCounter_RBV"), time.monotonic()
+        reported = get("cam1:ArrayRate_RBV")
+        message = get("cam1:StatusMessage_RBV", as_string=True)
+    finally:
+        put("cam1:Acquire", 0)
+    counted = (second - first) / (t1 - t0)
+    assert reported < 0.5e6
+    assert reported == pytest.approx(counted, rel=0.25)
+    assert "behind AcquirePeriod" in message
+
+
+class StillPositions:
+    """The beam state's inputs read over Channel Access from a stage standing still."""
+
+    def position(self, axis: str, times):
+        ioc, _, suffix = MOTOR_AXES[axis]
+        value = epics.caget(f"{SIM_PREFIX}{SUBSYSTEM_PREFIXES[ioc]}{suffix}.RBV", timeout=5)
+        return np.full(np.shape(times), value, dtype=float)
+
+    def setting(self, name: str):
+        ioc, _, suffix = SETTINGS[name]
+        name = f"{SIM_PREFIX}{SUBSYSTEM_PREFIXES[ioc]}{suffix}"
+        return epics.caget(name, as_string=name.endswith("Polarization"), timeout=5)
+
+
+def test_frames_equal_the_model_frame_at_the_stage_position(camera, beamline):
+    fine_x = beamline.stage.fine_x
+    start = fine_x.position
+    fine_x.move(start + 1.7, wait=True)
+    try:
+        file, _, _ = stream(128, 200.0, 40, "physics")
+        state = beam_state(StillPositions(), 0.0)
+    finally:
+        fine_x.move(start, wait=True)
+    expected = FarFieldDetector(shape=(128, 128)).frame(StxmModel(), state, 1 / 200.0, rng=None)
+    with file:
+        frames = file["entry/data/data"][()]
+        sample_x = file["entry/instrument/NDAttributes/SampleX"][()]
+    assert expected.sum() > 0
+    np.testing.assert_allclose(sample_x, state.sample_x_um, atol=1e-3)
+    for frame in frames:
+        np.testing.assert_array_equal(frame, expected)

@@ -58,6 +58,10 @@ class PositionReader(Protocol):
         """Start time of a move of ``axis`` begun after ``t``, if any."""
         ...
 
+    async def move(self, axis: str, target: float) -> None:
+        """Move ``axis`` to ``target`` and return when it is done (a controller's own move)."""
+        ...
+
 
 class LocalPositions:
     """Positions straight from the motor trajectories of IOCs in this process."""
@@ -77,6 +81,10 @@ class LocalPositions:
         ioc, attribute, _ = MOTOR_AXES[axis]
         trajectory = getattr(self.groups[ioc], attribute).trajectory
         return trajectory.t0 if trajectory.t0 > t and trajectory.distance > 0 else None
+
+    async def move(self, axis: str, target: float) -> None:
+        ioc, attribute, _ = MOTOR_AXES[axis]
+        await getattr(self.groups[ioc], attribute).motor.write(target)  # completes with DMOV
 
 
 class ChannelAccessPositions:
@@ -158,6 +166,11 @@ class ChannelAccessPositions:
 
     def motion_started_after(self, axis: str, t: float) -> float | None:
         return next((start for start in self._motion_starts.get(axis, ()) if start > t), None)
+
+    async def move(self, axis: str, target: float, timeout: float = 60.0) -> None:
+        ioc, _, suffix = MOTOR_AXES[axis]
+        (pv,) = await self._context.get_pvs(f"{self.prefixes[ioc]}{suffix}", timeout=timeout)
+        await pv.write([target], wait=True, timeout=timeout)  # completes with DMOV
 
 
 def beam_state(reader: PositionReader, times: float | np.ndarray) -> BeamState:

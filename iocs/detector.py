@@ -381,7 +381,7 @@ class DetectorIOC(PVGroup):
                 cam.stage([("NumImagesCounter_RBV", delivered)])
                 if cam.get("ArrayCallbacks"):
                     await self.publish(frames, cam.port)
-                await self._report_lag(self.clock() - (start + (delivered - 1) * period + exposure))
+                self._report_lag(self.clock() - (start + (delivered - 1) * period + exposure))
                 if self.clock() - posted >= POST_INTERVAL_S:
                     posted = self.clock()
                     await self.post()
@@ -393,13 +393,11 @@ class DetectorIOC(PVGroup):
                 await self.tiff1.idle()
             await cam.set_many((("AcquireBusy", 0), ("DetectorState_RBV", IDLE)))
 
-    async def _report_lag(self, lag_s: float) -> None:
+    def _report_lag(self, lag_s: float) -> None:
         """Say so in StatusMessage_RBV when frames come out later than their schedule."""
         if lag_s > LAG_REPORTED_S:
-            await self.cam.set(
-                "StatusMessage_RBV",
-                f"frames {lag_s:.2f} s behind AcquirePeriod: ArrayRate_RBV is the rate achieved",
-            )
+            text = f"frames {lag_s:.2f} s behind AcquirePeriod: ArrayRate_RBV is the rate achieved"
+            self.cam.stage([("StatusMessage_RBV", text)])
 
     async def _frames(
         self, mid_exposures: np.ndarray, read_outs: np.ndarray, exposure: float

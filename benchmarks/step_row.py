@@ -41,6 +41,7 @@ def main() -> None:
     use_loopback_channel_access([port], force=True)
     import bluesky.plan_stubs as bps
     import bluesky.plans as bp
+    import bluesky.preprocessors as bpp
     from bluesky import RunEngine
 
     from stxm_devices import make_beamline
@@ -70,7 +71,7 @@ def main() -> None:
             settings = counter.step_line_settings(xs, args.dwell_ms, settle_ms=args.settle_ms)
             yield from bps.mv(*[item for pair in settings.items() for item in pair])
 
-            @bp.run_decorator()
+            @bpp.run_decorator()
             def rows():
                 for y in ys:
                     yield from bps.mv(stage.fine_y, y)

@@ -231,8 +231,9 @@ class CounterIOC(PVGroup):
         counts = np.empty(points, np.int64)
         measured = np.empty(points)
         for index, target in enumerate(targets):
-            await self.positions.move("fine_x", float(target))
-            start = self.clock() + settle_s
+            # The dwell starts SettleTime after the axis arrived, as a controller times it
+            # (not when this loop next runs).
+            start = await self.positions.move("fine_x", float(target)) + settle_s
             await asyncio.sleep(max(0.0, start - self.clock()))
             here = float(self.positions.position("fine_x", start))
             if abs(here - target) > tolerance:

@@ -24,21 +24,32 @@ from .conftest import SIM_PREFIX
 
 P = SIM_PREFIX + SUBSYSTEM_PREFIXES["detector"]
 #: Everything these tests change, put back afterwards for the rest of the session.
-CHANGED = [
-    f"cam1:{name}"
-    for name in (
-        "SizeX",
-        "SizeY",
-        "AcquireTime",
-        "AcquirePeriod",
-        "ImageMode",
-        "NumImages",
-        "WaitForPlugins",
-    )
-] + [
-    f"HDF1:{name}"
-    for name in ("FilePath", "FileName", "FileTemplate", "FileWriteMode", "SWMRMode", "NumCapture")
-]
+CHANGED = (
+    [
+        f"cam1:{name}"
+        for name in (
+            "SizeX",
+            "SizeY",
+            "AcquireTime",
+            "AcquirePeriod",
+            "ImageMode",
+            "NumImages",
+            "WaitForPlugins",
+        )
+    ]
+    + [
+        f"HDF1:{name}"
+        for name in (
+            "FilePath",
+            "FileName",
+            "FileTemplate",
+            "FileWriteMode",
+            "SWMRMode",
+            "NumCapture",
+        )
+    ]
+    + ["image1:MinCallbackTime", "image1:EnableCallbacks"]
+)
 
 
 def put(suffix: str, value, timeout: float = 30) -> None:
@@ -165,6 +176,23 @@ def test_a_rate_out_of_reach_is_reported_as_achieved(camera):
     counted = np.diff(np.interp(ticks, counter_stamps, counts)) / np.diff(ticks)
     assert np.all(reported[1:] < 0.5e6)
     np.testing.assert_allclose(reported[1:], counted, rtol=0.1)
+
+
+def test_image1_takes_frames_no_sooner_than_min_callback_time(camera):
+    """Frames 5 ms apart, MinCallbackTime 50 ms: image1 takes every tenth (by their
+    timestamps, so exactly); disabled, it takes none.  The file gets every frame."""
+    put("image1:EnableCallbacks", "Enable")
+    put("image1:MinCallbackTime", 0.05)
+    before = get("image1:ArrayCounter_RBV")
+    file, _, _ = stream(64, 200.0, 40, "throttled")
+    with file:
+        assert file["entry/data/data"].shape[0] == 40
+    assert get("image1:ArrayCounter_RBV") - before == 4
+    put("image1:EnableCallbacks", "Disable")
+    before = get("image1:ArrayCounter_RBV")
+    file, _, _ = stream(64, 200.0, 20, "disabled")
+    file.close()
+    assert get("image1:ArrayCounter_RBV") == before
 
 
 class StillPositions:

@@ -281,6 +281,7 @@ class DetectorIOC(PVGroup):
 
     async def _startup(self, async_lib) -> None:
         await self.start()
+        # Held: the loop keeps only a weak reference to a task.
         self._rate_task = asyncio.get_running_loop().create_task(self._count_rates())
 
     async def start(self) -> None:

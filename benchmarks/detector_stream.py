@@ -75,8 +75,10 @@ class RateMonitor:
     def __init__(self, epics, pv: str) -> None:
         self._values: list[tuple[float, float]] = []
         self._lock = threading.Lock()
-        self._pv = epics.PV(pv, callback=self._update, auto_monitor=True)
-        self._pv.wait_for_connection(timeout=10)
+        # pyepics' cached PV: never garbage-collected mid-run (a dropped PV clears its
+        # subscription whenever the collector gets to it).
+        self._pv = epics.get_pv(pv, form="time", connect=True, auto_monitor=True)
+        self._pv.add_callback(self._update)
 
     def _update(self, value=None, **_) -> None:
         with self._lock:

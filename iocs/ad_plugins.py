@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from caproto import ChannelType
 from caproto.server import pvproperty
 
-from .ad_records import RecordSet, on_put
+from .ad_records import RecordSet, on_put, same_value
 from .hdf5_writer import Frame
 
 DATA_TYPES = (
@@ -59,15 +60,22 @@ def data_type_index(dtype: np.dtype) -> int:
 
 
 class ArrayPort(RecordSet):
-    """An NDArray port (driver or plugin): its records and how it shows an array.
+    """An NDArray port (driver or plugin): its records and how it shows arrays.
 
     ``port`` is the asyn port name (PortName_RBV) that plugins select as their source.
+    Frames come in batches (the frames the camera read out since it last woke); what a
+    port shows per frame is staged (``stage``) and posted by ``post_staged``, which the
+    camera calls at most every POST_INTERVAL_S and when acquisition ends: a record's
+    monitors then carry its latest value, as a Channel Access server's event queue
+    collapses updates a client has not taken yet, and every value is exact at the end.
+    ArrayRate_RBV is ADCore's 1-second calc: the arrays counted over the last second.
     """
 
     def __init__(self, prefix: str, *, port: str, macros: dict | None = None) -> None:
         super().__init__(prefix, {"PORT": port, **(macros or {})})
         self.port = port
-        self._last_time: float | None = None
+        self._staged: set[str] = set()
+        self._rate_mark: tuple[float, int] | None = None
         self._initial = {
             "PortName_RBV": port,
             "ADCoreVersion_RBV": ADCORE_VERSION,
@@ -93,29 +101,54 @@ class ArrayPort(RecordSet):
         values += [(f"ArraySize{axis}_RBV", size) for axis, size in enumerate(dims[:3])]
         return values
 
-    async def show_array(self, frame: Frame) -> None:
-        """Publish ``frame``'s id, time and geometry, and count it (changed values only)."""
-        seconds = int(frame.timestamp)
-        await self.set_many(self.geometry(frame.data.shape, frame.data.dtype))
-        await self.set_many(
+    def stage(self, values: Iterable[tuple[str, object]]) -> None:
+        """Set parameters now; their records are posted by the next ``post_staged``."""
+        for name, value in values:
+            param = self.param_of(name)
+            value = self._normalise(param, value)
+            if not same_value(self._values.get(param), value):
+                self._values[param] = value
+                self._staged.add(param)
+
+    async def post_staged(self) -> None:
+        """Post the records of every parameter staged since the last post."""
+        staged, self._staged = self._staged, set()
+        for param in staged:
+            value = self._values[param]
+            for channel in self._bound.get(param, ()):
+                await channel.write(self._display(channel, value), verify_value=False)
+
+    def count_arrays(self, frames: Sequence[Frame]) -> None:
+        """Stage the last frame's id, time and geometry, and count the frames."""
+        last = frames[-1]
+        seconds = int(last.timestamp)
+        self.stage(self.geometry(last.data.shape, last.data.dtype))
+        self.stage(
             (
-                ("UniqueId_RBV", frame.unique_id),
-                ("TimeStamp_RBV", frame.timestamp),
+                ("UniqueId_RBV", last.unique_id),
+                ("TimeStamp_RBV", last.timestamp),
                 ("EpicsTSSec_RBV", seconds),
-                ("EpicsTSNsec_RBV", round((frame.timestamp - seconds) * 1e9)),
-                ("ArrayCounter_RBV", self.get("ArrayCounter_RBV") + 1),
+                ("EpicsTSNsec_RBV", round((last.timestamp - seconds) * 1e9)),
+                ("ArrayCounter_RBV", self.get("ArrayCounter_RBV") + len(frames)),
             )
         )
-        if self._last_time is not None and frame.timestamp > self._last_time:
-            await self.set("ArrayRate_RBV", 1.0 / (frame.timestamp - self._last_time))
-        self._last_time = frame.timestamp
+
+    async def update_rate(self, now: float) -> None:
+        """ArrayRate_RBV: arrays counted since the last call, per second (ADCore's calc)."""
+        counter = int(self.get("ArrayCounter_RBV"))
+        if self._rate_mark is not None and now > self._rate_mark[0]:
+            then, counted = self._rate_mark
+            await self.set("ArrayRate_RBV", max(counter - counted, 0) / (now - then))
+        self._rate_mark = (now, counter)
 
 
 class Plugin(ArrayPort):
     """An NDPluginDriver fed by the port its NDArrayPort names; ``template`` says which plugin.
 
     ``enabled`` plugins (EnableCallbacks, the ``ENABLED`` macro as in st.cmd) take
-    frames; ``process`` is the plugin's own work.
+    frames, skipping those that come sooner than MinCallbackTime after the last one
+    taken (as NDPluginDriver does: skipped, not dropped); ``process`` is the plugin's own
+    work on the frames taken.
     """
 
     #: ADCore's plugin class name (PluginType_RBV); ophyd checks it.
@@ -130,6 +163,7 @@ class Plugin(ArrayPort):
             macros={"NDARRAY_PORT": source, "ENABLED": str(int(enabled)), **(macros or {})},
         )
         self._initial["PluginType_RBV"] = self.plugin_class
+        self._last_taken: float | None = None
 
     @property
     def enabled(self) -> bool:
@@ -143,19 +177,34 @@ class Plugin(ArrayPort):
         """Show the geometry of ``frame`` as if it had arrived (the plugin starts primed)."""
         await self.set_many(self.geometry(frame.data.shape, frame.data.dtype))
 
-    async def receive(self, frame: Frame) -> Frame | None:
-        """Take one frame from the source port; the frame this plugin passes on, if any."""
+    def _taken(self, frames: Sequence[Frame]) -> list[Frame]:
+        """The frames MinCallbackTime lets through (by their timestamps)."""
+        interval = float(self.get("MinCallbackTime"))
+        if interval <= 0:
+            return list(frames)
+        taken = []
+        for frame in frames:
+            if self._last_taken is None or frame.timestamp - self._last_taken >= interval:
+                taken.append(frame)
+                self._last_taken = frame.timestamp
+        return taken
+
+    async def receive(self, frames: Sequence[Frame]) -> list[Frame]:
+        """Take frames from the source port; the frames this plugin passes on."""
         if not self.enabled:
-            return None
+            return []
+        frames = self._taken(frames)
+        if not frames:
+            return []
         start = time.perf_counter()
-        await self.show_array(frame)
-        passed_on = await self.process(frame)
-        await self.set("ExecutionTime_RBV", (time.perf_counter() - start) * 1e3)
+        self.count_arrays(frames)
+        passed_on = await self.process(frames)
+        self.stage([("ExecutionTime_RBV", (time.perf_counter() - start) * 1e3 / len(frames))])
         return passed_on
 
-    async def process(self, frame: Frame) -> Frame | None:
-        """What the plugin does with a frame; passed on unchanged by default."""
-        return frame
+    async def process(self, frames: list[Frame]) -> list[Frame]:
+        """What the plugin does with frames; passed on unchanged by default."""
+        return frames
 
 
 class PassThroughPlugin(Plugin):
@@ -171,16 +220,31 @@ class StatsPlugin(Plugin):
     """NDPluginStats: the basic statistics and (ComputeCentroid) centroid and sigma X/Y.
 
     Net subtracts the mean of a ``BgdWidth``-pixel border from every pixel, as ADCore
-    does; centroid and moments use the pixels above CentroidThreshold.
+    does; centroid and moments use the pixels above CentroidThreshold.  The statistics
+    are those of the last frame taken when the records are posted (only the last
+    frame's values could be seen), so a fast stream costs no statistics per frame.
     """
 
     template = "NDStats.template"
     plugin_class = "NDPluginStats"
 
-    async def process(self, frame: Frame) -> Frame:
-        if not self.get("ComputeStatistics"):
-            return frame
-        data = frame.data.astype(np.float64)
+    def __init__(self, prefix: str, **kwargs) -> None:
+        super().__init__(prefix, **kwargs)
+        self._latest: Frame | None = None
+
+    async def process(self, frames: list[Frame]) -> list[Frame]:
+        self._latest = frames[-1]
+        return frames
+
+    async def post_staged(self) -> None:
+        frame, self._latest = self._latest, None
+        if frame is not None and self.get("ComputeStatistics"):
+            self.stage(self.statistics(frame.data))
+        await super().post_staged()
+
+    def statistics(self, pixels: np.ndarray) -> list[tuple[str, float]]:
+        """The statistics records of one frame."""
+        data = pixels.astype(np.float64)
         total = float(data.sum())
         width = int(self.get("BgdWidth"))
         net = total
@@ -205,8 +269,7 @@ class StatsPlugin(Plugin):
         ]
         if self.get("ComputeCentroid"):
             values += centroid(data, float(self.get("CentroidThreshold")))
-        await self.set_many(values)
-        return frame
+        return values
 
 
 def centroid(data: np.ndarray, threshold: float) -> list[tuple[str, float]]:
@@ -264,7 +327,13 @@ class RoiPlugin(Plugin):
         await self.set_many((("MaxSizeX_RBV", columns), ("MaxSizeY_RBV", rows), ("MaxX", columns)))
         await self.set("MaxY", rows)
 
-    async def process(self, frame: Frame) -> Frame:
+    async def process(self, frames: list[Frame]) -> list[Frame]:
+        regions = [self.crop(frame) for frame in frames]
+        self.stage(self.geometry(regions[-1].data.shape, regions[-1].data.dtype))
+        return regions
+
+    def crop(self, frame: Frame) -> Frame:
+        """The frame of the region (binned) this ROI passes on."""
         rows, columns = self.region(frame.data.shape)
         binning = max(1, int(self.get("BinY"))), max(1, int(self.get("BinX")))
         cropped = frame.data[rows, columns]
@@ -277,20 +346,33 @@ class RoiPlugin(Plugin):
                 .sum(axis=(1, 3), dtype=np.float64)
                 .astype(cropped.dtype)
             )
-        await self.set_many(self.geometry(cropped.shape, cropped.dtype))
         cropped = np.ascontiguousarray(cropped)
         return Frame(cropped, frame.unique_id, frame.timestamp, frame.attributes)
 
 
 class ImagePlugin(Plugin):
-    """NDPluginStdArrays: the last frame as a flat ``ArrayData`` waveform (FTVL per st.cmd)."""
+    """NDPluginStdArrays: the last frame as a flat ``ArrayData`` waveform (FTVL per st.cmd).
+
+    ArrayData is posted with the other records: the last frame taken by then (clients
+    slow it further with MinCallbackTime).
+    """
 
     template = "NDStdArrays.template"
     plugin_class = "NDPluginStdArrays"
 
-    async def process(self, frame: Frame) -> Frame:
-        await self.set("ArrayData", frame.data.ravel().astype(np.int32), force=True)
-        return frame
+    def __init__(self, prefix: str, **kwargs) -> None:
+        super().__init__(prefix, **kwargs)
+        self._latest: Frame | None = None
+
+    async def process(self, frames: list[Frame]) -> list[Frame]:
+        self._latest = frames[-1]
+        return frames
+
+    async def post_staged(self) -> None:
+        frame, self._latest = self._latest, None
+        if frame is not None:  # before the counter, as NDPluginStdArrays posts them
+            await self.set("ArrayData", frame.data.ravel().astype(np.int32), force=True)
+        await super().post_staged()
 
 
 class OverlayPlugin(PassThroughPlugin):

@@ -336,7 +336,7 @@ class RecordSet:
         param = self.param_of(name)
         old = self._values.get(param)
         value = self._normalise(param, value)
-        if not force and _same(old, value):
+        if not force and same_value(old, value):
             return
         self._values[param] = value
         for channel in self._bound.get(param, ()):
@@ -393,7 +393,8 @@ class RecordSet:
         return self._display(channel, raw)
 
 
-def _same(old, new) -> bool:
+def same_value(old, new) -> bool:
+    """Whether a parameter's new value is its old one (arrays never are: always posted)."""
     try:
         return bool(old == new)
     except ValueError:  # arrays

@@ -26,6 +26,12 @@ MAX_LINE_POINTS = 4096
 MOTION_WAIT_S = 5.0
 #: DwellTime's range (DRVL..DRVH), ms: 1 µs to a minute per point.
 DWELL_RANGE_MS = (0.001, 60000.0)
+#: Range of a step line's start and step, µm (the stage's own limits apply too).
+STEP_RANGE_UM = (-10000.0, 10000.0)
+#: SettleTime's range, ms.
+SETTLE_RANGE_MS = (0.0, 10000.0)
+#: SettleTolerance's range, µm.
+TOLERANCE_RANGE_UM = (1e-6, 100.0)
 
 
 class CounterIOC(PVGroup):
@@ -34,16 +40,20 @@ class CounterIOC(PVGroup):
     PVs::
 
         <prefix>DwellTime          dwell per point, ms (DWELL_RANGE_MS; else refused)
-        <prefix>Mode               Single | Line
+        <prefix>Mode               Single | Line | StepLine
         <prefix>Acquire            Done | Acquire; put-callback completes when data are ready
         <prefix>Counts_RBV         counts of the last acquisition (Line: the line's total)
         <prefix>LinePoints         points per line, 1…MAX_LINE_POINTS
-    <prefix>LineTrigger        FineXMotion | Immediate: when an armed line starts
+        <prefix>LineTrigger        FineXMotion | Immediate: when an armed line starts
+        <prefix>LineStart          StepLine: fine X of the first point, µm
+        <prefix>LineStep           StepLine: fine X step between points, µm
+        <prefix>SettleTime         StepLine: wait after each move before counting, ms
+        <prefix>SettleTolerance    StepLine: how far from its target fine X may count, µm
         <prefix>LineCounts_RBV     Line mode: counts per point (waveform)
         <prefix>LinePositions_RBV  Line mode: fine-X position measured at each point, µm
         <prefix>Noise              Off | On: Poisson noise (Off gives expectation values)
         <prefix>Message_RBV        last error, empty when fine
-    <prefix>DetX <prefix>DetY  the detector's stage (motor records, µm; 0,0 on the beam)
+        <prefix>DetX <prefix>DetY  the detector's stage (motor records, µm; 0,0 on the beam)
 
     Line mode acquires ``LinePoints`` consecutive dwells while the fine X stage flies
     and reports where X was at each one, as pyStxm's line scans do.  Like a counter
@@ -60,7 +70,7 @@ class CounterIOC(PVGroup):
         name="Mode",
         value="Single",
         dtype=CheckedEnum,
-        enum_strings=("Single", "Line"),
+        enum_strings=("Single", "Line", "StepLine"),
         doc="Acquisition mode",
     )
     acquire = pvproperty(
@@ -103,6 +113,23 @@ class CounterIOC(PVGroup):
         dtype=CheckedEnum,
         enum_strings=("FineXMotion", "Immediate"),
         doc="What starts an armed line",
+    )
+    line_start = ranged_pvproperty(
+        "LineStart", 0.0, *STEP_RANGE_UM, units="um", doc="StepLine: fine X of the first point"
+    )
+    line_step = ranged_pvproperty(
+        "LineStep", 0.1, *STEP_RANGE_UM, units="um", doc="StepLine: fine X step"
+    )
+    settle_time = ranged_pvproperty(
+        "SettleTime", 0.0, *SETTLE_RANGE_MS, units="ms", doc="StepLine: settle after each move"
+    )
+    settle_tolerance = ranged_pvproperty(
+        "SettleTolerance",
+        0.005,
+        *TOLERANCE_RANGE_UM,
+        units="um",
+        precision=4,
+        doc="StepLine: largest distance from the target to count at",
     )
     noise = pvproperty(
         name="Noise",
@@ -161,6 +188,10 @@ class CounterIOC(PVGroup):
 
     async def _acquire(self, instance) -> None:
         dwell_ms = float(self.dwell.value)
+        if self.mode.value == "StepLine":
+            counts, positions = await self._step_line(instance, dwell_ms)
+            await self._publish_line(counts, positions)
+            return
         line = self.mode.value == "Line"
         points = int(self.line_points.value) if line else 1
         start = self.clock()
@@ -168,6 +199,14 @@ class CounterIOC(PVGroup):
             start = await self._fine_x_motion_start(instance, armed_at=start)
         await asyncio.sleep(max(0.0, start + points * dwell_ms / 1000.0 - self.clock()))
         times = start + (np.arange(points) + 0.5) * dwell_ms / 1000.0
+        counts = await self._counts(instance, times, dwell_ms)
+        if line:
+            await self._publish_line(counts, self.positions.position("fine_x", times))
+        else:
+            await self.counts.write(int(counts.sum()))
+
+    async def _counts(self, instance, times: np.ndarray, dwell_ms: float) -> np.ndarray:
+        """Counts of dwells centred on ``times`` (refused, with the reason, if the model cannot)."""
         try:
             state = beam_state(self.positions, times).with_(
                 detector_x_um=self.x.position_at(times), detector_y_um=self.y.position_at(times)
@@ -175,11 +214,40 @@ class CounterIOC(PVGroup):
             counts = self.model.counts(state, dwell_ms)
         except (KeyError, ValueError) as error:
             await refuse(instance, self.message, f"acquisition failed: {error}")
-        counts = counts.astype(np.int64)
-        if line:
-            await self.line_positions.write(self.positions.position("fine_x", times))
-            await self.line_counts.write(counts)
+        return np.atleast_1d(counts).astype(np.int64)
+
+    async def _publish_line(self, counts: np.ndarray, positions: np.ndarray) -> None:
+        await self.line_positions.write(positions)
+        await self.line_counts.write(counts)
         await self.counts.write(int(counts.sum()))
+
+    async def _step_line(self, instance, dwell_ms: float) -> tuple[np.ndarray, np.ndarray]:
+        """Move, settle, check, count, next: the row's counts and measured fine X."""
+        points = int(self.line_points.value)
+        targets = float(self.line_start.value) + float(self.line_step.value) * np.arange(points)
+        settle_s = float(self.settle_time.value) / 1000.0
+        tolerance = float(self.settle_tolerance.value)
+        dwell_s = dwell_ms / 1000.0
+        counts = np.empty(points, np.int64)
+        measured = np.empty(points)
+        for index, target in enumerate(targets):
+            # The dwell starts SettleTime after the axis arrived, as a controller times it
+            # (not when this loop next runs).
+            start = await self.positions.move("fine_x", float(target)) + settle_s
+            await asyncio.sleep(max(0.0, start - self.clock()))
+            here = float(self.positions.position("fine_x", start))
+            if abs(here - target) > tolerance:
+                await refuse(
+                    instance,
+                    self.message,
+                    f"StepLine: fine X at {here:.4f} um, not within {tolerance} um of "
+                    f"point {index}'s {target:.4f} um (outside its limits?)",
+                )
+            middle = np.array([start + dwell_s / 2])
+            await asyncio.sleep(max(0.0, start + dwell_s - self.clock()))
+            counts[index] = (await self._counts(instance, middle, dwell_ms))[0]
+            measured[index] = float(self.positions.position("fine_x", middle)[0])
+        return counts, measured
 
     async def _fine_x_motion_start(self, instance, *, armed_at: float) -> float:
         """Wait (up to MOTION_WAIT_S) for fine X to start moving; its start time."""

@@ -29,7 +29,7 @@ from .ad_plugins import (
 from .ad_records import on_put
 from .hdf5_plugin import HDF5Plugin
 from .hdf5_writer import Attribute, Frame
-from .physics import FarFieldDetector, StxmModel
+from .physics import BeamState, FarFieldDetector, FrameSeries, StxmModel
 from .positions import (
     ChannelAccessPositions,
     PositionReader,
@@ -59,6 +59,15 @@ FRAME_ATTRIBUTES = {
     "RingCurrent": ("Storage-ring current", "mA"),
     "AcquireTime": ("Exposure time", "s"),
 }
+#: The camera wakes at most this often when frames come faster: those read out since go
+#: to the plugins together.
+BATCH_INTERVAL_S = 0.005
+#: The most frames handed to the plugins at once (a camera catching up sends several).
+MAX_BATCH = 64
+#: Records changed by frames are posted at most this often (and when acquisition ends).
+POST_INTERVAL_S = 0.02
+#: How late a frame may come out before StatusMessage_RBV says the period is not kept.
+LAG_REPORTED_S = 0.25
 SINGLE, MULTIPLE = 0, 1
 IDLE, ACQUIRE = 0, 1
 
@@ -203,13 +212,13 @@ class DetectorIOC(PVGroup):
         super().__init__(*args, **kwargs)
         self.model = model
         self.positions = positions
-        self.optics = FarFieldDetector()
+        self.series = FrameSeries(FarFieldDetector())
         self.rng = np.random.default_rng(seed)
         self.clock = clock
         self.wall_clock = wall_clock
         self.started = False
         self._unique_ids = itertools.count(1)
-        self._frames = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frames")
+        self._frames_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frames")
         self._stop = asyncio.Event()
         self.cam = SimDetectorCam(self.prefix + "cam1:", detector=self, port=CAM_PORT)
         self.plugins = self._plugins(list(data_roots))
@@ -272,6 +281,8 @@ class DetectorIOC(PVGroup):
 
     async def _startup(self, async_lib) -> None:
         await self.start()
+        # Held: the loop keeps only a weak reference to a task.
+        self._rate_task = asyncio.get_running_loop().create_task(self._count_rates())
 
     async def start(self) -> None:
         """At IOC start: the drivers' initial values, follow the other IOCs (alone), prime."""
@@ -290,13 +301,26 @@ class DetectorIOC(PVGroup):
             await plugin.prime(blank)
         await self.cam.set_many(self.cam.geometry(blank.data.shape, blank.data.dtype))
 
-    async def publish(self, frame: Frame, port: str) -> None:
-        """Hand ``frame`` to every plugin fed by ``port``, and on down the port graph."""
+    async def publish(self, frames: list[Frame], port: str) -> None:
+        """Hand ``frames`` to every plugin fed by ``port``, and on down the port graph."""
         for plugin in self.plugins:
             if plugin.source_port == port and plugin.enabled:
-                passed_on = await plugin.receive(frame)
-                if passed_on is not None:
+                passed_on = await plugin.receive(frames)
+                if passed_on:
                     await self.publish(passed_on, plugin.port)
+
+    async def post(self) -> None:
+        """Post what the camera and the plugins staged since the last post."""
+        for port in (self.cam, *self.plugins):
+            await port.post_staged()
+
+    async def _count_rates(self) -> None:
+        """Every second, each port's ArrayRate_RBV (ADCore's ``SCAN "1 second"`` calc)."""
+        while True:
+            now = self.clock()
+            for port in (self.cam, *self.plugins):
+                await port.update_rate(now)
+            await asyncio.sleep(1.0)
 
     def stop_acquisition(self) -> None:
         self._stop.set()
@@ -317,54 +341,102 @@ class DetectorIOC(PVGroup):
         return float("inf")
 
     async def acquire(self) -> None:
-        """Acquire the frames ImageMode asks for, one per period, honouring AcquireTime."""
+        """Acquire the frames ImageMode asks for, one per period, honouring AcquireTime.
+
+        Frame i is exposed from start + i·period: the schedule never stretches.  The
+        camera wakes when a frame is read out, or every BATCH_INTERVAL_S at faster
+        rates, and hands every frame read out since to the plugins at once.  If the
+        frames cannot be made as fast as asked, they come late (none is lost),
+        ArrayRate_RBV shows the rate achieved and StatusMessage_RBV says so.
+        """
         cam = self.cam
         self._stop.clear()
         await cam.set_many(
             (("Acquire", 1), ("Acquire_RBV", 1), ("AcquireBusy", 1), ("DetectorState_RBV", ACQUIRE))
         )
         await cam.set("NumImagesCounter_RBV", 0)
+        await cam.set("StatusMessage_RBV", "")
         try:
             count = self._frame_count()
             exposure = float(cam.get("AcquireTime"))
             period = max(exposure, float(cam.get("AcquirePeriod")))
             start = self.clock()
-            for index in itertools.count():
-                if index >= count:
-                    break
-                frame_start = start + index * period
-                if not await self._pause(frame_start + exposure - self.clock()):
-                    break
-                frame = await self._frame(frame_start + exposure / 2, exposure)
-                await cam.show_array(frame)
-                await cam.set("NumImagesCounter_RBV", index + 1)
+            wall_start = self.wall_clock()
+            delivered, woke, posted = 0, start, start
+            while delivered < count and not self._stop.is_set():
+                now = self.clock()
+                read_out = min(count, math.floor((now - start - exposure) / period) + 1)
+                if read_out <= delivered:
+                    next_out = start + delivered * period + exposure
+                    if not await self._pause(max(next_out, woke + BATCH_INTERVAL_S) - now):
+                        break
+                    continue
+                woke = now
+                batch = range(delivered, min(read_out, delivered + MAX_BATCH))
+                offsets = np.array([index * period for index in batch])
+                frames = await self._frames(
+                    start + offsets + exposure / 2, wall_start + offsets + exposure, exposure
+                )
+                delivered = batch.stop
+                cam.count_arrays(frames)
+                cam.stage([("NumImagesCounter_RBV", delivered)])
                 if cam.get("ArrayCallbacks"):
-                    await self.publish(frame, cam.port)
-                if index + 1 < count and not await self._pause(frame_start + period - self.clock()):
-                    break
+                    await self.publish(frames, cam.port)
+                self._report_lag(self.clock() - (start + (delivered - 1) * period + exposure))
+                if self.clock() - posted >= POST_INTERVAL_S:
+                    posted = self.clock()
+                    await self.post()
         finally:
+            await self.post()
             await cam.set_many((("Acquire", 0), ("Acquire_RBV", 0)))
             if cam.get("WaitForPlugins"):
                 await self.hdf1.idle()
                 await self.tiff1.idle()
             await cam.set_many((("AcquireBusy", 0), ("DetectorState_RBV", IDLE)))
 
-    async def _frame(self, mid_exposure: float, exposure: float) -> Frame:
-        """One frame of the beam state at ``mid_exposure``, computed off the event loop."""
-        state = beam_state(self.positions, mid_exposure)
-        self.optics.shape = self.cam.shape()
+    def _report_lag(self, lag_s: float) -> None:
+        """Say so in StatusMessage_RBV when frames come out later than their schedule."""
+        if lag_s > LAG_REPORTED_S:
+            text = f"frames {lag_s:.2f} s behind AcquirePeriod: ArrayRate_RBV is the rate achieved"
+            self.cam.stage([("StatusMessage_RBV", text)])
+
+    async def _frames(
+        self, mid_exposures: np.ndarray, read_outs: np.ndarray, exposure: float
+    ) -> list[Frame]:
+        """Frames of the beam at ``mid_exposures``, stamped ``read_outs`` (POSIX time).
+
+        They are computed off the event loop.
+        """
+        state = beam_state(self.positions, mid_exposures)
+        states = [_state_of_frame(state, index) for index in range(len(mid_exposures))]
+        self.series.detector.shape = self.cam.shape()
         rng = self.rng if self.model.noise else None
-        data = await asyncio.get_running_loop().run_in_executor(
-            self._frames, self.optics.frame, self.model, state, exposure, rng
+        stack = await asyncio.get_running_loop().run_in_executor(
+            self._frames_thread, self.series.frames, self.model, states, exposure, rng
         )
-        values = {
-            "SampleX": float(np.mean(state.sample_x_um)),
-            "SampleY": float(np.mean(state.sample_y_um)),
-            "Energy": state.energy_ev,
-            "RingCurrent": state.ring_current_ma,
-            "AcquireTime": exposure,
-        }
-        return Frame(data, next(self._unique_ids), self.wall_clock(), frame_attributes(values))
+        frames = []
+        for data, one, read_out in zip(stack, states, read_outs, strict=True):
+            values = {
+                "SampleX": float(one.sample_x_um),
+                "SampleY": float(one.sample_y_um),
+                "Energy": one.energy_ev,
+                "RingCurrent": one.ring_current_ma,
+                "AcquireTime": exposure,
+            }
+            frames.append(
+                Frame(data, next(self._unique_ids), float(read_out), frame_attributes(values))
+            )
+        return frames
+
+
+def _state_of_frame(state: BeamState, index: int) -> BeamState:
+    """Frame ``index``'s state from the states of a batch (positions as arrays)."""
+    changes = {
+        name: float(np.asarray(value)[index])
+        for name, value in vars(state).items()
+        if isinstance(value, np.ndarray) and value.ndim == 1
+    }
+    return state.with_(**changes)
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:

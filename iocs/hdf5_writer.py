@@ -1,4 +1,4 @@
-"""HDF5 files in ADCore's default NeXus layout, written one frame at a time (pure h5py).
+"""HDF5 files in ADCore's default NeXus layout, written a batch of frames at a time (h5py).
 
 NDFileHDF5's default layout::
 
@@ -231,23 +231,45 @@ class FrameFile:
 
     def append(self, frame: Frame) -> None:
         """Write one frame (and its attributes); on failure keep the frames already written."""
-        if not self.stacked and self.frames:
+        self.append_many([frame])
+
+    def append_many(self, frames: list[Frame]) -> None:
+        """Write frames (and their attributes) in one go: whole chunks, one flush.
+
+        If they do not all fit (disk space, file-size limit), the frames are written one
+        by one, so the file keeps every frame that fits before the write fails.
+        """
+        if not self.stacked and self.frames + len(frames) > 1:
             raise WriteError(f"{self.path} holds one frame (Single mode)")
+        if len(frames) > 1:
+            try:
+                ensure_room(self.path, sum(frame.data.nbytes for frame in frames))
+            except OSError:
+                for frame in frames:
+                    self.append_many([frame])
+                return
         try:
             expected = self._data.shape[1:] if self.stacked else self._data.shape
-            if frame.data.shape != expected:
-                raise ValueError(f"frame is {frame.data.shape}, the file holds {expected}")
-            ensure_room(self.path, frame.data.nbytes)
-            values = {"ColorMode": Attribute(0, "")} | frame.array_attributes()
-            index = (self.frames,) if self.stacked else ()
+            for frame in frames:
+                if frame.data.shape != expected:
+                    raise ValueError(f"frame is {frame.data.shape}, the file holds {expected}")
+            if len(frames) == 1:
+                ensure_room(self.path, frames[0].data.nbytes)
+            color = {"ColorMode": Attribute(0, "")}
+            values = [color | frame.array_attributes() for frame in frames]
+            first, last = self.frames, self.frames + len(frames)
             if self.stacked:
-                self._resize(self.frames + 1)
-            self._data[index] = frame.data
-            for name, dataset in self._attributes.items():
-                dataset[index] = values[name].value if name in values else 0
-            self.frames += 1
+                self._resize(last)
+                self._data[first:last] = np.stack([frame.data for frame in frames])
+                for name, dataset in self._attributes.items():
+                    dataset[first:last] = [v[name].value if name in v else 0 for v in values]
+            else:
+                self._data[()] = frames[0].data
+                for name, dataset in self._attributes.items():
+                    dataset[()] = values[0][name].value if name in values[0] else 0
+            self.frames = last
             every = self.settings.flush_every
-            if self.settings.swmr or (every and self.frames % every == 0):
+            if self.settings.swmr or (every and last // every > first // every):
                 self._file.flush()
         except (OSError, RuntimeError, ValueError) as error:
             reason = os_reason(error)

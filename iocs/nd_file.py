@@ -12,7 +12,8 @@ What ADCore's NDPluginFile does, and what ophyd's file-store mixins rely on:
   writes them; Stream opens the file on Capture (or at the first frame with LazyOpen,
   FileNumber moving on then) and appends each frame; NumCapture 0 streams until
   Capture is 0.  A plugin whose format holds one array per file (TIFF) writes a file
-  per frame in every mode.
+  per frame in every mode.  Frames come in batches (those read out since the camera
+  last woke); a stream appends each batch in one write.
 - FilePath gains a trailing "/"; FilePathExists_RBV says whether it is a directory;
   CreateDirectory (0: never, N>0: the first N levels exist, −N: at most the last N
   are created) applies when FilePath is put.
@@ -355,11 +356,11 @@ class FilePlugin(Plugin):
     def _open_stacked(self, path: Path, first: Frame) -> None:
         self._file = self.open_file(path, first, True)
 
-    def _append(self, frame: Frame) -> int | None:
+    def _append(self, frames: list[Frame]) -> int | None:
         if self._file is None:  # an earlier write failed: its error is already reported
             return None
         try:
-            self._file.append(frame)
+            self._file.append_many(frames)
         except WriteError:
             self._file = None
             raise
@@ -386,32 +387,45 @@ class FilePlugin(Plugin):
         await super().prime(frame)
         self._template = frame
 
-    async def process(self, frame: Frame) -> None:
+    async def process(self, frames: list[Frame]) -> list[Frame]:
         mode = self.get("FileWriteMode")
         if mode == SINGLE or (mode == STREAM and self._capturing and not self.multiple_arrays):
-            if mode == SINGLE and not self.get("AutoSave"):
-                return None
-            if mode == SINGLE:
-                await self._clear_error()
-            path = await self._next_file()
-            if path is None:
-                return None
-            self._queued += 1  # frames this capture has handed to the writer
-            written = self._queued if mode == STREAM else 1
-            self._queue(
-                self._write_file,
-                path,
-                [frame],
-                False,
-                on_success=lambda _frames: self._frame_written(written),
-            )
+            for frame in frames:
+                if not await self._write_single(frame, mode):
+                    break
         elif self._capturing and mode == CAPTURE:
-            self._buffer.append(frame)
+            room = max(int(self.get("NumCapture")) - len(self._buffer), 0)
+            self._buffer.extend(frames[:room])
             await self.set("NumCaptured_RBV", len(self._buffer))
             if len(self._buffer) >= int(self.get("NumCapture")):
                 await self._end_capture()
         elif self._capturing and mode == STREAM:
             if not self._stream_opened:
-                await self._open_stream(frame)
-            self._queue(self._append, frame, on_success=self._frame_written)
-        return None
+                await self._open_stream(frames[0])
+            limit = int(self.get("NumCapture"))
+            if limit:  # never more than NumCapture frames, however many came at once
+                frames = frames[: max(limit - self._queued, 0)]
+            if frames:
+                self._queued += len(frames)
+                self._queue(self._append, frames, on_success=self._frame_written)
+        return []
+
+    async def _write_single(self, frame: Frame, mode: int) -> bool:
+        """Write ``frame`` to a file of its own; whether the next frame may follow."""
+        if mode == SINGLE and not self.get("AutoSave"):
+            return False
+        if mode == SINGLE:
+            await self._clear_error()
+        path = await self._next_file()
+        if path is None:
+            return False
+        self._queued += 1  # frames this capture has handed to the writer
+        written = self._queued if mode == STREAM else 1
+        self._queue(
+            self._write_file,
+            path,
+            [frame],
+            False,
+            on_success=lambda _frames: self._frame_written(written),
+        )
+        return True

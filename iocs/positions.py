@@ -58,6 +58,13 @@ class PositionReader(Protocol):
         """Start time of a move of ``axis`` begun after ``t``, if any."""
         ...
 
+    async def move(self, axis: str, target: float) -> float:
+        """Move ``axis`` to ``target`` (a controller's own move); when it arrived (monotonic).
+
+        Returns once the move is done (DMOV).
+        """
+        ...
+
 
 class LocalPositions:
     """Positions straight from the motor trajectories of IOCs in this process."""
@@ -77,6 +84,12 @@ class LocalPositions:
         ioc, attribute, _ = MOTOR_AXES[axis]
         trajectory = getattr(self.groups[ioc], attribute).trajectory
         return trajectory.t0 if trajectory.t0 > t and trajectory.distance > 0 else None
+
+    async def move(self, axis: str, target: float) -> float:
+        ioc, attribute, _ = MOTOR_AXES[axis]
+        motor = getattr(self.groups[ioc], attribute)
+        await motor.motor.write(target)  # completes with DMOV
+        return min(motor.trajectory.end_time, motor.clock())
 
 
 class ChannelAccessPositions:
@@ -158,6 +171,12 @@ class ChannelAccessPositions:
 
     def motion_started_after(self, axis: str, t: float) -> float | None:
         return next((start for start in self._motion_starts.get(axis, ()) if start > t), None)
+
+    async def move(self, axis: str, target: float, timeout: float = 60.0) -> float:
+        ioc, _, suffix = MOTOR_AXES[axis]
+        (pv,) = await self._context.get_pvs(f"{self.prefixes[ioc]}{suffix}", timeout=timeout)
+        await pv.write([target], wait=True, timeout=timeout)  # completes with DMOV
+        return time.monotonic()
 
 
 def beam_state(reader: PositionReader, times: float | np.ndarray) -> BeamState:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import enum
 import threading
+from collections.abc import Sequence
 
+import numpy as np
 from ophyd import Component as Cpt
 from ophyd import Device, EpicsSignal, EpicsSignalRO
 from ophyd.status import Status
@@ -25,6 +27,11 @@ class CounterMode(enum.StrEnum):
 
     SINGLE = "Single"
     LINE = "Line"
+    STEP_LINE = "StepLine"
+
+
+#: Modes in which one trigger acquires a whole row (one event per row).
+ROW_MODES = frozenset({CounterMode.LINE.value, CounterMode.STEP_LINE.value})
 
 
 class CounterError(RuntimeError):
@@ -32,12 +39,19 @@ class CounterError(RuntimeError):
 
 
 class PointCounter(NamedIocErrors, CleanUnstage, Device):
-    """Photon counter: one dwell per trigger (Single) or a whole line (Line).
+    """Photon counter: one dwell per trigger (Single) or a whole row (Line, StepLine).
 
     In Line mode a trigger arms a line of ``line_points`` dwells that starts when the
     fine X stage starts moving (``line_trigger`` FineXMotion; the plan triggers, then
     starts the move) or at once (Immediate); the reading then holds the counts
     waveform and the measured X of each point, one event per row as pyStxm records it.
+
+    In StepLine mode a trigger runs a hardware-timed step row in the IOC: for each of
+    ``line_points`` targets ``line_start`` + i·``line_step`` fine X moves, settles
+    (``settle_time``), is checked within ``settle_tolerance`` of the target, and one
+    dwell is counted with the stage still — no client round trip per point.  The
+    reading is Line mode's (counts waveform, measured X per point); ``step_line_settings``
+    gives the settings for a row of given X positions.
 
     A trigger's status fails when the counter IOC disconnects (at once, naming the PV)
     or when the line / dwell has not finished ``acquire_timeout_margin_s`` after it
@@ -50,6 +64,9 @@ class PointCounter(NamedIocErrors, CleanUnstage, Device):
     mode : Single | Line
     line_points : points per line
     line_trigger : FineXMotion | Immediate — what starts an armed line
+    line_start, line_step : StepLine: fine X of the first point and the step, µm
+    settle_time : StepLine: wait after each move before counting, ms
+    settle_tolerance : StepLine: largest distance from a point's target to count at, µm
     x, y : the detector's stage, µm (detector images)
     line_counts : counts per point of the last line (Line mode only)
     line_positions : measured fine X per point, µm (Line mode only)
@@ -73,6 +90,16 @@ class PointCounter(NamedIocErrors, CleanUnstage, Device):
         put_complete=True,
         auto_monitor=True,
     )
+    line_start = Cpt(
+        GuardedSignal, "LineStart", kind="config", put_complete=True, auto_monitor=True
+    )
+    line_step = Cpt(GuardedSignal, "LineStep", kind="config", put_complete=True, auto_monitor=True)
+    settle_time = Cpt(
+        GuardedSignal, "SettleTime", kind="config", put_complete=True, auto_monitor=True
+    )
+    settle_tolerance = Cpt(
+        GuardedSignal, "SettleTolerance", kind="config", put_complete=True, auto_monitor=True
+    )
     noise = Cpt(
         GuardedSignal, "Noise", string=True, kind="config", put_complete=True, auto_monitor=True
     )
@@ -86,23 +113,50 @@ class PointCounter(NamedIocErrors, CleanUnstage, Device):
     acquire_timeout_margin_s = 5.0
     #: How long the IOC waits for fine X motion after arming a line (its MOTION_WAIT_S).
     motion_wait_s = 5.0
+    #: Seconds allowed per point of a step line for its move (beyond dwell and settle).
+    step_move_allowance_s = 0.05
 
     @property
     def in_line_mode(self) -> bool:
-        return self.mode.get() == CounterMode.LINE.value
+        """Whether a trigger acquires a whole row (Line or StepLine)."""
+        return self.mode.get() in ROW_MODES
+
+    def step_line_settings(
+        self, x_points_um: Sequence[float], dwell_ms: float, settle_ms: float = 0.0
+    ) -> dict:
+        """Signal → value for a hardware-timed step row at ``x_points_um`` (evenly spaced).
+
+        For ``bps.mv`` (or ``configured``); then each ``trigger`` runs one row.
+        """
+        points = np.asarray(x_points_um, dtype=float)
+        step = float(points[1] - points[0]) if points.size > 1 else 0.0
+        if points.size > 1 and not np.allclose(np.diff(points), step, rtol=0, atol=1e-6):
+            raise ValueError("a step line's X positions must be evenly spaced")
+        return {
+            self.mode: CounterMode.STEP_LINE.value,
+            self.line_start: float(points[0]),
+            self.line_step: step,
+            self.line_points: int(points.size),
+            self.dwell: float(dwell_ms),
+            self.settle_time: float(settle_ms),
+        }
 
     def trigger(self) -> Status:
         """Acquire once; the status finishes when the IOC's put-callback completes.
 
         It fails with the IOC's Message_RBV if the IOC refused, with
         ``IocDisconnectedError`` if the counter IOC went away, and with
-        ``IocTimeoutError`` after points × dwell (+ the motion wait in Line mode) + margin.
+        ``IocTimeoutError`` after points × dwell (+ the motion wait in Line mode, + settle
+        and a move allowance per point in StepLine mode) + margin.
         """
-        line = self.in_line_mode
-        points = int(self.line_points.get()) if line else 1
+        mode = self.mode.get()
+        points = int(self.line_points.get()) if mode in ROW_MODES else 1
         timeout = points * float(self.dwell.get()) / 1000.0 + self.acquire_timeout_margin_s
-        if line:
+        if mode == CounterMode.LINE.value:
             timeout += self.motion_wait_s
+        elif mode == CounterMode.STEP_LINE.value:
+            per_point = float(self.settle_time.get()) / 1000.0 + self.step_move_allowance_s
+            timeout += points * per_point
         status = Status(self)
 
         def check() -> None:

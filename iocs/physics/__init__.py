@@ -2,10 +2,11 @@
 
 ``optics`` (zone plate, probe, OSA), ``sample`` (materials and the phantom),
 ``model`` (``StxmModel``, which turns a ``BeamState`` into counts) and ``diffraction``
-(``FarFieldDetector``, the area detector's far-field frames).
+(``FarFieldDetector``, the area detector's far-field frames; ``FrameSeries``, many of
+them at the cost of their noise).
 """
 
-from .diffraction import SIM_CAMERA_MODEL, FarFieldDetector
+from .diffraction import SIM_CAMERA_MODEL, FarFieldDetector, FrameSeries, poisson_counts
 from .model import BeamState, StxmModel
 from .optics import DETECTOR_APERTURE, ZONE_PLATES, Aperture, Osa, ZonePlate, photon_wavelength_nm
 from .sample import MATERIALS, POLARIZATIONS, Material, Phantom
@@ -19,10 +20,12 @@ __all__ = [
     "Aperture",
     "BeamState",
     "FarFieldDetector",
+    "FrameSeries",
     "Material",
     "Osa",
     "Phantom",
     "StxmModel",
     "ZonePlate",
     "photon_wavelength_nm",
+    "poisson_counts",
 ]

@@ -52,3 +52,16 @@ def test_counter_ioc_follows_a_stage_ioc_in_another_process(sim, ca_ports):
         assert -np.log(inside / outside) == pytest.approx(expected_od, rel=0.05)
         # The stage IOC is the standalone one: the sim's own fine X never moved.
         assert epics.caget("SIM:stage:FineX.RBV") != pytest.approx(disk.x_um)
+
+        # A hardware-timed step row: the counter moves the other IOC's fine X over CA.
+        xs = np.linspace(disk.x_um, disk.x_um + disk.radius_um + 1.0, 5)
+        per_point = [counts_at(x, disk.y_um) for x in xs]
+        for signal, value in counter.step_line_settings(xs, dwell_ms=1.0).items():
+            signal.set(value).wait(5)
+        counter.trigger().wait(30)
+        np.testing.assert_allclose(counter.line_counts.get(use_monitor=False), per_point, rtol=1e-6)
+        np.testing.assert_allclose(
+            counter.line_positions.get(use_monitor=False),
+            xs,
+            atol=float(counter.settle_tolerance.get()),
+        )

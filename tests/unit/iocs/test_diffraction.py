@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from iocs.physics import BeamState, StxmModel
-from iocs.physics.diffraction import FarFieldDetector
+from iocs.physics.diffraction import FarFieldDetector, FrameSeries, poisson_counts
 
 
 def state(model, energy=700.0, x=1.0, y=2.0, **changes):
@@ -101,3 +101,27 @@ def test_a_256_frame_at_a_still_stage_takes_a_few_ms():
     for _ in range(10):
         detector.frame(model, beam, 0.01, rng)
     assert (time.perf_counter() - start) / 10 < 0.02
+
+
+def test_a_series_without_noise_is_the_detector_frame_of_each_state():
+    model = StxmModel()
+    detector = FarFieldDetector(shape=(64, 64))
+    disk = next(d for d in model.phantom.disks if d.material == "iron_oxide" and abs(d.x_um) < 40)
+    on_disk = state(model, 709.6, disk.x_um, disk.y_um)
+    states = [on_disk, on_disk, state(model, 709.6, -800.0, -800.0)]
+    frames = FrameSeries(detector).frames(model, states, 0.01)
+    for frame, one in zip(frames, states, strict=True):
+        np.testing.assert_array_equal(frame, detector.frame(model, one, 0.01))
+    assert not np.array_equal(frames[0], frames[2])
+
+
+@pytest.mark.parametrize("photons_per_pixel", [0.05, 5.0])  # the sparse and the dense draw
+def test_poisson_counts_have_poisson_mean_and_variance(photons_per_pixel):
+    rng = np.random.default_rng(3)
+    expected = rng.random((32, 32)) * 2 * photons_per_pixel
+    draws = np.array([poisson_counts(expected, rng) for _ in range(4000)], dtype=np.float64)
+    # Poisson: mean and variance both λ, pixel by pixel, within the noise of 4000 draws.
+    spread = np.sqrt(expected / 4000) * 5 + 1e-3
+    assert np.all(np.abs(draws.mean(axis=0) - expected) < spread)
+    assert draws.var(axis=0).mean() == pytest.approx(expected.mean(), rel=0.05)
+    assert np.corrcoef(draws[:, 0, 0], draws[:, 0, 1])[0, 1] == pytest.approx(0, abs=0.06)

@@ -9,7 +9,8 @@
   so the next move never completes.  Here the callbacks are taken, cleared, then run.
 - Moves cannot hang: each has a deadline from its distance, velocity and acceleration
   (plus ``move_timeout_margin_s``) and fails within a moment when the motor's IOC
-  disconnects, naming the PV (``channel_access.guard_status``).
+  disconnects, naming the PV (``channel_access.guard_status``); a read or a move of a
+  motor whose IOC just died names its IOC, not only pyepics's status code.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from ophyd import Component as Cpt
 from ophyd import EpicsMotor
 from ophyd.status import MoveStatus
 
-from .channel_access import GuardedSignal, guard_status
+from .channel_access import GuardedSignal, NamedIocErrors, guard_status, naming_the_ioc
 
 logger = logging.getLogger(__name__)
 
 
-class StxmMotor(EpicsMotor):
+class StxmMotor(NamedIocErrors, EpicsMotor):
     """An EPICS motor record (positions in its EGU); velocity and acceleration put-complete."""
 
     velocity = Cpt(GuardedSignal, ".VELO", kind="config", auto_monitor=True, put_complete=True)
@@ -48,7 +49,8 @@ class StxmMotor(EpicsMotor):
     def move(self, position, wait: bool = True, timeout=None, moved_cb=None) -> MoveStatus:
         """Move; the status fails on a disconnect or after the expected time + the margin."""
         if timeout is None:
-            timeout = self.expected_move_s(position) + self.move_timeout_margin_s
+            with naming_the_ioc(self.prefix, f"{self.name} was asked to move"):
+                timeout = self.expected_move_s(position) + self.move_timeout_margin_s
         status = super().move(position, wait=False, moved_cb=moved_cb)
         guard_status(
             status,

@@ -1,0 +1,172 @@
+"""The assembler service as a durable JetStream consumer: ``python -m facility.consumer``.
+
+It pulls the documents of ``STXM_DOCUMENTS`` under a durable consumer name, hands each
+to the NXstxm assembler (which journals it first, ``nxstxm/journal.py``) and only then
+acknowledges it. A consumer killed (even ``kill -9``) and started again takes up the
+journals of the scans it had not written (``nxstxm.serve.resume_journals``) and
+JetStream redelivers whatever it had not acknowledged; a redelivered document the
+journal already holds is recognised by its uid and skipped, so each scan is written
+once, complete. A message that is not a document is logged, acknowledged (so it is
+never redelivered) and skipped. SIGTERM/SIGINT write every scan held, unfinished ones
+marked incomplete, as ``stxm serve`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from nxstxm.assembler import NXstxmAssembler
+from nxstxm.loaders import load_jsonl
+from nxstxm.serve import resume_journals
+
+from .broker import STREAM, SUBJECT_PREFIX, decode_message, ensure_stream
+
+logger = logging.getLogger(__name__)
+
+DURABLE = "nxstxm-assembler"
+#: Seconds JetStream waits for an acknowledgement before redelivering a document.
+ACK_WAIT_S = 10.0
+_FETCH_BATCH = 64
+_SEEN_KEPT = 200_000
+
+
+def identity(name: str, doc: dict) -> tuple:
+    """What makes a document the same document when it is delivered again."""
+    if name in ("event_page", "datum_page"):
+        ids = doc.get("uid") or doc.get("datum_id") or ()
+        return (name, *map(str, ids))
+    return (name, str(doc.get("uid") or doc.get("datum_id") or ""))
+
+
+class DocumentConsumer:
+    """Documents in, journal and assembler first, acknowledgement after."""
+
+    def __init__(self, assembler: NXstxmAssembler) -> None:
+        self.assembler = assembler
+        self.skipped = 0
+        self._seen: OrderedDict[tuple, None] = OrderedDict()
+        for path in list(assembler.journal.paths.values()):  # the journals taken up
+            for name, doc in load_jsonl(path):
+                self._remember(identity(name, doc))
+
+    def _remember(self, key: tuple) -> None:
+        self._seen[key] = None
+        if len(self._seen) > _SEEN_KEPT:
+            self._seen.popitem(last=False)
+
+    def take(self, subject: str, data: bytes, sequence: int | None = None) -> bool:
+        """Journal and assemble one message; False if it was skipped (logged why)."""
+        try:
+            name, doc = decode_message(subject, data)
+        except ValueError as err:
+            self.skipped += 1
+            logger.warning(
+                "skipped broker message %s (%d bytes on %r): %s",
+                sequence,
+                len(data),
+                subject[:80],
+                err,
+            )
+            return False
+        key = identity(name, doc)
+        if key in self._seen:
+            logger.info("skipped redelivered %s %s: already journaled", name, key[1][:36])
+            return False
+        self.assembler(name, doc)
+        self._remember(key)
+        return True
+
+
+async def consume(
+    url: str,
+    consumer: DocumentConsumer,
+    stopping: asyncio.Event,
+    *,
+    durable: str = DURABLE,
+) -> None:
+    """Pull, take and acknowledge documents from ``url`` until ``stopping`` is set."""
+    import nats
+    from nats.js.api import AckPolicy, ConsumerConfig
+
+    client = await nats.connect(url, name=f"stxm-{durable}", max_reconnect_attempts=-1)
+    try:
+        js = client.jetstream()
+        await ensure_stream(js)
+        config = ConsumerConfig(
+            durable_name=durable, ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT_S
+        )
+        subscription = await js.pull_subscribe(
+            f"{SUBJECT_PREFIX}.>", durable=durable, stream=STREAM, config=config
+        )
+        logger.info("consuming %s from %s as durable %r", STREAM, url, durable)
+        while not stopping.is_set():
+            try:
+                messages = await subscription.fetch(_FETCH_BATCH, timeout=0.5)
+            except nats.errors.TimeoutError:
+                continue
+            for message in messages:
+                consumer.take(message.subject, message.data, _sequence(message))
+                await message.ack()  # only now: the document is in the journal
+    finally:
+        await client.drain()
+
+
+def _sequence(message: Any) -> int | None:
+    try:
+        return message.metadata.sequence.stream
+    except Exception:  # not a JetStream message: no sequence to report
+        return None
+
+
+def run(
+    url: str,
+    data_dir: str | Path,
+    *,
+    allow_outside: Iterable[str | Path] = (),
+    durable: str = DURABLE,
+) -> NXstxmAssembler:
+    """Assemble every scan of the document stream at ``url`` until SIGTERM/SIGINT."""
+    assembler = NXstxmAssembler(data_dir, allow_outside=allow_outside)
+    resume_journals(assembler)
+    consumer = DocumentConsumer(assembler)
+
+    async def main() -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stopping.set)
+        await consume(url, consumer, stopping, durable=durable)
+
+    try:
+        asyncio.run(main())
+        logger.info("stopping: writing every scan still held")
+    finally:
+        assembler.flush(running=True)
+        assembler.journal.close()
+    return assembler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m facility.consumer --nats URL --data-dir DIR``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nats", required=True, help="NATS server URL (nats://127.0.0.1:4222)")
+    parser.add_argument("--data-dir", required=True, help="where NXstxm files and journals go")
+    parser.add_argument("--durable", default=DURABLE, help="the durable consumer's name")
+    parser.add_argument("--allow-outside", action="append", default=[], metavar="DIR")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    assembler = run(
+        args.nats, args.data_dir, allow_outside=args.allow_outside, durable=args.durable
+    )
+    return 1 if assembler.errors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

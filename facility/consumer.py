@@ -109,7 +109,7 @@ async def consume(
         while not stopping.is_set():
             try:
                 messages = await subscription.fetch(_FETCH_BATCH, timeout=0.5)
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, TimeoutError):  # nothing new yet
                 continue
             for message in messages:
                 consumer.take(message.subject, message.data, _sequence(message))

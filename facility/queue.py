@@ -32,25 +32,30 @@ def bound_plans(beamline: Any) -> dict[str, Callable]:
     return {name: _bind(plan, beamline) for name, plan in _plans.PLANS.items()}
 
 
+def _region_parameters(plan: Callable) -> set[str]:
+    return {name for name, hint in typing.get_type_hints(plan).items() if "Region" in str(hint)}
+
+
+def with_regions(plan: Callable, kwargs: dict) -> dict:
+    """``kwargs`` with the regions given as dicts (JSON from the API) made Region objects."""
+    regions = _region_parameters(plan).intersection(kwargs)
+    return {key: to_regions(value) if key in regions else value for key, value in kwargs.items()}
+
+
 def _bind(plan: Callable, beamline: Any) -> Callable:
     """``plan`` with the beamline bound; its regions taken as JSON objects (dicts)."""
     hints = typing.get_type_hints(plan)
     signature = inspect.signature(plan)
     parameters = []
-    regions = set()
     for parameter in list(signature.parameters.values())[1:]:  # without the beamline
         hint = hints.get(parameter.name, parameter.annotation)
         if "Region" in str(hint):
-            regions.add(parameter.name)
-            parameter = _as_region_objects(parameter, hint)
+            parameters.append(_as_region_objects(parameter, hint))
         else:
-            parameter = parameter.replace(annotation=hint)
-        parameters.append(parameter)
+            parameters.append(parameter.replace(annotation=hint))
 
     def bound(*args: Any, **kwargs: Any) -> Any:
-        for name in regions.intersection(kwargs):
-            kwargs[name] = to_regions(kwargs[name])
-        return (yield from plan(beamline, *args, **kwargs))
+        return (yield from plan(beamline, *args, **with_regions(plan, kwargs)))
 
     functools.update_wrapper(bound, plan)
     del bound.__wrapped__  # the queue server reads __signature__, not the wrapped plan
@@ -84,11 +89,15 @@ def make_check_plan(beamline: Any) -> Callable[[str, dict], str]:
     """The worker's ``check_plan(name, kwargs)``: the plan's checks, nothing moved."""
 
     def check_plan(name: str, kwargs: dict) -> str:
-        """Run plan ``name``'s argument checks: its PlanArgumentError, else 'ok'."""
-        if name not in _plans.PLANS:
-            raise ValueError(f"no plan named {name!r}; plans: {sorted(_plans.PLANS)}")
-        _plans.PLANS[name](beamline, **kwargs).close()  # checked when made; nothing sent
-        return "ok"
+        """Run plan ``name``'s argument checks: '' if they pass, else the error line."""
+        plan = _plans.PLANS.get(name)
+        if plan is None:
+            return f"no plan named {name!r}; plans: {sorted(_plans.PLANS)}"
+        try:
+            plan(beamline, **with_regions(plan, kwargs)).close()  # checked when made
+        except (_plans.PlanArgumentError, TypeError, ValueError) as err:
+            return f"{type(err).__name__}: {err}"
+        return ""
 
     return check_plan
 
@@ -137,13 +146,14 @@ def queue_plan(api: Any, name: str, timeout: float = 60.0, **kwargs: Any) -> dic
     result = api.task_result(task)["result"]
     if not result.get("success"):
         raise PlanRefusedError(f"{name}: {_first_line(result.get('msg', ''))}")
+    if result["return_value"]:
+        raise PlanRefusedError(f"{name}: {result['return_value']}")
     try:
         return api.item_add(BPlan(name, **kwargs))
     except Exception as err:
-        raise PlanRefusedError(f"{name}: {err}") from err
+        raise PlanRefusedError(f"{name}: {_first_line(str(err))}") from err
 
 
 def _first_line(message: str) -> str:
-    """The exception line of a worker traceback (``PlanArgumentError: ...``)."""
-    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else message
+    """The line of a queue server error that says what is wrong."""
+    return next((line.strip() for line in message.splitlines() if line.strip()), message)

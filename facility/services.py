@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from iocs.loopback import free_port_pair
 from stxm_devices.channel_access import loopback_client_environment
@@ -56,6 +57,8 @@ class Running:
     address: str
     log: str
     command: str
+    argv: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
 
@@ -109,6 +112,7 @@ def read_state(layout: Layout) -> list[Running]:
 
 def _write_state(layout: Layout, services: list[Running]) -> None:
     tmp = layout.state_file.with_suffix(".tmp")
+    tmp.touch(mode=0o600)  # the worker's environment holds the Tiled API key
     tmp.write_text(json.dumps({"services": [asdict(s) for s in services]}, indent=1))
     tmp.replace(layout.state_file)
 
@@ -142,7 +146,8 @@ def _is_ours(service: Running) -> bool:
         cmdline = Path(f"/proc/{service.pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return any(Path(part.decode(errors="replace")).name == service.command for part in cmdline)
+    words = (part.decode(errors="replace").split(" ")[0] for part in cmdline)  # redis retitles
+    return any(Path(word).name == service.command for word in words)
 
 
 class _Starter:
@@ -176,8 +181,8 @@ class _Starter:
                 start_new_session=True,  # its own group: down stops it and its children
                 user=user,
             )
-        service = Running(name, process.pid, address, str(log), Path(argv[0]).name)
-        self.started.append(service)
+        service = Running(name, process.pid, address, str(log), Path(argv[0]).name, argv, env or {})
+        self.started = [s for s in self.started if s.name != name] + [service]
         _write_state(self.layout, self.started)
         deadline = time.monotonic() + timeout
         while not ready():
@@ -436,13 +441,22 @@ def _start_all(starter: _Starter) -> None:
 
 
 def stop(layout: Layout, services: list[Running]) -> list[str]:
-    """Stop ``services`` (last started first); lines saying what was stopped."""
+    """Stop ``services`` (last started first) and forget them; what was stopped."""
+    lines = _stop_each(services)
+    if layout.state_file.exists():
+        layout.state_file.unlink()
+    return lines
+
+
+def _stop_each(services: list[Running]) -> list[str]:
     lines = []
     for service in reversed(services):
-        if not (_alive(service.pid) and _is_ours(service)):
-            leftovers = group_members(service.pid)
-            _kill_group(service.pid, leftovers, signal.SIGKILL)
+        if not _alive(service.pid):
+            _kill_group(service.pid, group_members(service.pid), signal.SIGKILL)  # orphans
             lines.append(f"{service.name}: not running")
+            continue
+        if not _is_ours(service):
+            lines.append(f"{service.name}: pid {service.pid} now runs something else; left")
             continue
         first = signal.SIGINT if service.name == "postgres" else signal.SIGTERM
         os.kill(service.pid, first)  # the leader first: it stops its own children
@@ -455,8 +469,6 @@ def stop(layout: Layout, services: list[Running]) -> list[str]:
             _kill_group(service.pid, rest, signal.SIGTERM)
             if not _wait_gone(service.pid, 10.0):
                 _kill_group(service.pid, group_members(service.pid), signal.SIGKILL)
-    if layout.state_file.exists():
-        layout.state_file.unlink()
     return lines
 
 
@@ -494,3 +506,42 @@ def status(root: Path) -> list[tuple[Running, bool]]:
     """Each recorded service and whether it runs."""
     layout = Layout(Path(root).resolve())
     return [(s, _alive(s.pid) and _is_ours(s)) for s in read_state(layout)]
+
+
+def manager_api(root: Path) -> Any:
+    """A ``REManagerAPI`` on the queue server ``up`` started under ``root``."""
+    from bluesky_queueserver_api.zmq import REManagerAPI
+
+    layout = Layout(Path(root).resolve())
+    manager = next((s for s in read_state(layout) if s.name == "re-manager"), None)
+    if manager is None:
+        raise FacilityError(f"no queue server recorded in {layout.state_file}: stxm facility up")
+    return REManagerAPI(
+        zmq_control_addr=manager.address, zmq_info_addr=manager.extra["zmq_info_addr"]
+    )
+
+
+def addresses(root: Path) -> dict[str, str]:
+    """Each recorded service's address by name."""
+    return {s.name: s.address for s in read_state(Layout(Path(root).resolve()))}
+
+
+def restart(root: Path, name: str, *, ready_after_s: float = 2.0) -> Running:
+    """Start service ``name`` again as ``up`` did (after it died or was stopped)."""
+    layout = Layout(Path(root).resolve())
+    services = read_state(layout)
+    service = next((s for s in services if s.name == name), None)
+    if service is None:
+        raise FacilityError(f"no service {name!r} in {layout.state_file}")
+    if _alive(service.pid) and _is_ours(service):
+        _stop_each([service])
+    starter = _Starter(layout, {**os.environ, "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"})
+    starter.started = services
+    began = time.monotonic()
+    return starter.start(
+        name,
+        service.argv,
+        service.address,
+        lambda: time.monotonic() - began > ready_after_s,
+        env=service.env,
+    )

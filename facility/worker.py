@@ -13,3 +13,4 @@ from stxm_devices.startup import beamline
 
 globals().update(bound_plans(beamline))
 check_plan = make_check_plan(beamline)
+globals().update(beamline.devices())  # each device by name: the queue server lists them

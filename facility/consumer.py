@@ -34,6 +34,7 @@ DURABLE = "nxstxm-assembler"
 #: Seconds JetStream waits for an acknowledgement before redelivering a document.
 ACK_WAIT_S = 10.0
 _FETCH_BATCH = 64
+_FLUSH_TIMEOUT_S = 5
 _SEEN_KEPT = 200_000
 
 
@@ -114,8 +115,13 @@ async def consume(
             for message in messages:
                 consumer.take(message.subject, message.data, _sequence(message))
                 await message.ack()  # only now: the document is in the journal
-    finally:
-        await client.drain()
+        logger.info("stopping: no more documents taken")
+    finally:  # acks out, then close (drain waits forever on a pull subscription)
+        try:
+            await client.flush(timeout=_FLUSH_TIMEOUT_S)
+        except Exception as err:  # a broker gone: unacknowledged documents come again
+            logger.warning("acknowledgements not flushed (%s): they will be redelivered", err)
+        await client.close()
 
 
 def _sequence(message: Any) -> int | None:
@@ -146,8 +152,8 @@ def run(
 
     try:
         asyncio.run(main())
-        logger.info("stopping: writing every scan still held")
     finally:
+        logger.info("writing every scan still held")
         assembler.flush(running=True)
         assembler.journal.close()
     return assembler

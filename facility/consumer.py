@@ -1,5 +1,10 @@
 """The assembler service as a durable JetStream consumer: ``python -m facility.consumer``.
 
+With ``--tiled URI`` instead of ``--data-dir`` the same loop writes every run into a Tiled
+server (bluesky-tiled-plugins' ``TiledWriter``) under its own durable name: a second
+consumer reading the same stream independently. A document its callback fails on is not
+acknowledged: it and those after it come again (given up after five deliveries, logged).
+
 It pulls the documents of ``STXM_DOCUMENTS`` under a durable consumer name, hands each
 to the NXstxm assembler (which journals it first, ``nxstxm/journal.py``) and only then
 acknowledges it. A consumer killed (even ``kill -9``) and started again takes up the
@@ -16,9 +21,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +37,13 @@ from .broker import STREAM, SUBJECT_PREFIX, decode_message, ensure_stream
 logger = logging.getLogger(__name__)
 
 DURABLE = "nxstxm-assembler"
+TILED_DURABLE = "tiled-writer"
 #: Seconds JetStream waits for an acknowledgement before redelivering a document.
 ACK_WAIT_S = 10.0
 _FETCH_BATCH = 64
 _FLUSH_TIMEOUT_S = 5
+_MAX_DELIVERIES = 5
+_RETRY_DELAY_S = 2.0
 _SEEN_KEPT = 200_000
 
 
@@ -47,13 +56,19 @@ def identity(name: str, doc: dict) -> tuple:
 
 
 class DocumentConsumer:
-    """Documents in, journal and assembler first, acknowledgement after."""
+    """Documents in, handed to ``callback`` (the assembler, which journals first), once each.
 
-    def __init__(self, assembler: NXstxmAssembler) -> None:
-        self.assembler = assembler
+    ``journaled``: journals taken up after a restart; the documents they hold are not
+    handed on again when JetStream redelivers them.
+    """
+
+    def __init__(
+        self, callback: Callable[[str, dict], Any], journaled: Iterable[Path] = ()
+    ) -> None:
+        self.callback = callback
         self.skipped = 0
         self._seen: OrderedDict[tuple, None] = OrderedDict()
-        for path in list(assembler.journal.paths.values()):  # the journals taken up
+        for path in journaled:
             for name, doc in load_jsonl(path):
                 self._remember(identity(name, doc))
 
@@ -63,7 +78,10 @@ class DocumentConsumer:
             self._seen.popitem(last=False)
 
     def take(self, subject: str, data: bytes, sequence: int | None = None) -> bool:
-        """Journal and assemble one message; False if it was skipped (logged why)."""
+        """Hand one message on; False if it was skipped (logged why).
+
+        Whatever the callback raises propagates: the message is then not acknowledged.
+        """
         try:
             name, doc = decode_message(subject, data)
         except ValueError as err:
@@ -78,11 +96,16 @@ class DocumentConsumer:
             return False
         key = identity(name, doc)
         if key in self._seen:
-            logger.info("skipped redelivered %s %s: already journaled", name, key[1][:36])
+            logger.info("skipped redelivered %s %s: already taken", name, key[1][:36])
             return False
-        self.assembler(name, doc)
+        self.callback(name, doc)
         self._remember(key)
         return True
+
+
+def assembler_consumer(assembler: NXstxmAssembler) -> DocumentConsumer:
+    """The consumer feeding ``assembler``, knowing what the journals it took up hold."""
+    return DocumentConsumer(assembler, list(assembler.journal.paths.values()))
 
 
 async def consume(
@@ -112,8 +135,12 @@ async def consume(
                 messages = await subscription.fetch(_FETCH_BATCH, timeout=0.5)
             except (nats.errors.TimeoutError, TimeoutError):  # nothing new yet
                 continue
-            for message in messages:
-                consumer.take(message.subject, message.data, _sequence(message))
+            for index, message in enumerate(messages):
+                try:
+                    consumer.take(message.subject, message.data, _sequence(message))
+                except Exception as err:  # not taken: this and the rest come again, in order
+                    await _retry_later(messages[index:], err)
+                    break
                 await message.ack()  # only now: the document is in the journal
         logger.info("stopping: no more documents taken")
     finally:  # acks out, then close (drain waits forever on a pull subscription)
@@ -122,6 +149,24 @@ async def consume(
         except Exception as err:  # a broker gone: unacknowledged documents come again
             logger.warning("acknowledgements not flushed (%s): they will be redelivered", err)
         await client.close()
+
+
+async def _retry_later(messages: list, err: Exception) -> None:
+    first = messages[0]
+    deliveries = first.metadata.num_delivered
+    if deliveries >= _MAX_DELIVERIES:
+        logger.error(
+            "gave up on broker message %s after %d deliveries: %r",
+            _sequence(first),
+            deliveries,
+            err,
+        )
+        await first.term()
+        messages = messages[1:]
+    else:
+        logger.warning("broker message %s not taken (%r): redelivered later", _sequence(first), err)
+    for message in messages:
+        await message.nak(delay=_RETRY_DELAY_S)
 
 
 def _sequence(message: Any) -> int | None:
@@ -141,17 +186,8 @@ def run(
     """Assemble every scan of the document stream at ``url`` until SIGTERM/SIGINT."""
     assembler = NXstxmAssembler(data_dir, allow_outside=allow_outside)
     resume_journals(assembler)
-    consumer = DocumentConsumer(assembler)
-
-    async def main() -> None:
-        stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stopping.set)
-        await consume(url, consumer, stopping, durable=durable)
-
     try:
-        asyncio.run(main())
+        _serve(url, assembler_consumer(assembler), durable)
     finally:
         logger.info("writing every scan still held")
         assembler.flush(running=True)
@@ -159,17 +195,45 @@ def run(
     return assembler
 
 
+def _serve(url: str, consumer: DocumentConsumer, durable: str) -> None:
+    async def main() -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stopping.set)
+        await consume(url, consumer, stopping, durable=durable)
+
+    asyncio.run(main())
+
+
+def run_tiled_writer(url: str, tiled_uri: str, api_key: str | None, durable: str) -> None:
+    """Write every run of the stream into the Tiled server at ``tiled_uri``: a second consumer."""
+    from bluesky_tiled_plugins import TiledWriter
+    from tiled.client import from_uri
+
+    writer = TiledWriter(from_uri(tiled_uri, api_key=api_key))
+    _serve(url, DocumentConsumer(writer), durable)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m facility.consumer --nats URL --data-dir DIR``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nats", required=True, help="NATS server URL (nats://127.0.0.1:4222)")
-    parser.add_argument("--data-dir", required=True, help="where NXstxm files and journals go")
-    parser.add_argument("--durable", default=DURABLE, help="the durable consumer's name")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--data-dir", help="assemble: where NXstxm files and journals go")
+    target.add_argument(
+        "--tiled", metavar="URI", help="write runs to this Tiled server (key: $STXM_TILED_API_KEY)"
+    )
+    parser.add_argument("--durable", default=None, help="the durable consumer's name")
     parser.add_argument("--allow-outside", action="append", default=[], metavar="DIR")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if args.tiled:
+        api_key = os.environ.get("STXM_TILED_API_KEY")
+        run_tiled_writer(args.nats, args.tiled, api_key, args.durable or TILED_DURABLE)
+        return 0
     assembler = run(
-        args.nats, args.data_dir, allow_outside=args.allow_outside, durable=args.durable
+        args.nats, args.data_dir, allow_outside=args.allow_outside, durable=args.durable or DURABLE
     )
     return 1 if assembler.errors else 0
 

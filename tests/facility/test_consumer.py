@@ -13,9 +13,10 @@ import signal
 
 import h5py
 import numpy as np
+import pytest
 
 from facility.broker import decode_message, subject_of
-from facility.consumer import DocumentConsumer
+from facility.consumer import DocumentConsumer, assembler_consumer
 from nxstxm import NXstxmAssembler, assemble_documents
 from nxstxm.serve import resume_journals, serialize
 from tests.unit.assembler.factory import stack_scan
@@ -27,7 +28,7 @@ REDELIVERED = 3  # taken and journaled, not acknowledged when the consumer died
 
 
 def _take_then_die(data_dir: str) -> None:
-    consumer = DocumentConsumer(NXstxmAssembler(data_dir))
+    consumer = assembler_consumer(NXstxmAssembler(data_dir))
     for subject, data in MESSAGES[:CUT]:
         consumer.take(subject, data)
     os.kill(os.getpid(), signal.SIGKILL)
@@ -44,7 +45,7 @@ def test_a_killed_consumer_restarted_writes_the_stack_once(tmp_path):
 
     assembler = NXstxmAssembler(live)
     resume_journals(assembler)
-    consumer = DocumentConsumer(assembler)
+    consumer = assembler_consumer(assembler)
     taken = [consumer.take(subject, data) for subject, data in MESSAGES[CUT - REDELIVERED :]]
     assembler.journal.close()
 
@@ -72,3 +73,21 @@ def test_documents_travel_as_json_objects():
     for (name, doc), (subject, data) in zip(DOCUMENTS, MESSAGES, strict=True):
         decoded_name, decoded = decode_message(subject, data)
         assert (decoded_name, sorted(decoded)) == (name, sorted(doc))
+
+
+def test_a_document_the_callback_fails_on_is_not_taken():
+    taken = []
+
+    def flaky(name, doc):
+        if not taken and name == "descriptor":
+            taken.append("failed once")
+            raise ConnectionError("catalog server away")
+        taken.append(name)
+
+    consumer = DocumentConsumer(flaky)
+    subject, data = MESSAGES[1]
+    assert decode_message(subject, data)[0] == "descriptor"
+    with pytest.raises(ConnectionError):
+        consumer.take(subject, data)
+    assert consumer.take(subject, data)  # delivered again: taken now, not seen as a repeat
+    assert taken == ["failed once", "descriptor"]

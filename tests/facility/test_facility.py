@@ -1,8 +1,8 @@
 """``stxm facility up``: plans through the queue server, documents through JetStream.
 
-One facility for the module (PostgreSQL, Tiled, Redis, NATS, sim, assembler service,
-RE Manager, all on 127.0.0.1 under a temporary directory), brought up by the ``stxm``
-command and brought down by it at the end, when no process of it may be left.
+One facility for the module (PostgreSQL, Tiled, Redis, NATS, sim, assembler service, Tiled
+writer service, RE Manager, all on 127.0.0.1 under a temporary directory), brought up by
+the ``stxm`` command and brought down by it at the end, when no process of it may be left.
 """
 
 from __future__ import annotations
@@ -113,6 +113,16 @@ def _tiled(root: Path):
     return from_uri(addresses(root)["tiled"], api_key=api_key(Layout(root)))
 
 
+def _tiled_run(root: Path, uid: str):
+    """Run ``uid`` once the tiled-writer consumer has written its stop document."""
+    catalog = _tiled(root)
+    deadline = time.monotonic() + SCAN_TIMEOUT_S
+    while uid not in catalog or not catalog[uid].metadata.get("stop"):
+        assert time.monotonic() < deadline, f"run {uid} never complete in Tiled"
+        time.sleep(0.5)
+    return catalog[uid]
+
+
 def test_every_plan_of_the_package_is_allowed(api):
     allowed = api.plans_allowed()["plans_allowed"]
     assert set(allowed) == set(plans.PLANS)
@@ -166,11 +176,10 @@ def test_image_and_stack_through_the_queue_assembled_and_in_tiled(root, api):
         assert h5["entry0/counter0/data"].shape[-2:] == (20, 20)
     with h5py.File(files[1]) as h5:
         assert h5["entry0/counter0/data"].shape == (3, 10, 10)
-    catalog = _tiled(root)
     for item in items:
         for uid in item["result"]["run_uids"]:
-            assert catalog[uid]["primary"].read() is not None
-    _assert_catalog_in_postgres(root, len(catalog))
+            assert _tiled_run(root, uid)["primary"].read() is not None
+    _assert_catalog_in_postgres(root, len(_tiled(root)))
 
 
 def _assert_catalog_in_postgres(root: Path, runs: int) -> None:
@@ -197,7 +206,7 @@ def test_ptycho_frames_from_tiled_reexported(root, api, tmp_path):
     (live,) = _wait_for_files(root, before, 1)
     _check(live)
     uid = item["result"]["run_uids"][0]
-    frames = _tiled(root)[uid]["primary"]["det1_image"].read()
+    frames = _tiled_run(root, uid)["primary"]["det1_image"].read()
     assert frames.shape[0] > 1 and frames.shape[-2:] == (256, 256)  # one frame a point
     exported = _stxm(
         "assemble",
@@ -272,6 +281,8 @@ def test_assembler_killed_mid_stack_finishes_the_file_once(root, api, tmp_path):
     lines = [json.loads(line) for line in journal.read_text().splitlines()]
     ids = [json.dumps([name, doc.get("uid")]) for name, doc in lines if "uid" in doc]
     assert len(ids) == len(set(ids)), "a document journaled twice"
+    for uid in item["result"]["run_uids"]:  # the other consumer of the stream went on
+        _tiled_run(root, uid)
     exported = _stxm(
         "assemble",
         "--tiled",

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from .services import Layout, api_key, down, status, up
+from .services import Layout, down, status, up
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,8 +26,8 @@ def run_facility(args: argparse.Namespace) -> int:
         for service in up(args.dir):
             print(f"{service.name:<11} pid {service.pid:<8} {service.address}", flush=True)
         layout = Layout(args.dir.resolve())
-        print(f"Tiled API key in {layout.state / 'tiled-api-key'}; data in {layout.data}")
-        print(f"export STXM_TILED_API_KEY={api_key(layout)}")
+        print(f"data in {layout.data}; a Tiled client needs the API key:")
+        print(f"  export STXM_TILED_API_KEY=$(cat {layout.state / 'tiled-api-key'})")
         return 0
     if args.action == "down":
         for line in down(args.dir):

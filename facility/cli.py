@@ -24,7 +24,7 @@ def run_facility(args: argparse.Namespace) -> int:
     """Run one action; 1 if a recorded service is not running (status)."""
     if args.action == "up":
         for service in up(args.dir):
-            print(f"{service.name:<11} pid {service.pid:<8} {service.address}", flush=True)
+            print(f"{service.name:<13} pid {service.pid:<8} {service.address}", flush=True)
         layout = Layout(args.dir.resolve())
         print(f"data in {layout.data}; a Tiled client needs the API key:")
         print(f"  export STXM_TILED_API_KEY=$(cat {layout.state / 'tiled-api-key'})")
@@ -39,5 +39,5 @@ def run_facility(args: argparse.Namespace) -> int:
         return 1
     for service, running in services:
         state = "running" if running else "NOT RUNNING"
-        print(f"{service.name:<11} pid {service.pid:<8} {state:<12} {service.address}")
+        print(f"{service.name:<13} pid {service.pid:<8} {state:<12} {service.address}")
     return 0 if all(running for _, running in services) else 1

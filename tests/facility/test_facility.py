@@ -139,6 +139,8 @@ def test_bad_arguments_are_refused_at_queue_time(api):
     outside = dict(IMAGE, x_range_um=1e6)
     with pytest.raises(PlanRefusedError, match="PlanArgumentError: .*outside the limits"):
         queue_plan(api, "stxm_image", **outside)
+    with pytest.raises(PlanRefusedError, match="PlanArgumentError: give exactly one of region"):
+        queue_plan(api, "ptycho_scan", dwell_ms=5.0)
     with pytest.raises(PlanRefusedError, match="'twenty'"):
         queue_plan(api, "stxm_image", **dict(IMAGE, nx="twenty"))
     with pytest.raises(Exception, match="Plan validation failed"):  # the queue server's own

@@ -295,6 +295,26 @@ def _add_demo(subparsers: argparse._SubParsersAction) -> None:
     demo.set_defaults(func=_demo)
 
 
+def _facility(args: argparse.Namespace) -> int:
+    from facility.cli import run_facility  # needs the facility extra
+
+    return run_facility(args)
+
+
+def _add_facility(subparsers: argparse._SubParsersAction) -> None:
+    from facility.cli import add_arguments
+
+    facility = subparsers.add_parser(
+        "facility",
+        help="start/stop/report the facility services (Tiled on PostgreSQL, queue, JetStream)",
+        description="up: start PostgreSQL, Tiled, Redis, NATS JetStream, the sim, the "
+        "assembler service and the queue server on 127.0.0.1, data and state under DIR; "
+        "down: stop exactly what up started; status: each service, its address, running?",
+    )
+    add_arguments(facility)
+    facility.set_defaults(func=_facility)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``stxm`` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="stxm", description=__doc__.splitlines()[0])
@@ -306,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_check(subparsers)
     _add_serve(subparsers)
     _add_proxy(subparsers)
+    _add_facility(subparsers)
     return parser
 
 

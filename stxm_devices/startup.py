@@ -47,10 +47,18 @@ RE = RunEngine({})
 # The assembler's write-ahead journal first, then the assembler (which never raises): every
 # document is on disk, and every scan written, whatever a later callback does; a scan
 # starts only with room for it (STXM_MIN_FREE_MB, default 50).
+# At a facility (STXM_BROKER_URL: NATS JetStream, `stxm facility up`) the documents go to
+# the durable stream instead, and the assembler service journals and writes them.
 _frames_root = (config.detector_read_path or config.detector_path).split("%", 1)[0]
-assembler = NXstxmAssembler(config.data_dir, allow_outside=[_frames_root])
-RE.subscribe(assembler.journal)
-RE.subscribe(assembler)
+if os.environ.get("STXM_BROKER_URL"):
+    from facility.broker import JetStreamPublisher
+
+    assembler = None
+    RE.subscribe(JetStreamPublisher(os.environ["STXM_BROKER_URL"]))
+else:
+    assembler = NXstxmAssembler(config.data_dir, allow_outside=[_frames_root])
+    RE.subscribe(assembler.journal)
+    RE.subscribe(assembler)
 RE.preprocessors.append(
     space_guard(config.data_dir, int(os.environ.get("STXM_MIN_FREE_MB", "50")) * 1_000_000)
 )
@@ -60,7 +68,8 @@ RE.waiting_hook = ProgressBarManager()
 
 catalog = open_catalog(config.data_dir, uri=config.tiled_uri, api_key=config.tiled_api_key)
 cat = catalog.client
-RE.subscribe(catalog.writer())
+if assembler is not None:  # at a facility a consumer of the stream writes the catalog
+    RE.subscribe(catalog.writer())
 
 
 def _abort_a_paused_run() -> None:

@@ -22,6 +22,7 @@ from .counter import PointCounter
 from .detector import DEFAULT_WRITE_PATH, AreaDetector
 from .energy import Epu, FocusedEnergy
 from .osa import Osa
+from .reconnect import watch_restarts
 from .stage import Goniometer, SampleStage
 from .zoneplate import ZonePlate
 
@@ -48,7 +49,12 @@ class Beamline:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def connect(self, timeout: float = 10.0) -> None:
-        """Wait for every device; raise once, naming each that failed and why."""
+        """Wait for every device; raise once, naming each that failed and why.
+
+        Also starts the watcher that searches a restarted IOC's channels afresh
+        (``stxm_devices.reconnect``), so the same devices scan again at once.
+        """
+        watch_restarts()
         failures = []
         for name, device in self.devices().items():
             try:

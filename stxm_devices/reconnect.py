@@ -1,0 +1,136 @@
+"""After an IOC restarts, search its channels afresh, so the same session scans at once.
+
+libca searches for the channels of an IOC that went away with a backoff: the longer the
+IOC was down, the later its channels find it again (seconds after it is back; beacons
+do not shorten it, docs/faults.md).  A channel created anew is searched at once.  So a
+watcher thread keeps the last server of every pyepics channel, probes each server whose
+channels are disconnected with a fresh search for one of their PV names (caproto's
+synchronous search, no libca state), and when the server answers, replaces every
+disconnected channel of that server by a new libca channel of the same name.  The
+pyepics ``PV`` objects (and so the ophyd signals holding them) stay the same: each is
+pointed at the new channel, and its monitor is made again when the channel connects.
+
+``watch_restarts()`` starts the watcher once per process; ``Beamline.connect`` calls it.
+It does nothing under another control layer than pyepics.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import threading
+import time
+from collections import defaultdict
+
+logger = logging.getLogger(__name__)
+
+#: Seconds between looks at the channels (and between probes of a server that is down).
+POLL_S = 0.25
+#: Seconds a probe waits for the server's answer to its search.
+PROBE_TIMEOUT_S = 0.3
+
+_watcher: threading.Thread | None = None
+_watcher_lock = threading.Lock()
+
+
+def watch_restarts() -> None:
+    """Start (once per process) the thread that renews the channels of a restarted IOC."""
+    global _watcher
+    import ophyd
+
+    if ophyd.cl.name != "pyepics":
+        return
+    from epics import ca
+
+    with _watcher_lock:
+        if _watcher is not None and _watcher.is_alive():
+            return
+        _watcher = ca.CAThread(target=_watch, name="stxm-ca-restarts", daemon=True)
+        _watcher.start()
+
+
+def _watch() -> None:
+    from epics import ca
+
+    context = ca.current_context()
+    servers: dict[str, str] = {}  # PV name -> host:port of the server that last served it
+    while True:
+        time.sleep(POLL_S)
+        try:
+            renew_restarted(ca._cache.get(context, {}), servers)
+        except Exception:  # noqa: BLE001 - the watcher must outlive any one failure
+            logger.exception("renewing the channels of a restarted IOC failed")
+
+
+def renew_restarted(cache: dict, servers: dict[str, str]) -> int:
+    """One look: renew the disconnected channels of every server that answers again.
+
+    ``cache`` is pyepics's channel cache (PV name -> entry) of this context; ``servers``
+    remembers across looks which server served each name.  Returns the number renewed.
+    """
+    from epics import ca
+
+    down: dict[str, list] = defaultdict(list)
+    for name, entry in list(cache.items()):
+        if not isinstance(entry, ca._CacheItem) or entry.chid is None:
+            continue
+        if entry.conn:
+            if name not in servers:
+                servers[name] = ca.host_name(entry.chid)
+        elif name in servers:
+            down[servers[name]].append(entry)
+    renewed = 0
+    for server, entries in down.items():
+        if _answers(entries[0].pvname):
+            for entry in entries:
+                servers.pop(entry.pvname, None)
+            count = sum(renew_channel(entry) for entry in entries)
+            logger.info("%s is back: %d channels searched afresh", server, count)
+            renewed += count
+    return renewed
+
+
+def _answers(pvname: str) -> bool:
+    """Whether a fresh search for ``pvname`` finds a server now (quietly)."""
+    from caproto import CaprotoError, bcast_socket
+    from caproto.sync.client import search
+
+    with bcast_socket() as udp_sock:
+        try:
+            search(pvname, udp_sock, PROBE_TIMEOUT_S, max_retries=1)
+        except (CaprotoError, TimeoutError, OSError):
+            return False
+    return True
+
+
+def renew_channel(entry) -> bool:
+    """Replace the disconnected libca channel of ``entry`` by a new one of the same name.
+
+    The cache entry (its connection and access callbacks) stays; every pyepics ``PV``
+    on that name is pointed at the new channel before the old one is cleared, and
+    forgets its monitor (made again on connection) and any get left pending.
+    """
+    from epics import PV, ca, dbr
+
+    with entry.lock:
+        old = entry.chid
+        if old is None or entry.conn:
+            return False
+        new = dbr.chid_t()
+        status = ca.libca.ca_create_channel(
+            ctypes.c_char_p(entry.pvname.encode()), ca._CB_CONNECT, 0, 0, ctypes.byref(new)
+        )
+        ca.PySEVCHK("create_channel", status)
+        ca._chid_cache[new.value] = entry
+        entry.chid = new
+        entry.get_results.clear()
+        for callback in entry.callbacks:
+            pv = getattr(callback, "__self__", None)
+            if isinstance(pv, PV):
+                pv.chid = pv._args["chid"] = new
+                pv._monref = pv._monref_mask = None
+        ca._chid_cache.pop(old.value, None)
+        ca.libca.ca_clear_channel(old)
+        ca.libca.ca_replace_access_rights_event(new, ca._CB_ACCESS)
+    ca.libca.ca_flush_io()
+    return True

@@ -17,7 +17,7 @@ from .refusal import (
     RangedInteger,
     message_pvproperty,
     ranged_pvproperty,
-    refuse,
+    refusal,
 )
 from .runner import run_standalone
 
@@ -174,7 +174,7 @@ class CounterIOC(PVGroup):
             )
             counts = self.model.counts(state, dwell_ms)
         except (KeyError, ValueError) as error:
-            await refuse(instance, self.message, f"acquisition failed: {error}")
+            raise await refusal(instance, self.message, f"acquisition failed: {error}") from error
         counts = counts.astype(np.int64)
         if line:
             await self.line_positions.write(self.positions.position("fine_x", times))
@@ -187,7 +187,7 @@ class CounterIOC(PVGroup):
         while (started := self.positions.motion_started_after("fine_x", armed_at)) is None:
             if self.clock() > deadline:
                 text = f"Acquire: armed line saw no fine X motion within {MOTION_WAIT_S} s"
-                await refuse(instance, self.message, text)
+                raise await refusal(instance, self.message, text)
             await asyncio.sleep(0.0005)
         return started
 

@@ -269,7 +269,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     config = load_config(os.environ, data_dir=args.data_dir)
     sizes = DemoSizes(
-        image_points=args.points, stack_points=args.stack_points, energies=args.energies
+        n_image_points=args.points, n_stack_points=args.stack_points, n_energies=args.energies
     )
     results = run_demo(config.data_dir, sizes, prefix=config.prefix)
     print(table(results))

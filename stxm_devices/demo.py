@@ -31,11 +31,15 @@ from .testing import running_ioc, sim_command
 
 @dataclass(frozen=True)
 class DemoSizes:
-    """How big the demo's scans are (defaults run in about two minutes on 2 cores)."""
+    """How big the demo's scans are (defaults run in about two minutes on 2 cores).
 
-    image_points: int = 50
-    stack_points: int = 30
-    energies: int = 24
+    Points per side of the sample image and of the stack's images, and the stack's
+    number of energies.
+    """
+
+    n_image_points: int = 50
+    n_stack_points: int = 30
+    n_energies: int = 24
 
 
 @dataclass(frozen=True)
@@ -191,9 +195,9 @@ def _scans(beamline, sizes: DemoSizes) -> list[tuple[str, float, Callable]]:
     """(title, energy eV, plan factory) of every demo scan."""
     import plans
 
-    n = sizes.image_points
+    n = sizes.n_image_points
     (particle_x, particle_y), *_ = _particles(1)
-    stack = plans.Region(2.0, 24.0, sizes.stack_points, 2.0, 24.0, sizes.stack_points)
+    stack = plans.Region(2.0, 24.0, sizes.n_stack_points, 2.0, 24.0, sizes.n_stack_points)
     return [
         (
             "sample image at the Fe L3 edge",
@@ -217,7 +221,7 @@ def _scans(beamline, sizes: DemoSizes) -> list[tuple[str, float, Callable]]:
                 regions=[stack],
                 energy_regions=[
                     (280.0, 284.0, 4),
-                    (284.4, 290.0, max(sizes.energies - 8, 2)),
+                    (284.4, 290.0, max(sizes.n_energies - 8, 2)),
                     (291.0, 300.0, 4),
                 ],
                 dwell_ms=1.0,

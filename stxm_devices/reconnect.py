@@ -4,8 +4,8 @@ libca searches for the channels of an IOC that went away with a backoff: the lon
 IOC was down, the later its channels find it again (seconds after it is back; beacons
 do not shorten it, docs/faults.md).  A channel created anew is searched at once.  So a
 watcher thread keeps the last server of every pyepics channel, probes each server whose
-channels are disconnected with a fresh search for one of their PV names (caproto's
-synchronous search, no libca state), and when the server answers, replaces every
+channels are disconnected with a fresh UDP search for one of their PV names (caproto's
+protocol objects, no libca state), and when the server answers, replaces every
 disconnected channel of that server by a new libca channel of the same name.  The
 pyepics ``PV`` objects (and so the ophyd signals holding them) stay the same: each is
 pointed at the new channel, and its monitor is made again when the channel connects.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import random
 import threading
 import time
 from collections import defaultdict
@@ -91,16 +92,33 @@ def renew_restarted(cache: dict, servers: dict[str, str]) -> int:
 
 
 def _answers(pvname: str) -> bool:
-    """Whether a fresh search for ``pvname`` finds a server now (quietly)."""
-    from caproto import CaprotoError, bcast_socket
-    from caproto.sync.client import search
+    """Whether a server answers a fresh search for ``pvname`` now.
 
-    with bcast_socket() as udp_sock:
+    One UDP search to each address of ``EPICS_CA_ADDR_LIST`` (caproto's protocol
+    objects; no libca state, no repeater registration), waiting ``PROBE_TIMEOUT_S``.
+    """
+    import caproto as ca
+
+    broadcaster = ca.Broadcaster(our_role=ca.CLIENT)
+    cid = random.randint(0, 0xFFFF)
+    request = broadcaster.send(
+        ca.VersionRequest(0, ca.DEFAULT_PROTOCOL_VERSION),
+        ca.SearchRequest(pvname, cid, ca.DEFAULT_PROTOCOL_VERSION),
+    )
+    deadline = time.monotonic() + PROBE_TIMEOUT_S
+    with ca.bcast_socket() as udp:
         try:
-            search(pvname, udp_sock, PROBE_TIMEOUT_S, max_retries=1)
-        except (CaprotoError, TimeoutError, OSError):
+            for address in ca.get_client_address_list():
+                udp.sendto(request, address)
+            while (left := deadline - time.monotonic()) > 0:
+                udp.settimeout(left)
+                data, address = udp.recvfrom(ca.MAX_UDP_RECV)
+                for command in broadcaster.recv(data, address):
+                    if isinstance(command, ca.SearchResponse) and command.cid == cid:
+                        return True
+        except (OSError, ca.CaprotoError):  # a timeout is an OSError
             return False
-    return True
+    return False
 
 
 def renew_channel(entry) -> bool:

@@ -26,6 +26,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from iocs.loopback import free_port_pair
+from iocs.prefixes import DEFAULT_PREFIX, ready_pv
 from stxm_devices.channel_access import running_repeater, use_loopback_channel_access
 
 
@@ -62,12 +63,12 @@ def main() -> None:
         stack.enter_context(running_repeater())
 
         def start_sim():
-            command = sim_command(port, "SIM:", "--no-noise")
-            ready = "SIM:counter0:Noise"
+            command = sim_command(port, DEFAULT_PREFIX, "--no-noise")
+            ready = ready_pv(DEFAULT_PREFIX)
             return stack.enter_context(running_ioc(command, port=port, ready_pv=ready, timeout=90))
 
         sim = start_sim()
-        beamline = make_beamline("SIM:", connect=False)
+        beamline = make_beamline(DEFAULT_PREFIX, connect=False)
         beamline.connect(timeout=60)
         beamline.detector.hdf1.write_path_template = f"{work}/ioc/"
         engine = RunEngine({})

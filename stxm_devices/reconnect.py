@@ -21,7 +21,7 @@ import logging
 import random
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,11 @@ logger = logging.getLogger(__name__)
 POLL_S = 0.25
 #: Seconds a probe waits for the server's answer to its search.
 PROBE_TIMEOUT_S = 0.3
+#: Seconds a replaced channel is kept before it is cleared (longer than any pyepics call
+#: that may still hold it: connection and get timeouts).
+RETIRE_S = 120.0
+
+_retired: deque = deque()  # (when, chid) of replaced channels, oldest first
 
 _watcher: threading.Thread | None = None
 _watcher_lock = threading.Lock()
@@ -59,6 +64,7 @@ def _watch() -> None:
         time.sleep(POLL_S)
         try:
             renew_restarted(ca._cache.get(context, {}), servers)
+            clear_retired()
         except Exception:  # noqa: BLE001 - the watcher must outlive any one failure
             logger.exception("renewing the channels of a restarted IOC failed")
 
@@ -125,8 +131,8 @@ def renew_channel(entry) -> bool:
     """Replace the disconnected libca channel of ``entry`` by a new one of the same name.
 
     The cache entry (its connection and access callbacks) stays; every pyepics ``PV``
-    on that name is pointed at the new channel before the old one is cleared, and
-    forgets its monitor (made again on connection) and any get left pending.
+    on that name is pointed at the new channel, and forgets its monitor (made again
+    on connection) and any get left pending.
     """
     from epics import PV, ca, dbr
 
@@ -145,10 +151,27 @@ def renew_channel(entry) -> bool:
         for callback in entry.callbacks:
             pv = getattr(callback, "__self__", None)
             if isinstance(pv, PV):
+                pv._clear_auto_monitor_subscription()  # the old channel's: remade on connection
                 pv.chid = pv._args["chid"] = new
-                pv._monref = pv._monref_mask = None
-        ca._chid_cache.pop(old.value, None)
-        ca.libca.ca_clear_channel(old)
+        # The old channel is retired, not cleared: a thread may be inside a pyepics call
+        # holding it (connect_channel polls a chid it was given).  Its events reach an
+        # entry without callbacks until it is cleared, RETIRE_S later.
+        ca._chid_cache[old.value] = ca._CacheItem(chid=None, pvname=entry.pvname)
+        _retired.append((time.monotonic(), old))
         ca.libca.ca_replace_access_rights_event(new, ca._CB_ACCESS)
     ca.libca.ca_flush_io()
     return True
+
+
+def clear_retired(*, older_than_s: float = RETIRE_S) -> int:
+    """Clear the replaced channels retired more than ``older_than_s`` ago; how many."""
+    from epics import ca
+
+    due = time.monotonic() - older_than_s
+    cleared = 0
+    while _retired and _retired[0][0] <= due:
+        _, chid = _retired.popleft()
+        ca._chid_cache.pop(chid.value, None)
+        ca.libca.ca_clear_channel(chid)
+        cleared += 1
+    return cleared

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import time
 
-from stxm_devices.reconnect import PROBE_TIMEOUT_S, _answers, renew_channel, renew_restarted
+from stxm_devices.reconnect import (
+    PROBE_TIMEOUT_S,
+    _answers,
+    clear_retired,
+    renew_channel,
+    renew_restarted,
+)
 
 
 def test_a_probe_of_a_name_nobody_serves_is_false_in_time():
@@ -28,8 +34,11 @@ def test_renewing_points_the_same_pv_at_a_new_channel():
     assert entry.chid.value != old
     assert pv.chid.value == entry.chid.value
     assert ca._chid_cache[entry.chid.value] is entry
-    assert old not in ca._chid_cache
     assert pv.pvname == ca.name(pv.chid)  # a live channel of the same name
+    # The old channel is retired (its events reach no callback), then cleared.
+    assert ca._chid_cache[old].callbacks == []
+    assert clear_retired(older_than_s=0) >= 1
+    assert old not in ca._chid_cache
 
 
 def test_only_channels_of_a_known_server_are_probed():

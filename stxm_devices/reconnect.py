@@ -62,6 +62,8 @@ def _watch() -> None:
     servers: dict[str, str] = {}  # PV name -> host:port of the server that last served it
     while True:
         time.sleep(POLL_S)
+        if ca.libca is ca._LIBCA_FINALIZED:  # close_channel_access(): nothing left to watch
+            return
         try:
             renew_restarted(ca._cache.get(context, {}), servers)
             clear_retired()

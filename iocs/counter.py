@@ -11,7 +11,14 @@ from caproto.server import PVGroup, SubGroup, pvproperty
 
 from .motor_record import SimMotor
 from .physics import StxmModel
-from .positions import ChannelAccessPositions, PositionReader, beam_state
+from .positions import (
+    ChannelAccessPositions,
+    PositionReader,
+    add_followed_arguments,
+    beam_state,
+    followed_positions,
+)
+from .prefixes import subsystem_prefix
 from .refusal import (
     CheckedEnum,
     RangedInteger,
@@ -193,39 +200,21 @@ class CounterIOC(PVGroup):
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    for ioc, default in (
-        ("stage", "SIM:stage:"),
-        ("osa", "SIM:osa:"),
-        ("zoneplate", "SIM:zp:"),
-        ("energy", "SIM:energy:"),
-    ):
-        parser.add_argument(
-            f"--{ioc}-prefix",
-            default=default,
-            help=f"prefix of the {ioc} IOC to follow over Channel Access",
-        )
+    add_followed_arguments(parser)
     parser.add_argument("--no-noise", action="store_true", help="start with noise off")
     parser.add_argument("--seed", type=int, default=0, help="noise seed")
 
 
 def _make_ioc(args: argparse.Namespace, prefix: str) -> CounterIOC:
-    positions = ChannelAccessPositions(
-        {
-            "stage": args.stage_prefix,
-            "osa": args.osa_prefix,
-            "zoneplate": args.zoneplate_prefix,
-            "energy": args.energy_prefix,
-        }
-    )
     model = StxmModel(seed=args.seed, noise=not args.no_noise)
-    return CounterIOC(prefix=prefix, model=model, positions=positions)
+    return CounterIOC(prefix=prefix, model=model, positions=followed_positions(args))
 
 
 def main() -> None:
     """Run this IOC alone: ``python -m iocs.counter --prefix ... --list-pvs``."""
     run_standalone(
         CounterIOC,
-        default_prefix="SIM:counter0:",
+        default_prefix=subsystem_prefix("counter"),
         desc=(CounterIOC.__doc__),
         add_arguments=_add_arguments,
         make_ioc=_make_ioc,

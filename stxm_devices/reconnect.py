@@ -26,9 +26,9 @@ from collections import defaultdict, deque
 logger = logging.getLogger(__name__)
 
 #: Seconds between looks at the channels (and between probes of a server that is down).
-POLL_S = 0.25
+POLL_S = 0.1
 #: Seconds a probe waits for the server's answer to its search.
-PROBE_TIMEOUT_S = 0.3
+PROBE_TIMEOUT_S = 0.2
 #: Seconds a replaced channel is kept before it is cleared (longer than any pyepics call
 #: that may still hold it: connection and get timeouts).
 RETIRE_S = 120.0

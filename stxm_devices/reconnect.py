@@ -19,9 +19,10 @@ from __future__ import annotations
 import ctypes
 import logging
 import random
+import sys
 import threading
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +30,7 @@ logger = logging.getLogger(__name__)
 POLL_S = 0.1
 #: Seconds a probe waits for the server's answer to its search.
 PROBE_TIMEOUT_S = 0.2
-#: Seconds a replaced channel is kept before it is cleared (longer than any pyepics call
-#: that may still hold it: connection and get timeouts).
-RETIRE_S = 120.0
-
-_retired: deque = deque()  # (when, chid) of replaced channels, oldest first
+_retired: list = []  # replaced channels (chids) not cleared yet: a thread holds them
 
 _watcher: threading.Thread | None = None
 _watcher_lock = threading.Lock()
@@ -94,6 +91,7 @@ def renew_restarted(cache: dict, servers: dict[str, str]) -> int:
             for entry in entries:
                 servers.pop(entry.pvname, None)
             count = sum(renew_channel(entry) for entry in entries)
+            clear_retired()
             logger.info("%s is back: %d channels searched afresh", server, count)
             renewed += count
     return renewed
@@ -155,25 +153,48 @@ def renew_channel(entry) -> bool:
             if isinstance(pv, PV):
                 pv._clear_auto_monitor_subscription()  # the old channel's: remade on connection
                 pv.chid = pv._args["chid"] = new
-        # The old channel is retired, not cleared: a thread may be inside a pyepics call
-        # holding it (connect_channel polls a chid it was given).  Its events reach an
-        # entry without callbacks until it is cleared, RETIRE_S later.
+        # The old channel is retired: its events reach an entry without callbacks, and it
+        # is cleared by clear_retired() once no thread's pyepics call holds it.
         ca._chid_cache[old.value] = ca._CacheItem(chid=None, pvname=entry.pvname)
-        _retired.append((time.monotonic(), old))
+        _retired.append(old)
         ca.libca.ca_replace_access_rights_event(new, ca._CB_ACCESS)
     ca.libca.ca_flush_io()
     return True
 
 
-def clear_retired(*, older_than_s: float = RETIRE_S) -> int:
-    """Clear the replaced channels retired more than ``older_than_s`` ago; how many."""
+def clear_retired() -> int:
+    """Clear every replaced channel no thread holds any more; how many were cleared.
+
+    A thread inside pyepics's ``ca`` functions may hold a channel it was given before it
+    was replaced (a put that met the disconnect waits in ``connect_channel`` until that
+    channel connects); clearing it under that call would let libca reuse its memory for
+    another channel.  Such a channel is kept until the call has returned; the others
+    are cleared at once, so they do not also search for and connect to the server.
+    """
     from epics import ca
 
-    due = time.monotonic() - older_than_s
+    held = _held_channels()
+    kept = [chid for chid in _retired if chid.value in held]
     cleared = 0
-    while _retired and _retired[0][0] <= due:
-        _, chid = _retired.popleft()
-        ca._chid_cache.pop(chid.value, None)
-        ca.libca.ca_clear_channel(chid)
-        cleared += 1
+    for chid in _retired:
+        if chid.value not in held:
+            ca._chid_cache.pop(chid.value, None)
+            ca.libca.ca_clear_channel(chid)
+            cleared += 1
+    _retired[:] = kept
     return cleared
+
+
+def _held_channels() -> set[int]:
+    """The channels (chid values) some thread is inside a pyepics ``ca`` function with."""
+    from epics import ca
+
+    held = set()
+    for frame in sys._current_frames().values():
+        while frame is not None:
+            if frame.f_code.co_filename == ca.__file__:
+                chid = frame.f_locals.get("chid")
+                if chid is not None:
+                    held.add(ca._chid_to_int(chid))
+            frame = frame.f_back
+    return held

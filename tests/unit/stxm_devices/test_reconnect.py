@@ -6,6 +6,7 @@ The whole path (an IOC SIGKILLed and restarted, the same session scanning again 
 
 from __future__ import annotations
 
+import threading
 import time
 
 from stxm_devices.reconnect import (
@@ -37,8 +38,33 @@ def test_renewing_points_the_same_pv_at_a_new_channel():
     assert pv.pvname == ca.name(pv.chid)  # a live channel of the same name
     # The old channel is retired (its events reach no callback), then cleared.
     assert ca._chid_cache[old].callbacks == []
-    assert clear_retired(older_than_s=0) >= 1
+    assert clear_retired() >= 1
     assert old not in ca._chid_cache
+
+
+def test_a_channel_a_thread_holds_is_kept_until_released():
+    from epics import PV, ca
+
+    pv = PV("NOSUCHIOC:reconnect:held")
+    entry = ca.get_cache(pv.pvname)
+    old = entry.chid
+    inside = threading.Event()
+
+    def put_waiting_for_its_channel():  # as a put that met the disconnect: holds ``old``
+        ca.use_initial_context()
+        inside.set()
+        ca.connect_channel(old, timeout=2)
+
+    holder = threading.Thread(target=put_waiting_for_its_channel, daemon=True)
+    holder.start()
+    inside.wait(5)
+    time.sleep(0.2)  # inside connect_channel
+    assert renew_channel(entry)
+    clear_retired()
+    assert old.value in ca._chid_cache  # kept while the thread holds it
+    holder.join(10)
+    assert clear_retired() >= 1
+    assert old.value not in ca._chid_cache
 
 
 def test_only_channels_of_a_known_server_are_probed():

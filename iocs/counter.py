@@ -11,13 +11,20 @@ from caproto.server import PVGroup, SubGroup, pvproperty
 
 from .motor_record import SimMotor
 from .physics import StxmModel
-from .positions import ChannelAccessPositions, PositionReader, beam_state
+from .positions import (
+    ChannelAccessPositions,
+    PositionReader,
+    add_followed_arguments,
+    beam_state,
+    followed_positions,
+)
+from .prefixes import subsystem_prefix
 from .refusal import (
     CheckedEnum,
     RangedInteger,
     message_pvproperty,
     ranged_pvproperty,
-    refuse,
+    refusal,
 )
 from .runner import run_standalone
 
@@ -213,7 +220,7 @@ class CounterIOC(PVGroup):
             )
             counts = self.model.counts(state, dwell_ms)
         except (KeyError, ValueError) as error:
-            await refuse(instance, self.message, f"acquisition failed: {error}")
+            raise await refusal(instance, self.message, f"acquisition failed: {error}") from error
         return np.atleast_1d(counts).astype(np.int64)
 
     async def _publish_line(self, counts: np.ndarray, positions: np.ndarray) -> None:
@@ -237,7 +244,7 @@ class CounterIOC(PVGroup):
             await asyncio.sleep(max(0.0, start - self.clock()))
             here = float(self.positions.position("fine_x", start))
             if abs(here - target) > tolerance:
-                await refuse(
+                raise await refusal(
                     instance,
                     self.message,
                     f"StepLine: fine X at {here:.4f} um, not within {tolerance} um of "
@@ -255,45 +262,27 @@ class CounterIOC(PVGroup):
         while (started := self.positions.motion_started_after("fine_x", armed_at)) is None:
             if self.clock() > deadline:
                 text = f"Acquire: armed line saw no fine X motion within {MOTION_WAIT_S} s"
-                await refuse(instance, self.message, text)
+                raise await refusal(instance, self.message, text)
             await asyncio.sleep(0.0005)
         return started
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    for ioc, default in (
-        ("stage", "SIM:stage:"),
-        ("osa", "SIM:osa:"),
-        ("zoneplate", "SIM:zp:"),
-        ("energy", "SIM:energy:"),
-    ):
-        parser.add_argument(
-            f"--{ioc}-prefix",
-            default=default,
-            help=f"prefix of the {ioc} IOC to follow over Channel Access",
-        )
+    add_followed_arguments(parser)
     parser.add_argument("--no-noise", action="store_true", help="start with noise off")
     parser.add_argument("--seed", type=int, default=0, help="noise seed")
 
 
 def _make_ioc(args: argparse.Namespace, prefix: str) -> CounterIOC:
-    positions = ChannelAccessPositions(
-        {
-            "stage": args.stage_prefix,
-            "osa": args.osa_prefix,
-            "zoneplate": args.zoneplate_prefix,
-            "energy": args.energy_prefix,
-        }
-    )
     model = StxmModel(seed=args.seed, noise=not args.no_noise)
-    return CounterIOC(prefix=prefix, model=model, positions=positions)
+    return CounterIOC(prefix=prefix, model=model, positions=followed_positions(args))
 
 
 def main() -> None:
     """Run this IOC alone: ``python -m iocs.counter --prefix ... --list-pvs``."""
     run_standalone(
         CounterIOC,
-        default_prefix="SIM:counter0:",
+        default_prefix=subsystem_prefix("counter"),
         desc=(CounterIOC.__doc__),
         add_arguments=_add_arguments,
         make_ioc=_make_ioc,

@@ -116,16 +116,17 @@ class SimDetectorCam(ArrayPort):
             }
         )
 
-    async def _refuse(self, text: str) -> None:
+    async def _refusal(self, text: str) -> RefusedPutError:
+        """Publish ``text`` as the status message; the error the caller raises."""
         await self.set("StatusMessage_RBV", text, force=True)
-        raise RefusedPutError(text)
+        return RefusedPutError(text)
 
     async def _accept(self) -> None:
         await self.set("StatusMessage_RBV", "")
 
     async def _time(self, name: str, value: float, minimum: float) -> None:
         if not (math.isfinite(value) and minimum <= value <= MAX_EXPOSURE_S):
-            await self._refuse(
+            raise await self._refusal(
                 f"{self.prefix}{name} must be {minimum}..{MAX_EXPOSURE_S} s, got {value}"
             )
         await self._accept()
@@ -141,12 +142,14 @@ class SimDetectorCam(ArrayPort):
     @on_put("NumImages", "NumExposures")
     async def _count(self, value: int) -> None:
         if value < 1:
-            await self._refuse(f"{self.prefix}NumImages/NumExposures must be >= 1, got {value}")
+            raise await self._refusal(
+                f"{self.prefix}NumImages/NumExposures must be >= 1, got {value}"
+            )
         await self._accept()
 
     async def _size(self, name: str, value: int) -> int:
         if not 1 <= value <= MAX_SIZE:
-            await self._refuse(f"{self.prefix}{name} must be 1..{MAX_SIZE}, got {value}")
+            raise await self._refusal(f"{self.prefix}{name} must be 1..{MAX_SIZE}, got {value}")
         await self._accept()
         await self.set(name, value)
         if self.detector.started:

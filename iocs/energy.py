@@ -9,6 +9,7 @@ from caproto.server import PVGroup, SubGroup, pvproperty
 
 from .motor_record import SimMotor
 from .physics import POLARIZATIONS
+from .prefixes import subsystem_prefix
 from .refusal import CheckedEnum, message_pvproperty, ranged_pvproperty
 from .runner import run_standalone
 
@@ -89,7 +90,7 @@ class EnergyIOC(PVGroup):
 
 def main() -> None:
     """Run this IOC alone: ``python -m iocs.energy --prefix ... --list-pvs``."""
-    run_standalone(EnergyIOC, default_prefix="SIM:energy:", desc=(EnergyIOC.__doc__))
+    run_standalone(EnergyIOC, default_prefix=subsystem_prefix("energy"), desc=EnergyIOC.__doc__)
 
 
 if __name__ == "__main__":

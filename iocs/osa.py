@@ -5,11 +5,12 @@ from __future__ import annotations
 from caproto.server import PVGroup, SubGroup
 
 from .motor_record import SimMotor
+from .prefixes import subsystem_prefix
 from .refusal import message_pvproperty
 from .runner import run_standalone
 
 
-class OsaStage(PVGroup):
+class OsaIOC(PVGroup):
     """Order-sorting aperture (OSA) IOC: the OSA's X, Y and Z stages.
 
     PVs (motor records, µm)::
@@ -49,7 +50,7 @@ class OsaStage(PVGroup):
 
 def main() -> None:
     """Run this IOC alone: ``python -m iocs.osa --prefix ... --list-pvs``."""
-    run_standalone(OsaStage, default_prefix="SIM:osa:", desc=(OsaStage.__doc__))
+    run_standalone(OsaIOC, default_prefix=subsystem_prefix("osa"), desc=OsaIOC.__doc__)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from caproto import ChannelType
 from caproto.server import PVGroup
 
 from .physics import BeamState
+from .prefixes import subsystem_prefix
 
 #: Moving axes: name → (IOC, attribute of that IOC's PVGroup, PV suffix of the motor).
 MOTOR_AXES: dict[str, tuple[str, str, str]] = {
@@ -204,10 +205,7 @@ def beam_state(reader: PositionReader, times: float | np.ndarray) -> BeamState:
 
 #: The IOCs a standalone detector follows over Channel Access, with their default prefixes.
 FOLLOWED_IOCS: dict[str, str] = {
-    "stage": "SIM:stage:",
-    "osa": "SIM:osa:",
-    "zoneplate": "SIM:zp:",
-    "energy": "SIM:energy:",
+    ioc: subsystem_prefix(ioc) for ioc in ("stage", "osa", "zoneplate", "energy")
 }
 
 

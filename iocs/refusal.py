@@ -45,14 +45,19 @@ class RefusedPutError(ValueError):
     """A put the IOC will not accept; the message names the PV and the limit."""
 
 
-async def refuse(instance: ChannelData, message_pv: ChannelData | None, text: str) -> None:
-    """Alarm ``instance`` (WRITE/MAJOR, as caproto does), publish ``text``, fail the put."""
+async def refusal(
+    instance: ChannelData, message_pv: ChannelData | None, text: str
+) -> RefusedPutError:
+    """Alarm ``instance`` (WRITE/MAJOR, as caproto does), publish ``text``; the error to raise.
+
+    The caller raises it (``raise await refusal(...)``), so the refusal reads as one.
+    """
     await instance.alarm.write(
         status=AlarmStatus.WRITE, severity=AlarmSeverity.MAJOR_ALARM, alarm_string=text[:40]
     )
     if message_pv is not None:
         await message_pv.write(text[:255])
-    raise RefusedPutError(text)
+    return RefusedPutError(text)
 
 
 async def accept(instance: ChannelData, message_pv: ChannelData | None) -> None:
@@ -118,7 +123,7 @@ class Refusing:
     async def verify_value(self, value):
         problem = self.refusal(value)
         if problem is not None:
-            await refuse(self, message_of(self), f"{pv_name(self)}: {problem}")
+            raise await refusal(self, message_of(self), f"{pv_name(self)}: {problem}")
         # Accepted so far: clear the last refusal now, not when a long putter (a move, an
         # acquisition) returns, which would wipe a refusal made meanwhile.
         await accept(self, message_of(self))
@@ -132,7 +137,7 @@ class Refusing:
         except (CaprotoError, ValueError, TypeError) as error:
             # caproto's own checks (enum index, conversion) and putters' ValueErrors.
             reason = str(error) or str(error.__cause__ or type(error).__name__)
-            await refuse(self, message_of(self), f"{pv_name(self)}: {reason}")
+            raise await refusal(self, message_of(self), f"{pv_name(self)}: {reason}") from error
 
 
 class RangedDouble(Refusing, PvpropertyDouble):

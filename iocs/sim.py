@@ -1,5 +1,7 @@
 """The whole virtual STXM in one process: every IOC under its own sub-prefix.
 
+The sub-prefixes are ``iocs.prefixes``'s map, the one ``make_beamline`` connects to.
+
 All PVGroups share one :class:`~iocs.physics.StxmModel` and read each other's motor
 trajectories directly, so detectors see exact positions.  ``stxm sim`` runs this on
 one loopback port.
@@ -16,23 +18,13 @@ from .counter import CounterIOC
 from .detector import DEFAULT_DATA_ROOTS, DetectorIOC
 from .energy import EnergyIOC
 from .loopback import apply_server_defaults
-from .osa import OsaStage
+from .osa import OsaIOC
 from .physics import StxmModel
 from .positions import LocalPositions
+from .prefixes import DEFAULT_PREFIX, subsystem_prefix
 from .server import serve
-from .stage import SampleStage
+from .stage import SampleStageIOC
 from .zoneplate import ZonePlateIOC
-
-#: Sub-prefix of each IOC under the beamline prefix (stxm_devices uses the same map;
-#: a contract test checks they agree).
-SUBSYSTEM_PREFIXES: dict[str, str] = {
-    "stage": "stage:",
-    "osa": "osa:",
-    "zoneplate": "zp:",
-    "energy": "energy:",
-    "counter": "counter0:",
-    "detector": "det1:",
-}
 
 
 @dataclass
@@ -52,7 +44,7 @@ class SimBeamline:
 
 
 def build_sim(
-    prefix: str = "SIM:",
+    prefix: str = DEFAULT_PREFIX,
     model: StxmModel | None = None,
     data_roots: Sequence[str] = DEFAULT_DATA_ROOTS,
 ) -> SimBeamline:
@@ -62,10 +54,10 @@ def build_sim(
     positions = LocalPositions(groups)
 
     def sub(name: str) -> str:
-        return prefix + SUBSYSTEM_PREFIXES[name]
+        return subsystem_prefix(name, prefix)
 
-    groups["stage"] = SampleStage(prefix=sub("stage"))
-    groups["osa"] = OsaStage(prefix=sub("osa"))
+    groups["stage"] = SampleStageIOC(prefix=sub("stage"))
+    groups["osa"] = OsaIOC(prefix=sub("osa"))
     groups["energy"] = EnergyIOC(prefix=sub("energy"))
     groups["zoneplate"] = ZonePlateIOC(prefix=sub("zoneplate"), model=model, positions=positions)
     groups["counter"] = CounterIOC(prefix=sub("counter"), model=model, positions=positions)
@@ -78,7 +70,7 @@ def build_sim(
 def run_sim(
     *,
     port: int,
-    prefix: str = "SIM:",
+    prefix: str = DEFAULT_PREFIX,
     noise: bool = True,
     seed: int = 0,
     interfaces: list[str] | None = None,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from caproto.server import PVGroup, SubGroup
 
 from .motor_record import SimMotor
+from .prefixes import subsystem_prefix
 from .refusal import message_pvproperty
 from .runner import run_standalone
 
 
-class SampleStage(PVGroup):
+class SampleStageIOC(PVGroup):
     """Sample stage IOC: fine piezo X/Y, coarse X/Y, sample Z and the goniometer.
 
     PVs (motor records, all fields; positions in µm, theta in degrees)::
@@ -100,7 +101,9 @@ class SampleStage(PVGroup):
 
 def main() -> None:
     """Run this IOC alone: ``python -m iocs.stage --prefix ... --list-pvs``."""
-    run_standalone(SampleStage, default_prefix="SIM:stage:", desc=(SampleStage.__doc__))
+    run_standalone(
+        SampleStageIOC, default_prefix=subsystem_prefix("stage"), desc=SampleStageIOC.__doc__
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from .energy import INITIAL_ENERGY_EV
 from .motor_record import SimMotor
 from .physics import ZONE_PLATES, StxmModel
 from .positions import ChannelAccessPositions, PositionReader
+from .prefixes import subsystem_prefix
 from .refusal import RangedInteger, message_pvproperty
 from .runner import run_standalone
 
@@ -129,7 +130,7 @@ class ZonePlateIOC(PVGroup):
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--energy-prefix",
-        default="SIM:energy:",
+        default=subsystem_prefix("energy"),
         help="prefix of the energy IOC to follow for the focal length",
     )
 
@@ -143,7 +144,7 @@ def main() -> None:
     """Run this IOC alone: ``python -m iocs.zoneplate --prefix ... --list-pvs``."""
     run_standalone(
         ZonePlateIOC,
-        default_prefix="SIM:zp:",
+        default_prefix=subsystem_prefix("zoneplate"),
         desc=(ZonePlateIOC.__doc__),
         add_arguments=_add_arguments,
         make_ioc=_make_ioc,

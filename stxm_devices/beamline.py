@@ -1,9 +1,11 @@
 """``make_beamline``: every device of a STXM under one prefix, built then connected.
 
-Code as configuration: one mapping of sub-prefixes, one small factory per device in
-dependency order, connection at the end with one error naming every device that
-failed.  A real beamline passes its own prefix and overrides a subsystem's prefix or
-a whole device by keyword: ``make_beamline("BL10ID1:", stage="SMTR1610-3-I12:")``.
+Code as configuration: the sub-prefixes of ``iocs.prefixes`` (the map the sim serves),
+one small factory per device in dependency order, connection at the end with one error
+naming every device that failed.  A real beamline passes its own prefix and overrides a
+subsystem's prefix or a whole device by keyword:
+``make_beamline("BL10ID1:", stage="SMTR1610-3-I12:")``; ``beamline_for(config)`` builds
+it from a site configuration (``stxm_devices.config``).
 """
 
 from __future__ import annotations
@@ -13,22 +15,16 @@ from dataclasses import dataclass, fields
 from ophyd import EpicsSignalRO
 from ophyd.ophydobj import OphydObject
 
+from iocs.prefixes import DEFAULT_PREFIX, SUBSYSTEM_PREFIXES, subsystem_prefix
+
+from .config import StxmConfig
 from .counter import PointCounter
 from .detector import DEFAULT_WRITE_PATH, AreaDetector
 from .energy import Epu, FocusedEnergy
 from .osa import Osa
+from .reconnect import watch_restarts
 from .stage import Goniometer, SampleStage
 from .zoneplate import ZonePlate
-
-#: Sub-prefix of each subsystem under the beamline prefix (the sim serves the same).
-SUBSYSTEM_PREFIXES: dict[str, str] = {
-    "stage": "stage:",
-    "osa": "osa:",
-    "zoneplate": "zp:",
-    "energy": "energy:",
-    "counter": "counter0:",
-    "detector": "det1:",
-}
 
 
 class BeamlineConnectionError(ConnectionError):
@@ -53,7 +49,12 @@ class Beamline:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def connect(self, timeout: float = 10.0) -> None:
-        """Wait for every device; raise once, naming each that failed and why."""
+        """Wait for every device; raise once, naming each that failed and why.
+
+        Also starts the watcher that searches a restarted IOC's channels afresh
+        (``stxm_devices.reconnect``), so the same devices scan again at once.
+        """
+        watch_restarts()
         failures = []
         for name, device in self.devices().items():
             try:
@@ -68,7 +69,7 @@ class Beamline:
 
 
 def make_beamline(
-    prefix: str = "SIM:",
+    prefix: str = DEFAULT_PREFIX,
     *,
     detector_write_path: str | None = None,
     detector_read_path: str | None = None,
@@ -93,8 +94,10 @@ def make_beamline(
             f"make_beamline: unknown override(s) {sorted(unknown)}; known: {sorted(known)}"
         )
     prefixes = {
-        name: override if isinstance(override := overrides.get(name), str) else prefix + sub
-        for name, sub in SUBSYSTEM_PREFIXES.items()
+        name: override
+        if isinstance(override := overrides.get(name), str)
+        else subsystem_prefix(name, prefix)
+        for name in SUBSYSTEM_PREFIXES
     }
 
     def device(name: str, build):
@@ -135,3 +138,14 @@ def make_beamline(
     if connect:
         beamline.connect(timeout)
     return beamline
+
+
+def beamline_for(config: StxmConfig, *, connect: bool = True, timeout: float = 10.0) -> Beamline:
+    """``make_beamline`` at the configuration's prefix, its detector at its paths."""
+    return make_beamline(
+        config.prefix,
+        detector_write_path=config.detector_write_path,
+        detector_read_path=config.detector_read_path,
+        connect=connect,
+        timeout=timeout,
+    )

@@ -12,12 +12,12 @@ import logging
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import h5py
 
-from iocs.detector import DEFAULT_DATA_ROOTS
 from iocs.loopback import free_port_pair
 from iocs.sim import run_sim
 from nxstxm import (
@@ -32,21 +32,25 @@ from nxstxm import (
 from nxstxm.loaders import FORMATS, detect_format, load_documents
 
 from .channel_access import loopback_client_environment
+from .config import ConfigError, load_config
 
 
 def _sim(args: argparse.Namespace) -> int:
+    config = load_config(os.environ, prefix=args.prefix)
     port = args.port or free_port_pair()
-    print(f"STXM sim: prefix {args.prefix!r} on 127.0.0.1:{port}. A client needs:", flush=True)
-    for key, value in loopback_client_environment([port]).items():
+    print(f"STXM sim: prefix {config.prefix!r} on 127.0.0.1:{port}. A client needs:", flush=True)
+    client = {**loopback_client_environment([port]), "STXM_PREFIX": config.prefix}
+    for key, value in client.items():
         print(f"  export {key}='{value}'", flush=True)
     run_sim(
         port=port,
-        prefix=args.prefix,
+        prefix=config.prefix,
         noise=not args.no_noise,
         seed=args.seed,
         interfaces=args.interfaces,
         list_pvs=args.list_pvs,
-        data_roots=args.data_roots or DEFAULT_DATA_ROOTS,
+        # The session's data directory, and the temporary one (a device's default path).
+        data_roots=args.data_roots or [str(config.data_dir), tempfile.gettempdir()],
     )
     return 0
 
@@ -64,7 +68,7 @@ def _add_sim(subparsers: argparse._SubParsersAction) -> None:
         default=0,
         help="Channel Access server port (default: a free one; repeater is port+1)",
     )
-    sim.add_argument("--prefix", default="SIM:", help="beamline PV prefix (default SIM:)")
+    sim.add_argument("--prefix", help="beamline PV prefix (default: $STXM_PREFIX or SIM:)")
     sim.add_argument("--no-noise", action="store_true", help="counts without Poisson noise")
     sim.add_argument("--seed", type=int, default=0, help="noise seed")
     sim.add_argument(
@@ -93,10 +97,10 @@ class InputError(Exception):
 
 def _data_dir(args: argparse.Namespace) -> Path:
     """``--data-dir``, else ``STXM_DATA_DIR``; created if missing (an error if it cannot be)."""
-    value = args.data_dir or os.environ.get("STXM_DATA_DIR")
-    if not value:
-        raise InputError("give --data-dir DIR or set STXM_DATA_DIR")
-    data_dir = Path(value).expanduser()
+    try:
+        data_dir = load_config(os.environ, required=["data_dir"], data_dir=args.data_dir).data_dir
+    except ConfigError:
+        raise InputError("give --data-dir DIR or set STXM_DATA_DIR") from None
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -263,12 +267,13 @@ def _add_proxy(subparsers: argparse._SubParsersAction) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from .demo import DemoSizes, run_demo, table
 
+    config = load_config(os.environ, data_dir=args.data_dir)
     sizes = DemoSizes(
-        image_points=args.points, stack_points=args.stack_points, energies=args.energies
+        n_image_points=args.points, n_stack_points=args.stack_points, n_energies=args.energies
     )
-    results = run_demo(args.data_dir, sizes)
+    results = run_demo(config.data_dir, sizes, prefix=config.prefix)
     print(table(results))
-    print(f"NXstxm files and quick-looks in {args.data_dir.resolve()}")
+    print(f"NXstxm files and quick-looks in {config.data_dir.resolve()}")
     failed = [r for r in results if not r.ok]
     for result in failed:
         print(f"FAILED: {result.title}: {'; '.join(result.problems)}", file=sys.stderr)
@@ -287,7 +292,8 @@ def _add_demo(subparsers: argparse._SubParsersAction) -> None:
         "--data-dir",
         type=Path,
         default=Path("demo-data"),
-        help="where the files go (default ./demo-data)",
+        help="where the files go (default ./demo-data, never $STXM_DATA_DIR: the demo "
+        "does not write among a beamline's data)",
     )
     demo.add_argument("--points", type=int, default=50, help="image points per side")
     demo.add_argument("--stack-points", type=int, default=30, help="stack points per side")

@@ -22,20 +22,24 @@ import h5py
 import numpy as np
 
 from iocs.loopback import free_port_pair
+from iocs.prefixes import DEFAULT_PREFIX, ready_pv
 
-from .channel_access import running_repeater, use_loopback_channel_access
+from .channel_access import close_channel_access, running_repeater, use_loopback_channel_access
+from .config import StxmConfig
 from .testing import running_ioc, sim_command
-
-SIM_PREFIX = "SIM:"
 
 
 @dataclass(frozen=True)
 class DemoSizes:
-    """How big the demo's scans are (defaults run in about two minutes on 2 cores)."""
+    """How big the demo's scans are (defaults run in about two minutes on 2 cores).
 
-    image_points: int = 50
-    stack_points: int = 30
-    energies: int = 24
+    Points per side of the sample image and of the stack's images, and the stack's
+    number of energies.
+    """
+
+    n_image_points: int = 50
+    n_stack_points: int = 30
+    n_energies: int = 24
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,7 @@ class DemoResult:
     problems: tuple[str, ...] = ()
     scan_type: str = ""
     shape: tuple[int, ...] = ()
+    seconds: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -190,9 +195,9 @@ def _scans(beamline, sizes: DemoSizes) -> list[tuple[str, float, Callable]]:
     """(title, energy eV, plan factory) of every demo scan."""
     import plans
 
-    n = sizes.image_points
+    n = sizes.n_image_points
     (particle_x, particle_y), *_ = _particles(1)
-    stack = plans.Region(2.0, 24.0, sizes.stack_points, 2.0, 24.0, sizes.stack_points)
+    stack = plans.Region(2.0, 24.0, sizes.n_stack_points, 2.0, 24.0, sizes.n_stack_points)
     return [
         (
             "sample image at the Fe L3 edge",
@@ -216,7 +221,7 @@ def _scans(beamline, sizes: DemoSizes) -> list[tuple[str, float, Callable]]:
                 regions=[stack],
                 energy_regions=[
                     (280.0, 284.0, 4),
-                    (284.4, 290.0, max(sizes.energies - 8, 2)),
+                    (284.4, 290.0, max(sizes.n_energies - 8, 2)),
                     (291.0, 300.0, 4),
                 ],
                 dwell_ms=1.0,
@@ -276,58 +281,74 @@ def _describe(nxs: Path) -> tuple[str, tuple[int, ...]]:
         return (kind.decode() if isinstance(kind, bytes) else str(kind)), nxdata["data"].shape
 
 
-def run_demo(data_dir: Path, sizes: DemoSizes = DemoSizes()) -> list[DemoResult]:
-    """Run every demo scan against a sim this function starts and stops."""
+def run_demo(
+    data_dir: Path, sizes: DemoSizes = DemoSizes(), prefix: str = DEFAULT_PREFIX
+) -> list[DemoResult]:
+    """Run every demo scan against a sim this function starts and stops.
+
+    Quiet: the sim is awaited with fresh searches (no "cannot connect" while it starts),
+    a CA repeater runs before the first PV (no caRepeater banner), and this process's
+    channels are closed before the sim stops (no "Virtual circuit disconnect").
+    """
     from bluesky import RunEngine
-    from bluesky import plan_stubs as bps
 
-    from nxstxm import NXstxmAssembler, check_file
+    from nxstxm import NXstxmAssembler
 
-    from .beamline import make_beamline
-    from .quicklook import quicklook
+    from .beamline import beamline_for
 
-    data_dir = Path(data_dir).resolve()
-    (data_dir / "det1").mkdir(parents=True, exist_ok=True)
+    config = StxmConfig(prefix=prefix, data_dir=Path(data_dir).resolve())
+    config.frames_root.mkdir(parents=True, exist_ok=True)
     port = free_port_pair()
     use_loopback_channel_access([port], force=True)
-    results: list[DemoResult] = []
-    sim = sim_command(port, SIM_PREFIX, "--data-root", str(data_dir))
-    # A repeater before the first PV: no "caRepeater couldn't be located".
-    with running_repeater(), running_ioc(sim, port=port, ready_pv=f"{SIM_PREFIX}counter0:Noise"):
-        beamline = make_beamline(SIM_PREFIX, detector_write_path=f"{data_dir}/det1/%Y/%m/%d/")
-        RE = RunEngine({})  # noqa: N806 - the name every bluesky user knows
-        assembler = NXstxmAssembler(data_dir)
-        RE.subscribe(assembler)
-        RE.subscribe(ScanProgress())
-        print(PTYCHO.describe(), flush=True)
-        for title, energy, make_plan in _scans(beamline, sizes):
-            result = DemoResult(title)
-            results.append(result)
-            written = len(assembler.written)
-            started = time.monotonic()
-            try:
-                RE(bps.mv(beamline.energy, energy))
-                RE(make_plan())
-            except Exception as error:  # noqa: BLE001 - reported in the table, demo goes on
-                result.problems = (f"scan failed: {error}",)
-                continue
-            new = assembler.written[written:]
-            if not new:
-                errors = [str(e) for e in assembler.errors] or ["no NXstxm file written"]
-                result.problems = tuple(errors)
-                continue
-            result.nxs = new[-1]
-            report = check_file(result.nxs)
-            result.problems = tuple(report.problems)
-            result.scan_type, result.shape = _describe(result.nxs)
-            result.png = quicklook(result.nxs)
-            print(f"{title}: {result.nxs.name} in {time.monotonic() - started:.1f} s", flush=True)
-    return results
+    sim = sim_command(port, config.prefix, "--data-root", str(config.data_dir))
+    with running_repeater(), running_ioc(sim, port=port, ready_pv=ready_pv(config.prefix)):
+        try:
+            beamline = beamline_for(config)
+            RE = RunEngine({})  # noqa: N806 - the name every bluesky user knows
+            assembler = NXstxmAssembler(config.data_dir)
+            RE.subscribe(assembler)
+            RE.subscribe(ScanProgress())
+            print(PTYCHO.describe(), flush=True)
+            return [
+                _run_scan(RE, assembler, title, energy, make_plan, beamline)
+                for title, energy, make_plan in _scans(beamline, sizes)
+            ]
+        finally:
+            close_channel_access()
+
+
+def _run_scan(RE, assembler, title: str, energy: float, make_plan, beamline) -> DemoResult:  # noqa: N803
+    """One demo scan: at its energy, assembled, checked, with its quick-look."""
+    from bluesky import plan_stubs as bps
+
+    from nxstxm import check_file
+
+    from .quicklook import quicklook
+
+    result = DemoResult(title)
+    written = len(assembler.written)
+    started = time.monotonic()
+    try:
+        RE(bps.mv(beamline.energy, energy))
+        RE(make_plan())
+    except Exception as error:  # noqa: BLE001 - reported in the table, demo goes on
+        result.problems = (f"scan failed: {error}",)
+        return result
+    result.seconds = time.monotonic() - started
+    new = assembler.written[written:]
+    if not new:
+        result.problems = tuple(str(e) for e in assembler.errors) or ("no NXstxm file written",)
+        return result
+    result.nxs = new[-1]
+    result.problems = tuple(check_file(result.nxs).problems)
+    result.scan_type, result.shape = _describe(result.nxs)
+    result.png = quicklook(result.nxs)
+    return result
 
 
 def table(results: list[DemoResult]) -> str:
     """The demo's summary: file, scan type, shape, size, check."""
-    rows = [("file", "scan type", "shape", "size", "check", "scan")]
+    rows = [("file", "scan type", "shape", "size", "time", "check", "scan")]
     for r in results:
         size = f"{r.nxs.stat().st_size / 1024:.0f} kB" if r.nxs else "-"
         check = "OK" if r.ok else "; ".join(r.problems)[:60]
@@ -337,6 +358,7 @@ def table(results: list[DemoResult]) -> str:
                 r.scan_type or "-",
                 "×".join(map(str, r.shape)) or "-",
                 size,
+                f"{r.seconds:.1f} s" if r.seconds is not None else "-",
                 check,
                 r.title,
             )

@@ -15,13 +15,10 @@ from pathlib import Path
 
 import h5py
 import hdf5plugin  # noqa: F401 - registers the compression filters linked frames may use
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from scipy.optimize import curve_fit  # noqa: E402
-from scipy.special import erfc  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure  # not pyplot: no backend chosen, the session's kept
+from scipy.optimize import curve_fit
+from scipy.special import erfc
 
 
 def _text(value) -> str:
@@ -238,7 +235,7 @@ def quicklook(nxs: str | Path, png: str | Path | None = None) -> Path:
     """Render ``nxs`` to ``png`` (default: beside it) and return the PNG's path."""
     nxs = Path(nxs)
     png = Path(png) if png else nxs.with_suffix(".png")
-    fig = plt.figure(figsize=(11, 4.8), dpi=100)
+    fig = Figure(figsize=(11, 4.8), dpi=100)
     with h5py.File(nxs, "r") as h5:
         nxdata = _default_nxdata(h5)
         kind = _text(nxdata["stxm_scan_type"][()])
@@ -261,5 +258,4 @@ def quicklook(nxs: str | Path, png: str | Path | None = None) -> Path:
         fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(png)
-    plt.close(fig)
     return png

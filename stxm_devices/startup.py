@@ -28,20 +28,16 @@ from bluesky.utils import ProgressBarManager  # noqa: E402
 
 import plans as _plans  # noqa: E402
 from nxstxm import NXstxmAssembler, space_guard  # noqa: E402
-from stxm_devices.beamline import make_beamline  # noqa: E402
+from stxm_devices.beamline import beamline_for  # noqa: E402
 from stxm_devices.catalog import open_catalog  # noqa: E402
 from stxm_devices.config import load_config  # noqa: E402
 
 config = load_config(os.environ)
 config.data_dir.mkdir(parents=True, exist_ok=True)
-if config.detector_write_path is None:  # the default tree under data_dir: the IOC adds Y/m/d
-    (config.data_dir / "det1").mkdir(exist_ok=True)
+if config.frames_root.is_relative_to(config.data_dir):  # the IOC makes the levels below
+    config.frames_root.mkdir(parents=True, exist_ok=True)
 
-beamline = make_beamline(
-    config.prefix,
-    detector_write_path=config.detector_path,
-    detector_read_path=config.detector_read_path,
-)
+beamline = beamline_for(config)
 
 RE = RunEngine({})
 # The assembler's write-ahead journal first, then the assembler (which never raises): every
@@ -49,19 +45,16 @@ RE = RunEngine({})
 # starts only with room for it (STXM_MIN_FREE_MB, default 50).
 # At a facility (STXM_BROKER_URL: NATS JetStream, `stxm facility up`) the documents go to
 # the durable stream instead, and the assembler service journals and writes them.
-_frames_root = (config.detector_read_path or config.detector_path).split("%", 1)[0]
-if os.environ.get("STXM_BROKER_URL"):
+if config.broker_url:
     from facility.broker import JetStreamPublisher
 
     assembler = None
-    RE.subscribe(JetStreamPublisher(os.environ["STXM_BROKER_URL"]))
+    RE.subscribe(JetStreamPublisher(config.broker_url))
 else:
-    assembler = NXstxmAssembler(config.data_dir, allow_outside=[_frames_root])
+    assembler = NXstxmAssembler(config.data_dir, allow_outside=[config.frames_root])
     RE.subscribe(assembler.journal)
     RE.subscribe(assembler)
-RE.preprocessors.append(
-    space_guard(config.data_dir, int(os.environ.get("STXM_MIN_FREE_MB", "50")) * 1_000_000)
-)
+RE.preprocessors.append(space_guard(config.data_dir, config.min_free_mb * 1_000_000))
 bec = BestEffortCallback()
 RE.subscribe(bec)
 RE.waiting_hook = ProgressBarManager()

@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from iocs.prefixes import DEFAULT_PREFIX
+
 
 @dataclass(frozen=True)
 class ServiceProcess:
@@ -168,7 +170,7 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, poll_s: float =
     return True
 
 
-def sim_command(port: int, prefix: str = "SIM:", *extra: str) -> list[str]:
+def sim_command(port: int, prefix: str = DEFAULT_PREFIX, *extra: str) -> list[str]:
     """The ``stxm sim`` command line for this interpreter."""
     return [
         sys.executable,

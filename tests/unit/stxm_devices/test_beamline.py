@@ -3,10 +3,11 @@
 import pytest
 from ophyd import EpicsMotor
 
-from iocs.sim import SUBSYSTEM_PREFIXES as SIM_SUBSYSTEMS
+from iocs.prefixes import SUBSYSTEM_PREFIXES, subsystem_prefix
 from iocs.sim import build_sim
 from stxm_devices import make_beamline
-from stxm_devices.beamline import SUBSYSTEM_PREFIXES
+from stxm_devices.beamline import beamline_for
+from stxm_devices.config import StxmConfig
 
 
 def device_pvnames(beamline):
@@ -41,8 +42,20 @@ def test_every_pv_a_device_uses_exists_in_the_sim():
     assert sorted(used - served) == []
 
 
-def test_sim_and_devices_share_the_subsystem_prefixes():
-    assert SUBSYSTEM_PREFIXES.items() <= SIM_SUBSYSTEMS.items()
+def test_sim_and_devices_use_the_one_prefix_map():
+    sim = build_sim("BL:")
+    beamline = make_beamline("BL:", connect=False)
+    devices = {**beamline.devices(), "energy": beamline.epu}  # FocusedEnergy has two prefixes
+    for subsystem in SUBSYSTEM_PREFIXES:
+        assert sim.groups[subsystem].prefix == subsystem_prefix(subsystem, "BL:")
+        assert devices[subsystem].prefix == subsystem_prefix(subsystem, "BL:")
+
+
+def test_beamline_for_a_configuration():
+    config = StxmConfig(prefix="BL:", data_dir="/data/stxm")
+    beamline = beamline_for(config, connect=False)
+    assert beamline.counter.prefix == "BL:counter0:"
+    assert beamline.detector.hdf1.write_path_template == "/data/stxm/det1/%Y/%m/%d"
 
 
 def test_overrides_take_a_prefix_or_a_device():

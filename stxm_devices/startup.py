@@ -65,8 +65,8 @@ if assembler is not None:  # at a facility a consumer of the stream writes the c
     RE.subscribe(catalog.writer())
 
 
-def _abort_a_paused_run() -> None:
-    """End a run left paused (Ctrl-C in a script) while the session is still whole.
+def _end_the_session_scans() -> None:
+    """End a run left paused (Ctrl-C in a script) and write every scan, while the session is whole.
 
     Left to the interpreter's shutdown, the paused plan is closed by the garbage
     collector after the local catalog's server and Channel Access are gone: its cleanup
@@ -74,15 +74,19 @@ def _abort_a_paused_run() -> None:
     here stops the motors, emits the stop document and writes the scan, marked
     incomplete. Registered like the local catalog's own shutdown (a threading exit
     hook, run before it: last registered, first run), which precedes every atexit hook.
+    A multi-run scan (a stack) interrupted between two of its runs has no run to abort:
+    the assembler writes what it holds of it, marked incomplete ("3 of 6 runs").
     """
     if RE.state == "paused":
         try:
             RE.abort(reason="the session ended with the run paused")
         except Exception as err:  # at exit: say what failed, never mask the exit
             print(f"aborting the paused run at exit failed: {err!r}", file=sys.stderr)
+    if assembler is not None:
+        assembler.flush()
 
 
-threading._register_atexit(_abort_a_paused_run)
+threading._register_atexit(_end_the_session_scans)
 
 Region = _plans.Region
 for _name, _plan in _plans.PLANS.items():

@@ -28,9 +28,12 @@ pytestmark = pytest.mark.faults
 
 PREFIX = "JRN:"
 NX, NY, ENERGIES = 4, 3, 6
+#: Long enough (12 points: ~2.4 s an image) that Ctrl-C, pressed while the third image is
+#: under way, pauses it before it ends, even on a loaded machine.
+DWELL_MS = 200
 STACK_PLAN = (
     f"image_stack(regions=[Region(0, 3, {NX}, 0, 2, {NY})], "
-    f"energy_regions=[(700, 705, {ENERGIES})], dwell_ms=60)"
+    f"energy_regions=[(700, 705, {ENERGIES})], dwell_ms={DWELL_MS})"
 )
 #: A beamline session as the startup profile makes it (catalog, progress bars, ...).
 PROFILE = textwrap.dedent(

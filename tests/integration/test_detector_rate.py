@@ -18,7 +18,7 @@ import pytest
 
 from iocs.physics import FarFieldDetector, StxmModel
 from iocs.positions import MOTOR_AXES, SETTINGS, beam_state
-from iocs.sim import SUBSYSTEM_PREFIXES
+from iocs.prefixes import SUBSYSTEM_PREFIXES
 
 from .conftest import SIM_PREFIX
 

@@ -94,7 +94,7 @@ def make_check_plan(beamline: Any) -> Callable[[str, dict], str]:
         if plan is None:
             return f"no plan named {name!r}; plans: {sorted(_plans.PLANS)}"
         try:
-            plan(beamline, **with_regions(plan, kwargs)).close()  # checked when made
+            _plans.rehearse(plan(beamline, **with_regions(plan, kwargs)))
         except (_plans.PlanArgumentError, TypeError, ValueError) as err:
             return f"{type(err).__name__}: {err}"
         return ""

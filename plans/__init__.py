@@ -7,7 +7,7 @@ argument.  ``stxm_devices.startup`` binds the beamline so that ``RE(stxm_image(.
 """
 
 from .acquisition import RowMode
-from .checks import PlanArgumentError
+from .checks import PlanArgumentError, rehearse
 from .focus import osa_focus, sample_focus
 from .generic_scan import generic_scan
 from .image_stack import image_stack
@@ -46,6 +46,7 @@ __all__ = [
     "PlanArgumentError",
     "Region",
     "RowMode",
+    "rehearse",
     "coarse_image",
     "detector_image",
     "generic_scan",

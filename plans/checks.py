@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 from bluesky import plan_stubs as bps
-from bluesky.utils import MsgGenerator
+from bluesky.utils import Msg, MsgGenerator
 
 from ._patterns import energy_points
 
@@ -92,3 +92,37 @@ def check_energy_regions(energy_regions: Sequence[tuple[float, float, int]]) -> 
     for i, (_, _, npoints) in enumerate(energy_regions):
         check_count(npoints, f"energy_regions[{i}] npoints")
     return energy_points(list(energy_regions))
+
+
+#: What a rehearsal lets a plan do: read the hardware and mark checkpoints.
+_REHEARSED = {"read", "locate", "null", "checkpoint", "clear_checkpoint"}
+
+
+def rehearse(plan: MsgGenerator) -> None:
+    """Run ``plan``'s checks against the hardware with nothing moved or written.
+
+    A plan reads what it needs (energy, limits, velocities) and checks its arguments
+    before anything moves; a rehearsal answers those reads from the devices and ends at
+    the first message that would act (open a run, stage, set, trigger), so a
+    ``PlanArgumentError`` it raises on the way is the one the plan would raise when run.
+    For a queue or a user interface that wants the refusal before the plan is queued.
+    """
+    reply = None
+    try:
+        while True:
+            msg: Msg = plan.send(reply)
+            if msg.command not in _REHEARSED:
+                return
+            if msg.command == "read":
+                reply = msg.obj.read()
+            elif msg.command == "locate":
+                reply = msg.obj.locate()
+            else:
+                reply = None
+    except StopIteration:
+        return
+    finally:
+        try:
+            plan.close()
+        except RuntimeError:  # a cleanup wrapper that would yield its undo messages
+            pass

@@ -99,6 +99,26 @@ def test_bad_argument_raises_naming_it_before_anything_moves(RE, beamline, case)
     assert np.array_equal(positions(beamline), before)
 
 
+@pytest.mark.parametrize("case", sorted(BAD_CALLS))
+def test_a_rehearsal_raises_what_the_run_would_with_nothing_moved(beamline, case):
+    """``plans.rehearse``: the refusal at queue time, without a RunEngine."""
+    make_plan, message = BAD_CALLS[case]
+    before = positions(beamline)
+    with pytest.raises(PlanArgumentError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        plans.rehearse(make_plan(beamline))
+    assert np.array_equal(positions(beamline), before)
+
+
+def test_a_good_plan_rehearses_without_acting(beamline):
+    before = positions(beamline)
+    plans.rehearse(
+        plans.stxm_image(
+            beamline, x_center_um=1, x_range_um=3, nx=4, y_center_um=-1, y_range_um=2, ny=3
+        )
+    )
+    assert np.array_equal(positions(beamline), before)
+
+
 def test_pause_and_resume_finishes_the_image(RE, beamline):
     plan = plans.stxm_image(
         beamline, x_center_um=0, x_range_um=4, nx=10, y_center_um=0, y_range_um=4, ny=6

@@ -37,6 +37,7 @@ from .positions import (
     beam_state,
     followed_positions,
 )
+from .prefixes import subsystem_prefix
 from .refusal import RefusedPutError
 from .runner import run_standalone
 from .tiff_plugin import TIFFPlugin
@@ -45,12 +46,20 @@ CAM_PORT = "SIM1"
 MAX_SIZE = 1024
 #: The longest exposure (and period) the camera accepts, seconds.
 MAX_EXPOSURE_S = 3600.0
-#: Where files may go unless ``--data-root`` says otherwise: the sim's data directory
-#: (STXM_DATA_DIR, ``~/stxm-data``) and the temporary directory (the default write path).
-DEFAULT_DATA_ROOTS = (
-    os.environ.get("STXM_DATA_DIR", os.path.expanduser("~/stxm-data")),
-    tempfile.gettempdir(),
-)
+
+
+def default_data_roots() -> tuple[str, ...]:
+    """Where files may go unless ``--data-root`` says otherwise (read when an IOC is made).
+
+    The sim's data directory (STXM_DATA_DIR, else ``~/stxm-data``) and the temporary
+    directory (a bare ophyd ``AreaDetector``'s default write path is under it).
+    """
+    return (
+        os.environ.get("STXM_DATA_DIR") or os.path.expanduser("~/stxm-data"),
+        tempfile.gettempdir(),
+    )
+
+
 #: NDAttributes of every frame: name → (description, units).
 FRAME_ATTRIBUTES = {
     "SampleX": ("Sample X (coarse + fine + goniometer)", "um"),
@@ -209,7 +218,7 @@ class DetectorIOC(PVGroup):
         seed: int = 0,
         clock=time.monotonic,
         wall_clock=time.time,
-        data_roots: Sequence[str] = DEFAULT_DATA_ROOTS,
+        data_roots: Sequence[str] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -224,7 +233,7 @@ class DetectorIOC(PVGroup):
         self._frames_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frames")
         self._stop = asyncio.Event()
         self.cam = SimDetectorCam(self.prefix + "cam1:", detector=self, port=CAM_PORT)
-        self.plugins = self._plugins(list(data_roots))
+        self.plugins = self._plugins(list(data_roots or default_data_roots()))
         self.image1, self.hdf1, self.tiff1 = self.plugins[0], self.plugins[1], self.plugins[2]
         self.roi1 = next(p for p in self.plugins if p.port == "ROI1")
         self.stats1 = next(p for p in self.plugins if p.port == "STATS1")
@@ -451,7 +460,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         dest="data_roots",
         help="a directory files may be written in (repeatable; default: "
-        + ", ".join(DEFAULT_DATA_ROOTS)
+        + ", ".join(default_data_roots())
         + ")",
     )
 
@@ -463,7 +472,7 @@ def _make_ioc(args: argparse.Namespace, prefix: str) -> DetectorIOC:
         model=model,
         positions=followed_positions(args),
         seed=args.seed,
-        data_roots=args.data_roots or DEFAULT_DATA_ROOTS,
+        data_roots=args.data_roots,
     )
 
 
@@ -471,7 +480,7 @@ def main() -> None:
     """Run this IOC alone: ``python -m iocs.detector --prefix ... --list-pvs``."""
     run_standalone(
         DetectorIOC,
-        default_prefix="SIM:det1:",
+        default_prefix=subsystem_prefix("detector"),
         desc=DetectorIOC.__doc__,
         add_arguments=_add_arguments,
         make_ioc=_make_ioc,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from caproto.server import PVGroup
 
 from .counter import CounterIOC
-from .detector import DEFAULT_DATA_ROOTS, DetectorIOC
+from .detector import DetectorIOC
 from .energy import EnergyIOC
 from .loopback import apply_server_defaults
 from .osa import OsaIOC
@@ -46,7 +46,7 @@ class SimBeamline:
 def build_sim(
     prefix: str = DEFAULT_PREFIX,
     model: StxmModel | None = None,
-    data_roots: Sequence[str] = DEFAULT_DATA_ROOTS,
+    data_roots: Sequence[str] | None = None,
 ) -> SimBeamline:
     """Create every IOC of the virtual STXM under ``prefix`` (files only in ``data_roots``)."""
     model = model or StxmModel()
@@ -75,7 +75,7 @@ def run_sim(
     seed: int = 0,
     interfaces: list[str] | None = None,
     list_pvs: bool = False,
-    data_roots: Sequence[str] = DEFAULT_DATA_ROOTS,
+    data_roots: Sequence[str] | None = None,
 ) -> None:
     """Serve the virtual STXM on ``port`` (loopback unless ``interfaces`` says otherwise)."""
     apply_server_defaults(port)

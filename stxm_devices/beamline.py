@@ -10,6 +10,7 @@ it from a site configuration (``stxm_devices.config``).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, fields
 
 from ophyd import EpicsSignalRO
@@ -55,10 +56,18 @@ class Beamline:
         (``stxm_devices.reconnect``), so the same devices scan again at once.
         """
         watch_restarts()
+        devices = self.devices()
+        deadline = time.monotonic() + timeout
+        # Watch the devices' own state first: a libca wait begun on a channel the watcher
+        # then renews (its IOC restarted) would go on waiting on the old channel.
+        while not all(device.connected for device in devices.values()):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         failures = []
-        for name, device in self.devices().items():
+        for name, device in devices.items():
             try:
-                device.wait_for_connection(timeout=timeout)
+                device.wait_for_connection(timeout=max(deadline - time.monotonic(), 1.0))
             except Exception as error:  # noqa: BLE001 - collected and re-raised below
                 failures.append(f"  {name}: {error}")
         if failures:

@@ -88,9 +88,11 @@ def renew_restarted(cache: dict, servers: dict[str, str]) -> int:
     renewed = 0
     for server, entries in down.items():
         if _answers(entries[0].pvname):
+            count = 0
             for entry in entries:
-                servers.pop(entry.pvname, None)
-            count = sum(renew_channel(entry) for entry in entries)
+                if renew_channel(entry):  # else connected meanwhile: nothing to renew
+                    servers.pop(entry.pvname, None)
+                    count += 1
             clear_retired()
             logger.info("%s is back: %d channels searched afresh", server, count)
             renewed += count

@@ -31,7 +31,7 @@ def test_counter_ioc_follows_a_stage_ioc_in_another_process(sim, ca_ports):
         counter = PointCounter("SA:counter0:", name="counter0")
         for device in (fine_x, fine_y, counter):
             device.wait_for_connection(timeout=10)
-        energy = float(epics.caget("SIM:energy:Energy.RBV"))
+        energy = float(epics.caget("SIM:energy:Energy.RBV", timeout=15))
         phantom = Phantom()
         disk = next(d for d in phantom.disks if d.material == "iron_oxide" and abs(d.x_um) < 40)
 
@@ -51,7 +51,7 @@ def test_counter_ioc_follows_a_stage_ioc_in_another_process(sim, ca_ports):
         )
         assert -np.log(inside / outside) == pytest.approx(expected_od, rel=0.05)
         # The stage IOC is the standalone one: the sim's own fine X never moved.
-        assert epics.caget("SIM:stage:FineX.RBV") != pytest.approx(disk.x_um)
+        assert epics.caget("SIM:stage:FineX.RBV", timeout=15) != pytest.approx(disk.x_um)
 
         # A hardware-timed step row: the counter moves the other IOC's fine X over CA.
         xs = np.linspace(disk.x_um, disk.x_um + disk.radius_um + 1.0, 5)
@@ -59,7 +59,9 @@ def test_counter_ioc_follows_a_stage_ioc_in_another_process(sim, ca_ports):
         for signal, value in counter.step_line_settings(xs, dwell_ms=1.0).items():
             signal.set(value).wait(5)
         counter.trigger().wait(30)
-        np.testing.assert_allclose(counter.line_counts.get(use_monitor=False), per_point, rtol=1e-6)
+        # Noiseless counts are whole numbers of a smooth model; each point is counted where
+        # the axis settled (within SettleTolerance), so one count of rounding may differ.
+        np.testing.assert_allclose(counter.line_counts.get(use_monitor=False), per_point, atol=1.5)
         np.testing.assert_allclose(
             counter.line_positions.get(use_monitor=False),
             xs,

@@ -4,11 +4,13 @@ libca searches for the channels of an IOC that went away with a backoff: the lon
 IOC was down, the later its channels find it again (seconds after it is back; beacons
 do not shorten it, docs/faults.md).  A channel created anew is searched at once.  So a
 watcher thread keeps the last server of every pyepics channel, probes each server whose
-channels are disconnected with a fresh UDP search for one of their PV names (caproto's
-protocol objects, no libca state), and when the server answers, replaces every
-disconnected channel of that server by a new libca channel of the same name.  The
-pyepics ``PV`` objects (and so the ophyd signals holding them) stay the same: each is
-pointed at the new channel, and its monitor is made again when the channel connects.
+channels are disconnected with fresh UDP searches (caproto's protocol objects, no libca
+state): one name per record (``P:det1:cam1``, ``P:stage:FineX``), all in one datagram,
+since names of an IOC that never comes back (another prefix once served on the same
+port) must not hide the records that are back.  Every disconnected channel of a record
+that answers is replaced by a new libca channel of the same name.  The pyepics ``PV``
+objects (and so the ophyd signals holding them) stay the same: each is pointed at the
+new channel, and its monitor is made again when the channel connects.
 
 ``watch_restarts()`` starts the watcher once per process; ``Beamline.connect`` calls it.
 It does nothing under another control layer than pyepics.
@@ -30,6 +32,8 @@ logger = logging.getLogger(__name__)
 POLL_S = 0.1
 #: Seconds a probe waits for the server's answer to its search.
 PROBE_TIMEOUT_S = 0.2
+#: Searches per probe datagram (about 40 bytes each: well inside one loopback datagram).
+SEARCHES_PER_DATAGRAM = 100
 _retired: list = []  # replaced channels (chids) not cleared yet: a thread holds them
 
 _watcher: threading.Thread | None = None
@@ -69,14 +73,14 @@ def _watch() -> None:
 
 
 def renew_restarted(cache: dict, servers: dict[str, str]) -> int:
-    """One look: renew the disconnected channels of every server that answers again.
+    """One look: renew the disconnected channels of every record that answers again.
 
     ``cache`` is pyepics's channel cache (PV name -> entry) of this context; ``servers``
     remembers across looks which server served each name.  Returns the number renewed.
     """
     from epics import ca
 
-    down: dict[str, list] = defaultdict(list)
+    down: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for name, entry in list(cache.items()):
         if not isinstance(entry, ca._CacheItem) or entry.chid is None:
             continue
@@ -84,49 +88,78 @@ def renew_restarted(cache: dict, servers: dict[str, str]) -> int:
             if name not in servers:
                 servers[name] = ca.host_name(entry.chid)
         elif name in servers:
-            down[servers[name]].append(entry)
+            down[servers[name]][record_of(name)].append(entry)
     renewed = 0
-    for server, entries in down.items():
-        if _answers(entries[0].pvname):
-            count = 0
+    for server, records in down.items():
+        back = _answering([entries[0].pvname for entries in records.values()])
+        count = 0
+        for entries in records.values():
+            if entries[0].pvname not in back:
+                continue
             for entry in entries:
                 if renew_channel(entry):  # else connected meanwhile: nothing to renew
                     servers.pop(entry.pvname, None)
                     count += 1
+        if count:
             clear_retired()
             logger.info("%s is back: %d channels searched afresh", server, count)
-            renewed += count
+        renewed += count
     return renewed
 
 
-def _answers(pvname: str) -> bool:
-    """Whether a server answers a fresh search for ``pvname`` now.
+def record_of(pvname: str) -> str:
+    """The record (or areaDetector port) a PV name belongs to: up to its last ``:``/``.``.
 
-    One UDP search to each address of ``EPICS_CA_ADDR_LIST`` (caproto's protocol
-    objects; no libca state, no repeater registration), waiting ``PROBE_TIMEOUT_S``.
+    ``P:stage:FineX.RBV`` -> ``P:stage:FineX``; ``P:det1:cam1:Acquire`` -> ``P:det1:cam1``.
+    """
+    if "." in pvname:
+        return pvname.split(".", 1)[0]
+    return pvname.rsplit(":", 1)[0]
+
+
+def _answers(pvname: str) -> bool:
+    """Whether a server answers a fresh search for ``pvname`` now."""
+    return pvname in _answering([pvname])
+
+
+def _answering(pvnames: list[str]) -> set[str]:
+    """The names of ``pvnames`` some server answers a fresh search for now.
+
+    The searches go in datagrams of up to ``SEARCHES_PER_DATAGRAM`` to each address of
+    ``EPICS_CA_ADDR_LIST`` (caproto's protocol objects; no libca state, no repeater
+    registration); answers are awaited ``PROBE_TIMEOUT_S``.
     """
     import caproto as ca
 
     broadcaster = ca.Broadcaster(our_role=ca.CLIENT)
-    cid = random.randint(0, 0xFFFF)
-    request = broadcaster.send(
-        ca.VersionRequest(0, ca.DEFAULT_PROTOCOL_VERSION),
-        ca.SearchRequest(pvname, cid, ca.DEFAULT_PROTOCOL_VERSION),
-    )
+    first = random.randint(0, 0xFFFF - len(pvnames))
+    by_cid = {first + i: name for i, name in enumerate(pvnames)}
+    datagrams = []
+    cids = list(by_cid)
+    for start in range(0, len(cids), SEARCHES_PER_DATAGRAM):
+        searches = [
+            ca.SearchRequest(by_cid[cid], cid, ca.DEFAULT_PROTOCOL_VERSION)
+            for cid in cids[start : start + SEARCHES_PER_DATAGRAM]
+        ]
+        datagrams.append(
+            broadcaster.send(ca.VersionRequest(0, ca.DEFAULT_PROTOCOL_VERSION), *searches)
+        )
+    answered: set[str] = set()
     deadline = time.monotonic() + PROBE_TIMEOUT_S
     with ca.bcast_socket() as udp:
         try:
             for address in ca.get_client_address_list():
-                udp.sendto(request, address)
-            while (left := deadline - time.monotonic()) > 0:
+                for datagram in datagrams:
+                    udp.sendto(datagram, address)
+            while len(answered) < len(by_cid) and (left := deadline - time.monotonic()) > 0:
                 udp.settimeout(left)
                 data, address = udp.recvfrom(ca.MAX_UDP_RECV)
                 for command in broadcaster.recv(data, address):
-                    if isinstance(command, ca.SearchResponse) and command.cid == cid:
-                        return True
+                    if isinstance(command, ca.SearchResponse) and command.cid in by_cid:
+                        answered.add(by_cid[command.cid])
         except (OSError, ca.CaprotoError):  # a timeout is an OSError
-            return False
-    return False
+            pass
+    return answered
 
 
 def renew_channel(entry) -> bool:

@@ -8,13 +8,17 @@ of waiting out libca's search backoff.
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 
 import bluesky.plans as bp
 import pytest
+from epics import PV
 
 import plans
+from stxm_devices import make_beamline
+from stxm_devices.reconnect import watch_restarts
 
-from .conftest import PREFIX
+from .conftest import PREFIX, KillableSim
 from .test_ioc_death import kill_after_events
 
 #: From the restarted sim answering to a count completing in the same session (issue 9).
@@ -44,4 +48,33 @@ def test_restart_on_the_same_port_then_scan_again(RE, sim, beamline, write_path)
         f"after the restart: all signals connected in {connected:.2f} s, scan done {scanned:.2f} s"
     )
     assert len(uid) == 1
+    assert scanned < RESCAN_BOUND_S, f"scanned again {scanned:.2f} s after the sim answered"
+
+
+def test_names_a_gone_ioc_left_on_the_port_do_not_hide_the_restarted_one(RE, sim):
+    """An IOC of another prefix once served on the same port and never came back.
+
+    Its channels stay disconnected and are mapped to the same server; the restarted
+    IOC's records must still be found at once (CI once probed only a gone name and
+    waited 30 s for libca's backoff).
+    """
+    watch_restarts()  # as a session that connected a beamline before
+    gone = [PV(f"{sim.prefix}counter0:{field}") for field in ("Noise", "DwellTime")]
+    gone += [PV(f"{sim.prefix}stage:FineX.{field}") for field in ("RBV", "VAL")]
+    assert all(pv.wait_for_connection(timeout=30) for pv in gone)
+    time.sleep(0.5)  # the watcher has seen them connected to this port's server
+    sim.kill()
+    with ExitStack() as stack:
+        other = KillableSim(sim.port, stack)  # a new prefix on the same port
+        other.start()
+        beamline = make_beamline(other.prefix, timeout=60)
+        other.kill()
+        time.sleep(6)  # down for a while: libca's own searches have backed off
+        other.start()
+        ready = time.monotonic()
+        beamline.connect(timeout=30)
+        RE(bp.count([beamline.counter], num=1))
+        scanned = time.monotonic() - ready
+    print(f"after the restart: scan done {scanned:.2f} s")
+    assert not any(pv.connected for pv in gone)
     assert scanned < RESCAN_BOUND_S, f"scanned again {scanned:.2f} s after the sim answered"

@@ -252,29 +252,16 @@ class CleanUnstage:
         self._original_vals.clear()
 
 
-# --- The CA repeater: caproto's, on the repeater port of 127.0.0.1 ---------------------
-
-# Serves 127.0.0.1 only, and ends with the session that started it (its parent).
-_REPEATER_CODE = """
-import os, threading, time
-import caproto.sync.repeater as repeater
-parent = os.getppid()
-def orphaned():
-    while os.getppid() == parent:
-        time.sleep(1)
-    os._exit(0)
-threading.Thread(target=orphaned, daemon=True).start()
-repeater.run(host="127.0.0.1")
-"""
+# --- The CA repeater: ours (iocs.repeater), on the repeater port of 127.0.0.1 ------------
 
 
 def repeater_command() -> list[str]:
-    """caproto's CA repeater bound to 127.0.0.1 (its own ``caproto-repeater`` binds 0.0.0.0).
+    """The CA repeater of ``iocs.repeater``: 127.0.0.1 only, confirms libca's registration.
 
     It serves ``EPICS_CA_REPEATER_PORT`` of its environment, exits at once if a
     repeater already holds that port, and exits when the process that started it ends.
     """
-    return [sys.executable, "-c", _REPEATER_CODE]
+    return [sys.executable, "-m", "iocs.repeater"]
 
 
 def start_repeater() -> subprocess.Popen:

@@ -36,7 +36,7 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def repeater() -> Iterator[None]:
-    """caproto's CA repeater on the client's repeater port, bound to 127.0.0.1."""
+    """The project's CA repeater on the client's repeater port, bound to 127.0.0.1."""
     with running_repeater():
         yield
 

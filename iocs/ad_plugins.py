@@ -216,17 +216,12 @@ class PassThroughPlugin(Plugin):
         super().__init__(prefix, **kwargs)
 
 
-class StatsPlugin(Plugin):
-    """NDPluginStats: the basic statistics and (ComputeCentroid) centroid and sigma X/Y.
+class LatestFramePlugin(Plugin):
+    """A plugin whose records show the last frame taken when they are posted.
 
-    Net subtracts the mean of a ``BgdWidth``-pixel border from every pixel, as ADCore
-    does; centroid and moments use the pixels above CentroidThreshold.  The statistics
-    are those of the last frame taken when the records are posted (only the last
-    frame's values could be seen), so a fast stream costs no statistics per frame.
+    Only the last frame's values could be seen, so a fast stream costs nothing per
+    frame: ``post_latest`` runs once per posting, with that frame.
     """
-
-    template = "NDStats.template"
-    plugin_class = "NDPluginStats"
 
     def __init__(self, prefix: str, **kwargs) -> None:
         super().__init__(prefix, **kwargs)
@@ -238,9 +233,30 @@ class StatsPlugin(Plugin):
 
     async def post_staged(self) -> None:
         frame, self._latest = self._latest, None
-        if frame is not None and self.get("ComputeStatistics"):
-            self.stage(self.statistics(frame.data))
+        if frame is not None:
+            await self.post_latest(frame)
         await super().post_staged()
+
+    async def post_latest(self, frame: Frame) -> None:
+        """Stage or set this plugin's records from ``frame``."""
+        raise NotImplementedError
+
+
+class StatsPlugin(LatestFramePlugin):
+    """NDPluginStats: the basic statistics and (ComputeCentroid) centroid and sigma X/Y.
+
+    Net subtracts the mean of a ``BgdWidth``-pixel border from every pixel, as ADCore
+    does; centroid and moments use the pixels above CentroidThreshold.  The statistics
+    are those of the last frame taken when the records are posted (only the last
+    frame's values could be seen), so a fast stream costs no statistics per frame.
+    """
+
+    template = "NDStats.template"
+    plugin_class = "NDPluginStats"
+
+    async def post_latest(self, frame: Frame) -> None:
+        if self.get("ComputeStatistics"):
+            self.stage(self.statistics(frame.data))
 
     def statistics(self, pixels: np.ndarray) -> list[tuple[str, float]]:
         """The statistics records of one frame."""
@@ -350,7 +366,7 @@ class RoiPlugin(Plugin):
         return Frame(cropped, frame.unique_id, frame.timestamp, frame.attributes)
 
 
-class ImagePlugin(Plugin):
+class ImagePlugin(LatestFramePlugin):
     """NDPluginStdArrays: the last frame as a flat ``ArrayData`` waveform (FTVL per st.cmd).
 
     ArrayData is posted with the other records: the last frame taken by then (clients
@@ -360,19 +376,9 @@ class ImagePlugin(Plugin):
     template = "NDStdArrays.template"
     plugin_class = "NDPluginStdArrays"
 
-    def __init__(self, prefix: str, **kwargs) -> None:
-        super().__init__(prefix, **kwargs)
-        self._latest: Frame | None = None
-
-    async def process(self, frames: list[Frame]) -> list[Frame]:
-        self._latest = frames[-1]
-        return frames
-
-    async def post_staged(self) -> None:
-        frame, self._latest = self._latest, None
-        if frame is not None:  # before the counter, as NDPluginStdArrays posts them
-            await self.set("ArrayData", frame.data.ravel().astype(np.int32), force=True)
-        await super().post_staged()
+    async def post_latest(self, frame: Frame) -> None:
+        # Before the counter (posted after this), as NDPluginStdArrays posts them.
+        await self.set("ArrayData", frame.data.ravel().astype(np.int32), force=True)
 
 
 class OverlayPlugin(PassThroughPlugin):

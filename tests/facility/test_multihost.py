@@ -321,6 +321,7 @@ def hosts(tmp_path):
         yield made
     listed = _ip("netns", "list").stdout
     assert made.tag not in listed, f"namespaces left: {listed}"
+    assert all(process.poll() is not None for process in made.processes.values())
     assert root_network() == before
 
 

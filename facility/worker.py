@@ -9,8 +9,9 @@ the package as a generator function the queue server lists (``facility.queue``) 
 
 from facility.queue import bound_plans, make_check_plan
 from stxm_devices.startup import *  # noqa: F403 - the worker's namespace is the profile's
-from stxm_devices.startup import beamline
+from stxm_devices.startup import beamline, bec
 
+bec.disable_plots()  # a headless worker: figures nobody sees, redrawn at every point
 globals().update(bound_plans(beamline))
 check_plan = make_check_plan(beamline)
 globals().update(beamline.devices())  # each device by name: the queue server lists them

@@ -83,10 +83,17 @@ def plan_metadata(
     motors: Sequence[Any],
     shape: Sequence[int],
     extents: Sequence[Sequence[float]] | None = None,
+    row_events: bool = False,
 ) -> dict:
-    """bluesky's usual plan metadata and hints (BestEffortCallback / LiveGrid)."""
+    """bluesky's usual plan metadata and hints (BestEffortCallback / LiveGrid).
+
+    ``row_events``: each event holds a whole row (line mode: the counts are an array), so
+    the events run along the first (slow) axis only. Hinting the grid then would have
+    the BestEffortCallback's LiveGrid put a row into one pixel, which fails at every
+    event ("only 0-dimensional arrays can be converted to Python scalars").
+    """
     dims = [([f], "primary") for motor in motors for f in motor.hints.get("fields", [])][
-        : len(shape)
+        : 1 if row_events else len(shape)
     ]
     npoints = int(np.prod(shape))
     md = {
@@ -97,7 +104,7 @@ def plan_metadata(
         "num_points": npoints,
         "num_intervals": max(npoints - 1, 0),
         "shape": [int(s) for s in shape],
-        "hints": {"dimensions": dims, "gridding": "rectilinear"},
+        "hints": {"dimensions": dims, **({} if row_events else {"gridding": "rectilinear"})},
     }
     if extents is not None:
         md["extents"] = [[float(a), float(b)] for a, b in extents]

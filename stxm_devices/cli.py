@@ -38,8 +38,10 @@ from .config import ConfigError, load_config
 def _sim(args: argparse.Namespace) -> int:
     config = load_config(os.environ, prefix=args.prefix)
     port = args.port or free_port_pair()
-    print(f"STXM sim: prefix {config.prefix!r} on 127.0.0.1:{port}. A client needs:", flush=True)
+    served = " ".join(f"{host}:{port}" for host in args.interfaces or ["127.0.0.1"])
+    print(f"STXM sim: prefix {config.prefix!r} on {served}. A client needs:", flush=True)
     client = {**loopback_client_environment([port]), "STXM_PREFIX": config.prefix}
+    client["EPICS_CA_ADDR_LIST"] = served
     for key, value in client.items():
         print(f"  export {key}='{value}'", flush=True)
     run_sim(

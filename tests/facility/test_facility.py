@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import h5py
@@ -89,6 +90,15 @@ def _files(root: Path) -> set[Path]:
     return set((root / "data").glob("*.nxs"))
 
 
+def _journals(root: Path) -> set[Path]:
+    return set((root / "data").glob("*.jsonl"))
+
+
+def _service(root: Path, name: str):
+    """The recorded service ``name`` (its pid, log, address)."""
+    return next(s for s in read_state(Layout(root)) if s.name == name)
+
+
 def _run_queue(api) -> list[dict]:
     """Start the queue, wait for it to empty; the history items it ran."""
     before = len(api.history_get()["items"])
@@ -99,17 +109,51 @@ def _run_queue(api) -> list[dict]:
     return items
 
 
+def _until(condition, failure: Callable[[], str], timeout: float = SCAN_TIMEOUT_S, poll=0.5):
+    """Poll ``condition`` until it is true; fail with ``failure()`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, failure()
+        time.sleep(poll)
+
+
 def _wait_for_files(root: Path, before: set[Path], count: int) -> list[Path]:
-    deadline = time.monotonic() + SCAN_TIMEOUT_S
-    while len(new := _files(root) - before) < count:
-        assert time.monotonic() < deadline, f"{len(new)} of {count} files assembled"
-        time.sleep(0.5)
-    return sorted(new)
+    _until(
+        lambda: len(_files(root) - before) >= count,
+        lambda: f"{len(_files(root) - before)} of {count} files assembled",
+    )
+    return sorted(_files(root) - before)
 
 
 def _check(path: Path) -> None:
     checked = _stxm("check", str(path), timeout=120)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def _reexport(root: Path, uid: str, into: Path) -> Path:
+    """``stxm assemble --tiled``: run ``uid`` re-exported from the Tiled server into ``into``."""
+    exported = _stxm(
+        "assemble",
+        "--tiled",
+        addresses(root)["tiled"],
+        "--api-key",
+        api_key(Layout(root)),
+        "--uid",
+        uid,
+        "--data-dir",
+        str(into),
+        "--allow-outside",
+        str(root / "data"),
+        timeout=300,
+    )
+    assert exported.returncode == 0, exported.stderr
+    (path,) = map(Path, exported.stdout.split())
+    return path
+
+
+def _counts(path: Path):
+    with h5py.File(path) as h5:
+        return h5["entry0/counter0/data"][()]
 
 
 def _tiled(root: Path):
@@ -121,10 +165,10 @@ def _tiled(root: Path):
 def _tiled_run(root: Path, uid: str):
     """Run ``uid`` once the tiled-writer consumer has written its stop document."""
     catalog = _tiled(root)
-    deadline = time.monotonic() + SCAN_TIMEOUT_S
-    while uid not in catalog or not catalog[uid].metadata.get("stop"):
-        assert time.monotonic() < deadline, f"run {uid} never complete in Tiled"
-        time.sleep(0.5)
+    _until(
+        lambda: uid in catalog and catalog[uid].metadata.get("stop"),
+        lambda: f"run {uid} never complete in Tiled",
+    )
     return catalog[uid]
 
 
@@ -160,11 +204,12 @@ def test_a_malformed_broker_message_is_logged_and_skipped(root):
         await client.drain()
 
     asyncio.run(asyncio.wait_for(publish(), 30))
-    log = Path(next(s.log for s in read_state(Layout(root)) if s.name == "assembler"))
-    deadline = time.monotonic() + 30
-    while log.read_text().count("skipped broker message") < 2:
-        assert time.monotonic() < deadline, log.read_text()[-2000:]
-        time.sleep(0.3)
+    log = Path(_service(root, "assembler").log)
+    _until(
+        lambda: log.read_text().count("skipped broker message") >= 2,
+        lambda: log.read_text()[-2000:],
+        timeout=30,
+    )
     text = log.read_text()
     assert "the event document is not JSON" in text
     assert "'stxm.documents.nonsense' is not stxm.documents.<document name>" in text
@@ -179,10 +224,8 @@ def test_image_and_stack_through_the_queue_assembled_and_in_tiled(root, api):
     files = _wait_for_files(root, before, 2)
     for path in files:
         _check(path)
-    with h5py.File(files[0]) as h5:
-        assert h5["entry0/counter0/data"].shape[-2:] == (20, 20)
-    with h5py.File(files[1]) as h5:
-        assert h5["entry0/counter0/data"].shape == (3, 10, 10)
+    assert _counts(files[0]).shape[-2:] == (20, 20)
+    assert _counts(files[1]).shape == (3, 10, 10)
     for item in items:
         for uid in item["result"]["run_uids"]:
             assert _tiled_run(root, uid)["primary"].read() is not None
@@ -215,22 +258,7 @@ def test_ptycho_frames_from_tiled_reexported(root, api, tmp_path):
     uid = item["result"]["run_uids"][0]
     frames = _tiled_run(root, uid)["primary"]["det1_image"].read()
     assert frames.shape[0] > 1 and frames.shape[-2:] == (256, 256)  # one frame a point
-    exported = _stxm(
-        "assemble",
-        "--tiled",
-        addresses(root)["tiled"],
-        "--api-key",
-        api_key(Layout(root)),
-        "--uid",
-        uid,
-        "--data-dir",
-        str(tmp_path),
-        "--allow-outside",
-        str(root / "data"),
-        timeout=300,
-    )
-    assert exported.returncode == 0, exported.stderr
-    (path,) = map(Path, exported.stdout.split())
+    path = _reexport(root, uid, tmp_path)
     _check(path)
     with h5py.File(path) as again, h5py.File(live) as first:
         exported_frames = again["entry0/instrument/det1_image/data"][()]
@@ -260,20 +288,18 @@ def test_pause_resume_abort_from_the_api(api):
 
 
 def test_assembler_killed_mid_stack_finishes_the_file_once(root, api, tmp_path):
-    layout = Layout(root)
-    assembler = next(s for s in read_state(layout) if s.name == "assembler")
-    before, journals_before = _files(root), set((root / "data").glob("*.jsonl"))
+    assembler = _service(root, "assembler")
+    before, journals_before = _files(root), _journals(root)
     stack = dict(regions=[STACK_REGION], energy_regions=[(280.0, 300.0, 8)])
     queue_plan(api, "image_stack", **stack)
     api.queue_start()
-    deadline = time.monotonic() + SCAN_TIMEOUT_S
-    while True:  # kill it once it holds three of the eight energies
-        journals = set((root / "data").glob("*.jsonl")) - journals_before
-        starts = sum(p.read_text().count('["start"') for p in journals)
-        if starts >= 3:
-            break
-        assert time.monotonic() < deadline, "the stack never reached the assembler"
-        time.sleep(0.1)
+    _until(  # kill it once it holds three of the eight energies
+        lambda: (
+            sum(p.read_text().count('["start"') for p in _journals(root) - journals_before) >= 3
+        ),
+        lambda: "the stack never reached the assembler",
+        poll=0.1,
+    )
     os.kill(assembler.pid, signal.SIGKILL)
     api.wait_for_idle(timeout=SCAN_TIMEOUT_S)
     (item,) = api.history_get()["items"][-1:]
@@ -284,30 +310,12 @@ def test_assembler_killed_mid_stack_finishes_the_file_once(root, api, tmp_path):
     time.sleep(2)  # a duplicate would come now
     assert len(_files(root) - before) == 1
     _check(path)
-    (journal,) = set((root / "data").glob("*.jsonl")) - journals_before
+    (journal,) = _journals(root) - journals_before
     lines = [json.loads(line) for line in journal.read_text().splitlines()]
     ids = [json.dumps([name, doc.get("uid")]) for name, doc in lines if "uid" in doc]
     assert len(ids) == len(set(ids)), "a document journaled twice"
     for uid in item["result"]["run_uids"]:  # the other consumer of the stream went on
         _tiled_run(root, uid)
-    exported = _stxm(
-        "assemble",
-        "--tiled",
-        addresses(root)["tiled"],
-        "--api-key",
-        api_key(layout),
-        "--uid",
-        item["result"]["run_uids"][0],
-        "--data-dir",
-        str(tmp_path),
-        "--allow-outside",
-        str(root / "data"),
-        timeout=300,
-    )
-    assert exported.returncode == 0, exported.stderr
-    (undisturbed,) = map(Path, exported.stdout.split())
-    with h5py.File(path) as killed, h5py.File(undisturbed) as whole:
-        assert killed["entry0/counter0/data"].shape == (8, 10, 10)
-        np.testing.assert_array_equal(
-            killed["entry0/counter0/data"][()], whole["entry0/counter0/data"][()]
-        )
+    killed, whole = _counts(path), _counts(_reexport(root, item["result"]["run_uids"][0], tmp_path))
+    assert killed.shape == (8, 10, 10)
+    np.testing.assert_array_equal(killed, whole)

@@ -189,3 +189,27 @@ def test_stage_images_and_focus_scans_put_their_stages_back(RE, beamline):
     RE(plans.detector_image(beamline, region=plans.Region(0, 1500, 3, 0, 1500, 2)))
     RE(plans.osa_focus(beamline, n_points=3, zp_range_um=10, n_zp=2))
     assert [m.position for m in detector_stage] == pytest.approx(before)
+
+
+@pytest.mark.parametrize("mode", ["line", "step"])
+def test_the_best_effort_callback_follows_line_and_step_images(RE, beamline, monkeypatch, mode):
+    """A line-mode event holds a whole row: no LiveGrid pixel per event (it failed at each)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from bluesky.callbacks.best_effort import BestEffortCallback
+
+    monkeypatch.setenv("BLUESKY_DEBUG_CALLBACKS", "1")  # a callback's error stops the plan
+    RE.subscribe(BestEffortCallback())
+    try:
+        region = dict(x_center_um=0, x_range_um=6, nx=4, y_center_um=0, y_range_um=4, ny=3)
+        (start,) = [
+            run["start"] for run in collect(RE, plans.stxm_image(beamline, mode=mode, **region))
+        ]
+    finally:
+        plt.close("all")
+    dimensions = [fields for fields, _ in start["hints"]["dimensions"]]
+    assert dimensions == (
+        [["stage_fine_y"]] if mode == "line" else [["stage_fine_y"], ["stage_fine_x"]]
+    )

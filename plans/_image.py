@@ -19,7 +19,15 @@ from nxstxm.contract import EnergyRegion, ImageIndex, Polarization, Roi, Spatial
 from stxm_devices import Beamline
 
 from ._runs import FIRST_ENTRY, RunSpec, ScanRequest, scan_run
-from .acquisition import RowMode, check_fly_line, counting, fly_rows, select_detectors, step_path
+from .acquisition import (
+    RowMode,
+    check_fly_line,
+    counting,
+    fly_rows,
+    select_detectors,
+    step_path,
+    step_rows,
+)
 from .checks import PlanArgumentError, check_within_limits
 from .metadata import positioner
 
@@ -77,15 +85,34 @@ def check_grid(beamline: Beamline, grid: Grid, mode: RowMode, dwell_ms: float) -
         check_within_limits(x_motor, grid.x_points, f"x ({grid.x_name})")
 
 
+def row_timing(
+    beamline: Beamline, request: ScanRequest, grid: Grid, detectors: Sequence[Any]
+) -> RowMode:
+    """How ``grid``'s rows are measured: LINE, STEP (hardware-timed rows) or POINT.
+
+    ``mode='step'`` runs each row in the counter's StepLine mode when the counter is the
+    only detector and X is the fine stage; otherwise (an area detector, another X axis)
+    point by point from bluesky, as ``mode='point'`` always does.
+    """
+    if request.mode is RowMode.STEP and (
+        list(detectors) != [beamline.counter]
+        or grid.motors(beamline)[0] is not beamline.stage.fine_x
+    ):
+        return RowMode.POINT
+    return request.mode
+
+
 def image_rows(
     beamline: Beamline, request: ScanRequest, grid: Grid, detectors: Sequence[Any]
 ) -> MsgGenerator:
-    """The events of one image: a row per event (line) or a point per event (step)."""
+    """The events of one image: a row per event (line, step) or a point per event (point)."""
     x_motor, y_motor = grid.motors(beamline)
     readables = [beamline.ring_current]
-    if request.mode is RowMode.LINE:
+    timing = row_timing(beamline, request, grid, detectors)
+    if timing is not RowMode.POINT:
+        rows = fly_rows if timing is RowMode.LINE else step_rows
         return (
-            yield from fly_rows(
+            yield from rows(
                 beamline,
                 grid.x_points,
                 [y_motor],
@@ -123,7 +150,7 @@ def image_spec(
             (grid.y_points[0], grid.y_points[-1]),
             (grid.x_points[0], grid.x_points[-1]),
         ),
-        extra={"row_mode": request.mode.value},
+        extra={"row_mode": row_timing(beamline, request, grid, detectors).value},
     )
 
 

@@ -2,7 +2,9 @@
 
 - :func:`stxm_run` — one run: open it with the standard metadata, read the baseline,
   stage the detectors, acquire, close it (a multi-image scan is several of these).
-- :func:`step_path` — one event per point: move, trigger, read.
+- :func:`step_path` — one event per point: move, trigger, read (a checkpoint per row).
+- :func:`step_rows` — one event per row: the counter's StepLine mode, in which the sim's
+  controller moves fine X, settles and counts each point of the row with the stage still.
 - :func:`fly_rows` — one event per row: the counter's line mode while fine X flies, the
   event holding the counts waveform and the measured X of every point (as pyStxm).
 - :func:`returning` — put motors back where they were after a plan, whatever happens.
@@ -34,7 +36,8 @@ logger = logging.getLogger(__name__)
 class RowMode(enum.StrEnum):
     """How image rows are measured."""
 
-    STEP = "step"  # move, trigger, read at every point
+    STEP = "step"  # the beam still in each dwell: hardware-timed rows where possible
+    POINT = "point"  # step, every point moved, triggered and read from bluesky
     LINE = "line"  # the counter's line mode while the fine X stage flies
 
 
@@ -218,12 +221,15 @@ def step_path(
 ) -> MsgGenerator:
     """Visit each row of ``positions`` (n points × len(motors)): move all, trigger, read.
 
-    ``before_trigger(index)`` may set something per point (the pattern generator's dwell).
+    A checkpoint where the first (slowest) motor moves: a pause resumes at the start of
+    the row (a redone point keeps its seq_num, bluesky's rewind). ``before_trigger(index)``
+    may set something per point (the pattern generator's dwell).
     """
     positions = np.atleast_2d(np.asarray(positions, dtype=float))
     previous = np.full(len(motors), np.nan)
     for index, point in enumerate(positions):
-        yield from bps.checkpoint()
+        if point[0] != previous[0]:
+            yield from bps.checkpoint()
         moves = [
             arg
             for motor, target, last in zip(motors, point, previous, strict=True)
@@ -236,6 +242,34 @@ def step_path(
         if before_trigger is not None:
             yield from before_trigger(index)
         yield from bps.trigger_and_read([*readables, *motors])
+
+
+def step_rows(
+    beamline: Beamline,
+    x_points: np.ndarray,
+    row_motors: Sequence[Any],
+    row_positions: np.ndarray,
+    dwell_ms: float,
+    *,
+    readables: Sequence[Any] = (),
+) -> MsgGenerator:
+    """One event per row, hardware-timed: move the row motors, then one StepLine trigger.
+
+    The counter's controller steps fine X through ``x_points`` (evenly spaced), settles
+    (the counter's SettleTime), checks the position and counts each point with the stage
+    still; the event holds the counts and the measured X per point, as a fly row's does.
+    A checkpoint per row: a pause resumes at the row.
+    """
+    counter = beamline.counter
+
+    def rows():
+        for row in np.atleast_2d(np.asarray(row_positions, dtype=float)):
+            yield from bps.checkpoint()
+            yield from bps.mv(*(arg for pair in zip(row_motors, row, strict=True) for arg in pair))
+            yield from bps.trigger_and_read([counter, *row_motors, *readables])
+
+    settings = counter.step_line_settings(x_points, dwell_ms, settle_ms=None)
+    return (yield from configured(settings, rows()))
 
 
 def fly_rows(

@@ -96,8 +96,9 @@ def test_hardware_timed_step_image_equals_the_per_point_step_image(RE, disk_imag
     )
 
 
-def _pause_in_row(plan, row: int):
-    """``plan``, pausing (as a second Ctrl+C would) once row ``row`` has been counted."""
+def _pause_after_trigger(plan, number: int):
+    """``plan``, pausing (as a second Ctrl+C would) once the counter's ``number``-th
+    trigger (from 0: a row in step mode, a point in point mode) has been counted."""
     triggers = 0
 
     def pause(msg):
@@ -105,7 +106,7 @@ def _pause_in_row(plan, row: int):
         if msg.command != "trigger" or msg.obj.name != "counter0":
             return None, None
         triggers += 1
-        if triggers != row + 1:
+        if triggers != number + 1:
             return None, None
 
         def then_pause():
@@ -123,7 +124,7 @@ def test_a_pause_in_a_row_resumes_at_that_row(RE, disk_image, tmp_path):
     reference, *_ = assembled(RE, plans.stxm_image(beamline, mode="step", **region), tmp_path / "a")
     assembler = NXstxmAssembler(tmp_path / "b")
     documents = []
-    paused = _pause_in_row(plans.stxm_image(beamline, mode="step", **region), row=2)
+    paused = _pause_after_trigger(plans.stxm_image(beamline, mode="step", **region), 2)
     with pytest.raises(RunEngineInterrupted):
         RE(paused, [assembler, lambda name, doc: documents.append((name, doc))])
     counted = [d for n, d in documents if n == "event" and "counter0_counts" in d["data"]]
@@ -139,4 +140,30 @@ def test_a_pause_in_a_row_resumes_at_that_row(RE, disk_image, tmp_path):
     with h5py.File(path) as h5:
         image = h5["entry0/counter0/data"][()].astype(float).reshape(SHAPE)
         assert h5["entry0/status/data"].asstr()[()] != "incomplete"
+    assert chi2(image, reference) < 2
+
+
+def test_points_redone_after_a_pause_mid_row_are_placed_once(RE, disk_image, tmp_path):
+    beamline, region = disk_image
+    reference, *_ = assembled(RE, plans.stxm_image(beamline, mode="step", **region), tmp_path / "a")
+    assembler = NXstxmAssembler(tmp_path / "b")
+    documents = []
+    third_of_row_2 = 2 * SHAPE[1] + 3
+    paused = _pause_after_trigger(
+        plans.stxm_image(beamline, mode="point", **region), third_of_row_2
+    )
+    with pytest.raises(RunEngineInterrupted):
+        RE(paused, [assembler, lambda name, doc: documents.append((name, doc))])
+    RE.resume()
+
+    assert assembler.errors == []
+    events = [d for n, d in documents if n == "event" and "counter0_counts" in d["data"]]
+    seq_nums = [e["seq_num"] for e in events]
+    assert len(seq_nums) > SHAPE[0] * SHAPE[1]  # row 2's first points were measured again
+    assert sorted(set(seq_nums)) == list(range(1, SHAPE[0] * SHAPE[1] + 1))
+    [path] = assembler.written
+    with h5py.File(path) as h5:
+        image = h5["entry0/counter0/data"][()].astype(float).reshape(SHAPE)
+        y = h5["entry0/instrument/sample_y/data"][()].reshape(SHAPE)
+    assert np.ptp(y, axis=1).max() < 1e-3  # every row at one Y
     assert chi2(image, reference) < 2

@@ -19,7 +19,8 @@ from bluesky.utils import RunEngineInterrupted
 
 import plans
 from iocs.physics import StxmModel
-from nxstxm import NXstxmAssembler
+from nxstxm import NXstxmAssembler, check_file
+from nxstxm.check import validate_entries
 
 SHAPE = (6, 10)  # rows, points per row
 
@@ -54,6 +55,10 @@ def assembled(RE, plan, data_dir, *, subscribed=()):
     RE(plan, [assembler, lambda name, doc: documents.append((name, doc)), *subscribed])
     assert assembler.errors == []
     [path] = assembler.written
+    counts, messages = validate_entries(path)  # what `stxm check` reports
+    assert all(found == (0, 0) for found in counts.values()), (counts, messages)
+    report = check_file(path)
+    assert report.ok, report.text()
     with h5py.File(path) as h5:
         image = h5["entry0/counter0/data"][()].astype(float).reshape(SHAPE)
         x = h5["entry0/instrument/sample_x/data"][()]

@@ -176,6 +176,39 @@ def test_a_step_point_moves_then_triggers_then_reads(beamline):
     assert any(m.command == "set" and m.obj is beamline.osa.x for m in sent[: events[0]])
 
 
+def _primary_events(sent) -> list[int]:
+    return [
+        i for i, m in enumerate(sent) if m.command == "create" and m.kwargs["name"] == "primary"
+    ]
+
+
+def test_a_step_image_with_the_counter_is_one_step_line_trigger_per_row(beamline):
+    plan = plans.stxm_image(
+        beamline, x_center_um=0, x_range_um=4, nx=6, y_center_um=0, y_range_um=4, ny=3, mode="step"
+    )
+    sent = messages(plan)
+    counter = beamline.counter
+    configured = {}  # the first value set (the last ones put the settings back)
+    for m in sent:
+        if m.command == "set":
+            configured.setdefault(m.obj.name, m.args[0])
+    assert configured[counter.mode.name] == "StepLine"
+    assert configured[counter.line_points.name] == 6
+    assert configured[counter.line_step.name] == pytest.approx(0.8)
+    triggers = [i for i, m in enumerate(sent) if m.command == "trigger" and m.obj is counter]
+    assert len(triggers) == len(_primary_events(sent)) == 3  # a row per trigger and event
+    assert sum(m.command == "checkpoint" for m in sent) == 3
+    assert not any(m.command == "set" and m.obj is beamline.stage.fine_x for m in sent)
+    assert starts(sent)[0]["row_mode"] == "step"
+
+
+def test_per_point_steps_checkpoint_once_per_row(beamline):
+    sent = messages(MAKE["osa_image"](beamline))  # 3 rows of 4 points, stepped from bluesky
+    assert len(_primary_events(sent)) == 12
+    assert sum(m.command == "checkpoint" for m in sent) == 3
+    assert starts(sent)[0]["row_mode"] == "point"
+
+
 def test_stage_images_put_the_stage_back_only_once_it_moved(beamline):
     sent = messages(MAKE["osa_image"](beamline), {**READINGS, "osa_x": 12.5})
     last_sets = [m for m in sent if m.command == "set"][-2:]

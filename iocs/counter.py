@@ -170,6 +170,9 @@ class CounterIOC(PVGroup):
         self.model = model
         self.positions = positions
         self.clock = clock
+        # One acquisition at a time: an Acquire put while one runs (a client resuming a
+        # paused scan re-triggers the row it abandoned) starts when that one has ended.
+        self._acquiring = asyncio.Lock()
 
     @noise.startup
     async def noise(self, instance, async_lib):
@@ -186,11 +189,12 @@ class CounterIOC(PVGroup):
     async def acquire(self, instance, value):
         if value != "Acquire":
             return "Done"
-        await instance.write("Acquire", verify_value=False)
-        try:
-            await self._acquire(instance)
-        finally:
-            await instance.write("Done", verify_value=False)
+        async with self._acquiring:
+            await instance.write("Acquire", verify_value=False)
+            try:
+                await self._acquire(instance)
+            finally:
+                await instance.write("Done", verify_value=False)
         return "Done"
 
     async def _acquire(self, instance) -> None:

@@ -8,6 +8,8 @@ point from the client), and each point must be counted where it was meant to be.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -42,6 +44,9 @@ def test_step_line_equals_counting_point_by_point(row):
     cid = fine_x.motor_done_move.subscribe(lambda value, **kw: done_moving.append(value), run=False)
     try:
         counter.trigger().wait(30)
+        deadline = time.monotonic() + 5  # the DMOV monitor may trail the Acquire's completion
+        while done_moving[-1:] != [1] and time.monotonic() < deadline:
+            time.sleep(0.01)
     finally:
         fine_x.motor_done_move.unsubscribe(cid)
     reading = counter.read()

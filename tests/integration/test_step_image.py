@@ -101,9 +101,9 @@ def test_hardware_timed_step_image_equals_the_per_point_step_image(RE, disk_imag
     )
 
 
-def _pause_after_trigger(plan, number: int):
-    """``plan``, pausing (as a second Ctrl+C would) once the counter's ``number``-th
-    trigger (from 0: a row in step mode, a point in point mode) has been counted."""
+def _pause_after_trigger(plan, number: int, *, counted: bool = True):
+    """``plan``, pausing (as a second Ctrl+C would) at the counter's ``number``-th trigger
+    (from 0: a row in step mode, a point in point mode), once counted or while counting."""
     triggers = 0
 
     def pause(msg):
@@ -116,7 +116,8 @@ def _pause_after_trigger(plan, number: int):
 
         def then_pause():
             yield msg
-            yield Msg("wait", None, group=msg.kwargs.get("group"))
+            if counted:
+                yield Msg("wait", None, group=msg.kwargs.get("group"))
             yield Msg("pause", defer=False)
 
         return then_pause(), None
@@ -124,16 +125,21 @@ def _pause_after_trigger(plan, number: int):
     return plan_mutator(plan, pause)
 
 
-def test_a_pause_in_a_row_resumes_at_that_row(RE, disk_image, tmp_path):
+@pytest.mark.parametrize("counted", [True, False], ids=["row-counted", "row-in-flight"])
+def test_a_pause_in_a_row_resumes_at_that_row(RE, disk_image, tmp_path, counted):
     beamline, region = disk_image
+    # Long dwells when pausing in flight: the row is still being counted at the resume.
+    region = region | ({} if counted else {"dwell_ms": 40.0})
     reference, *_ = assembled(RE, plans.stxm_image(beamline, mode="step", **region), tmp_path / "a")
     assembler = NXstxmAssembler(tmp_path / "b")
     documents = []
-    paused = _pause_after_trigger(plans.stxm_image(beamline, mode="step", **region), 2)
+    paused = _pause_after_trigger(
+        plans.stxm_image(beamline, mode="step", **region), 2, counted=counted
+    )
     with pytest.raises(RunEngineInterrupted):
         RE(paused, [assembler, lambda name, doc: documents.append((name, doc))])
-    counted = [d for n, d in documents if n == "event" and "counter0_counts" in d["data"]]
-    assert len(counted) == 2  # rows 0 and 1; row 2 was counted but not yet read
+    counted_rows = [d for n, d in documents if n == "event" and "counter0_counts" in d["data"]]
+    assert len(counted_rows) == 2  # rows 0 and 1; row 2 is measured again on resuming
     RE.resume()
 
     assert assembler.errors == []

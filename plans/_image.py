@@ -24,6 +24,7 @@ from .acquisition import (
     check_fly_line,
     counting,
     fly_rows,
+    row_timing,
     select_detectors,
     step_path,
     step_rows,
@@ -85,30 +86,13 @@ def check_grid(beamline: Beamline, grid: Grid, mode: RowMode, dwell_ms: float) -
         check_within_limits(x_motor, grid.x_points, f"x ({grid.x_name})")
 
 
-def row_timing(
-    beamline: Beamline, request: ScanRequest, grid: Grid, detectors: Sequence[Any]
-) -> RowMode:
-    """How ``grid``'s rows are measured: LINE, STEP (hardware-timed rows) or POINT.
-
-    ``mode='step'`` runs each row in the counter's StepLine mode when the counter is the
-    only detector and X is the fine stage; otherwise (an area detector, another X axis)
-    point by point from bluesky, as ``mode='point'`` always does.
-    """
-    if request.mode is RowMode.STEP and (
-        list(detectors) != [beamline.counter]
-        or grid.motors(beamline)[0] is not beamline.stage.fine_x
-    ):
-        return RowMode.POINT
-    return request.mode
-
-
 def image_rows(
     beamline: Beamline, request: ScanRequest, grid: Grid, detectors: Sequence[Any]
 ) -> MsgGenerator:
     """The events of one image: a row per event (line, step) or a point per event (point)."""
     x_motor, y_motor = grid.motors(beamline)
     readables = [beamline.ring_current]
-    timing = row_timing(beamline, request, grid, detectors)
+    timing = row_timing(beamline, request.mode, detectors, x_motor, horizontal=True)
     if timing is not RowMode.POINT:
         rows = fly_rows if timing is RowMode.LINE else step_rows
         return (
@@ -135,9 +119,14 @@ def image_spec(
     index: int = 0,
     body: MsgGenerator | None = None,
 ) -> RunSpec:
-    """The run measuring ``grid``; ``body`` replaces the standard rows (a plan's own path)."""
+    """The run measuring ``grid``; ``body`` (a plan's own point path) replaces the rows."""
     detectors = select_detectors(beamline, request.detector_names, request.mode)
     x_motor, y_motor = grid.motors(beamline)
+    timing = (
+        RowMode.POINT
+        if body is not None
+        else row_timing(beamline, request.mode, detectors, x_motor, horizontal=True)
+    )
     return RunSpec(
         detectors=detectors,
         motors=[y_motor, x_motor],
@@ -150,7 +139,7 @@ def image_spec(
             (grid.y_points[0], grid.y_points[-1]),
             (grid.x_points[0], grid.x_points[-1]),
         ),
-        extra={"row_mode": row_timing(beamline, request, grid, detectors).value},
+        extra={"row_mode": timing.value},
     )
 
 

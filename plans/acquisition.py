@@ -63,6 +63,24 @@ def select_detectors(beamline: Beamline, names: Sequence[str], mode: RowMode) ->
     return devices
 
 
+def row_timing(
+    beamline: Beamline, mode: RowMode, detectors: Sequence[Any], x_motor: Any, *, horizontal: bool
+) -> RowMode:
+    """How rows are measured: LINE, STEP (hardware-timed rows) or POINT.
+
+    ``mode='step'`` runs each row in the counter's StepLine mode when the counter is the
+    only detector and the row is a horizontal line of fine X; otherwise (an area
+    detector, another axis, a slanted line) point by point from bluesky, as
+    ``mode='point'`` always does.
+    """
+    hardware = (
+        list(detectors) == [beamline.counter] and x_motor is beamline.stage.fine_x and horizontal
+    )
+    if mode is RowMode.STEP and not hardware:
+        return RowMode.POINT
+    return mode
+
+
 def exposure_signal(detector: Any) -> Any:
     """The area detector's AcquireTime: ``cam`` (ophyd) or ``driver`` (an ophyd-async detector)."""
     camera = getattr(detector, "cam", None) or detector.driver

@@ -178,3 +178,32 @@ def test_points_redone_after_a_pause_mid_row_are_placed_once(RE, disk_image, tmp
         y = h5["entry0/instrument/sample_y/data"][()].reshape(SHAPE)
     assert np.ptp(y, axis=1).max() < 1e-3  # every row at one Y
     assert chi2(image, reference) < 2
+
+
+def test_a_stepped_line_spectrum_is_hardware_timed_and_equals_the_per_point_one(
+    RE, disk_image, tmp_path
+):
+    beamline, region = disk_image
+    half = region["x_range_um"] / 2
+    files = {}
+    for mode in ("step", "point"):
+        plan = plans.line_spectrum(
+            beamline,
+            start_um=(region["x_center_um"] - half, region["y_center_um"]),
+            stop_um=(region["x_center_um"] + half, region["y_center_um"]),
+            n_points=SHAPE[1],
+            energy_regions=[(700.0, 705.0, 2)],
+            mode=mode,
+        )
+        assembler = NXstxmAssembler(tmp_path / mode)
+        RE(plan, assembler)
+        assert assembler.errors == []
+        [files[mode]] = assembler.written
+    images = {}
+    for mode, path in files.items():
+        assert check_file(path).ok
+        with h5py.File(path) as h5:
+            images[mode] = h5["entry0/counter0/data"][()].astype(float)
+    assert images["step"].shape == images["point"].shape
+    assert images["point"].max() > 1.02 * images["point"].min()
+    assert chi2(images["step"], images["point"]) < 2

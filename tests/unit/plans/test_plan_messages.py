@@ -280,3 +280,20 @@ def test_pattern_gen_sets_each_pads_dwell_before_its_points(beamline):
     assert dwells[0] == 1.0 and set(dwells) >= {1.0, 2.0, 3.0, 4.0, 0.1}
     [start] = starts(sent)
     assert np.asarray(start["dwell_map_ms"]).shape == (5, 5)
+
+
+@pytest.mark.parametrize(("stop_y", "row_mode"), [(0.0, "step"), (1.0, "point")])
+def test_a_stepped_line_spectrum_is_hardware_timed_when_horizontal(beamline, stop_y, row_mode):
+    plan = plans.line_spectrum(
+        beamline,
+        start_um=(-2, 0),
+        stop_um=(2, stop_y),
+        n_points=8,
+        energy_regions=[(700.0, 710.0, 2)],
+        mode="step",
+    )
+    sent = messages(plan)
+    counter = beamline.counter
+    triggers = sum(m.command == "trigger" and m.obj is counter for m in sent)
+    assert starts(sent)[0]["row_mode"] == row_mode
+    assert triggers == len(_primary_events(sent)) == (2 if row_mode == "step" else 16)

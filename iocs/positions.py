@@ -113,7 +113,11 @@ class ChannelAccessPositions:
     loop (a startup hook) before use.
     """
 
-    def __init__(self, prefixes: Mapping[str, str], history: int = 4096) -> None:
+    #: Monitor updates kept per axis: a whole step row (up to 4096 points, a few RBV
+    #: updates each) is looked up once it is over.
+    HISTORY = 16384
+
+    def __init__(self, prefixes: Mapping[str, str], history: int = HISTORY) -> None:
         self.prefixes = dict(prefixes)
         self._history: dict[str, deque[tuple[float, float]]] = {}
         self._settings: dict[str, object] = {}

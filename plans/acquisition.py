@@ -259,7 +259,30 @@ def step_path(
         previous = point
         if before_trigger is not None:
             yield from before_trigger(index)
-        yield from bps.trigger_and_read([*readables, *motors])
+        yield from _point_event(readables, motors)
+
+
+def _point_event(readables: Sequence[Any], motors: Sequence[Any]) -> MsgGenerator:
+    """One event: trigger the readables, then read them and the motors.
+
+    As ``trigger_and_read`` without triggering the motors (a positioner's trigger does
+    nothing but cost a message each point).
+    """
+    group = "point"
+    for device in separate_devices(readables):
+        yield from bps.trigger(device, group=group)
+    yield from bps.wait(group=group)
+    yield from bps.create("primary")
+
+    def reading():
+        for device in separate_devices([*readables, *motors]):
+            yield from bps.read(device)
+
+    def dropped(error: Exception) -> MsgGenerator:
+        yield from bps.drop()  # a failed reading leaves no event open (as trigger_and_read)
+        raise error
+
+    yield from bpp.contingency_wrapper(reading(), except_plan=dropped, else_plan=bps.save)
 
 
 def step_rows(

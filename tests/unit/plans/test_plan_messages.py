@@ -202,10 +202,12 @@ def test_a_step_image_with_the_counter_is_one_step_line_trigger_per_row(beamline
     assert starts(sent)[0]["row_mode"] == "step"
 
 
-def test_per_point_steps_checkpoint_once_per_row(beamline):
+def test_per_point_steps_checkpoint_once_per_row_and_trigger_no_motor(beamline):
     sent = messages(MAKE["osa_image"](beamline))  # 3 rows of 4 points, stepped from bluesky
     assert len(_primary_events(sent)) == 12
     assert sum(m.command == "checkpoint" for m in sent) == 3
+    motors = {beamline.osa.x, beamline.osa.y}
+    assert not any(m.command == "trigger" and m.obj in motors for m in sent)
     assert starts(sent)[0]["row_mode"] == "point"
 
 

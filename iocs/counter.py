@@ -170,6 +170,9 @@ class CounterIOC(PVGroup):
         self.model = model
         self.positions = positions
         self.clock = clock
+        # One acquisition at a time: an Acquire put while one runs (a client resuming a
+        # paused scan re-triggers the row it abandoned) starts when that one has ended.
+        self._acquiring = asyncio.Lock()
 
     @noise.startup
     async def noise(self, instance, async_lib):
@@ -186,11 +189,12 @@ class CounterIOC(PVGroup):
     async def acquire(self, instance, value):
         if value != "Acquire":
             return "Done"
-        await instance.write("Acquire", verify_value=False)
-        try:
-            await self._acquire(instance)
-        finally:
-            await instance.write("Done", verify_value=False)
+        async with self._acquiring:
+            await instance.write("Acquire", verify_value=False)
+            try:
+                await self._acquire(instance)
+            finally:
+                await instance.write("Done", verify_value=False)
         return "Done"
 
     async def _acquire(self, instance) -> None:
@@ -229,32 +233,37 @@ class CounterIOC(PVGroup):
         await self.counts.write(int(counts.sum()))
 
     async def _step_line(self, instance, dwell_ms: float) -> tuple[np.ndarray, np.ndarray]:
-        """Move, settle, check, count, next: the row's counts and measured fine X."""
+        """Move, settle, check, count, next: the row's counts and measured fine X.
+
+        The stage's controller runs the row (move to each target, hold for the settle
+        and the dwell) and gives when it arrived at each point; each dwell starts
+        SettleTime after that arrival, as a controller times it, and the counts of every
+        dwell come from the model at once when the row is over.
+        """
         points = int(self.line_points.value)
         targets = float(self.line_start.value) + float(self.line_step.value) * np.arange(points)
         settle_s = float(self.settle_time.value) / 1000.0
         tolerance = float(self.settle_tolerance.value)
         dwell_s = dwell_ms / 1000.0
-        counts = np.empty(points, np.int64)
-        measured = np.empty(points)
-        for index, target in enumerate(targets):
-            # The dwell starts SettleTime after the axis arrived, as a controller times it
-            # (not when this loop next runs).
-            start = await self.positions.move("fine_x", float(target)) + settle_s
-            await asyncio.sleep(max(0.0, start - self.clock()))
-            here = float(self.positions.position("fine_x", start))
-            if abs(here - target) > tolerance:
-                raise await refusal(
-                    instance,
-                    self.message,
-                    f"StepLine: fine X at {here:.4f} um, not within {tolerance} um of "
-                    f"point {index}'s {target:.4f} um (outside its limits?)",
-                )
-            middle = np.array([start + dwell_s / 2])
-            await asyncio.sleep(max(0.0, start + dwell_s - self.clock()))
-            counts[index] = (await self._counts(instance, middle, dwell_ms))[0]
-            measured[index] = float(self.positions.position("fine_x", middle)[0])
-        return counts, measured
+        try:
+            arrivals = await self.positions.step_through("fine_x", targets, settle_s + dwell_s)
+        except ValueError as error:
+            raise await refusal(instance, self.message, f"StepLine: fine X {error}") from error
+        starts = np.asarray(arrivals) + settle_s
+        here = np.asarray(self.positions.position("fine_x", starts))
+        off = np.flatnonzero(np.abs(here - targets) > tolerance)
+        if off.size:
+            index = int(off[0])
+            raise await refusal(
+                instance,
+                self.message,
+                f"StepLine: fine X at {here[index]:.4f} um, not within {tolerance} um of "
+                f"point {index}'s {targets[index]:.4f} um (outside its limits?)",
+            )
+        await asyncio.sleep(max(0.0, starts[-1] + dwell_s - self.clock()))
+        middles = starts + dwell_s / 2
+        counts = await self._counts(instance, middles, dwell_ms)
+        return counts, np.asarray(self.positions.position("fine_x", middles), dtype=float)
 
     async def _fine_x_motion_start(self, instance, *, armed_at: float) -> float:
         """Wait (up to MOTION_WAIT_S) for fine X to start moving; its start time."""

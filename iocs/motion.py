@@ -83,3 +83,79 @@ class Trajectory:
         travelled = np.where(tau < ramp, up, np.where(tau < ramp + cruise, flat, down))
         travelled = np.minimum(travelled, self.distance)
         return self.start + self.direction * travelled
+
+
+class StepProfile:
+    """A controller's own sequence of moves: to each target, hold there, move on.
+
+    Each move is a :class:`Trajectory` starting ``hold`` seconds after the previous
+    one arrived (the settle and dwell of a point-by-point line, as a PI E-712 wave
+    table runs it).  It answers what a single ``Trajectory`` does, so a motor follows
+    it like any move.
+    """
+
+    def __init__(self, moves: list[Trajectory]) -> None:
+        if not moves:
+            raise ValueError("a step profile needs at least one move")
+        self.moves = moves
+        self._t0s = np.array([move.t0 for move in moves])
+        self._ends = np.array([move.end_time for move in moves])
+
+    @classmethod
+    def through(
+        cls, start: float, targets: np.ndarray, t0: float, hold: float, **motion: float
+    ) -> StepProfile:
+        """Moves from ``start`` through ``targets`` from ``t0``, holding ``hold`` s at each.
+
+        ``motion``: the moves' velocity, accel_time and base_velocity.
+        """
+        moves = []
+        here, when = start, t0
+        for target in np.asarray(targets, dtype=float):
+            move = Trajectory(start=here, target=float(target), t0=when, **motion)
+            moves.append(move)
+            here, when = float(target), move.end_time + hold
+        return cls(moves)
+
+    @property
+    def arrivals(self) -> np.ndarray:
+        """When the axis arrived at each target."""
+        return self._ends.copy()
+
+    @property
+    def start(self) -> float:
+        return self.moves[0].start
+
+    @property
+    def target(self) -> float:
+        return self.moves[-1].target
+
+    @property
+    def t0(self) -> float:
+        return self.moves[0].t0
+
+    @property
+    def distance(self) -> float:
+        return sum(move.distance for move in self.moves)
+
+    @property
+    def direction(self) -> int:
+        return 1 if self.target >= self.start else -1
+
+    @property
+    def duration(self) -> float:
+        return self.end_time - self.t0
+
+    @property
+    def end_time(self) -> float:
+        return float(self._ends[-1])
+
+    def position_at(self, t: float | np.ndarray) -> np.ndarray:
+        """Position at time(s) ``t``: along the move under way, or held at its target."""
+        t = np.asarray(t, dtype=float)
+        which = np.clip(np.searchsorted(self._t0s, t, side="right") - 1, 0, len(self.moves) - 1)
+        out = np.empty(t.shape)
+        for index in np.unique(which):
+            mask = which == index
+            out[mask] = self.moves[int(index)].position_at(t[mask])
+        return out

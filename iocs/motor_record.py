@@ -33,7 +33,7 @@ from caproto.server import PVGroup, menus, pvproperty
 from caproto.server.records import MotorFields, register_record
 from caproto.server.server import PvpropertyDouble, PvpropertyShort
 
-from .motion import Trajectory
+from .motion import StepProfile, Trajectory
 from .refusal import CheckedEnum, RangedDouble, Refusing, finite_copies, out_of_range
 
 MSTA_DIRECTION = 1 << 0
@@ -341,6 +341,53 @@ class SimMotor(PVGroup):
         await self._motion_done.wait()
         return instance.value  # a STOP meanwhile set VAL to where the axis stopped
 
+    async def step_through(self, targets: np.ndarray, hold: float) -> np.ndarray:
+        """The controller moves through ``targets`` (user units), holding ``hold`` s at each.
+
+        One motion as the record sees it (a wave table run by the controller, not a put
+        per point): VAL/DVAL post the last target, DMOV stays 0 and RBV follows the
+        axis every ``update_period`` until it arrived at the last target.  Returns when
+        it arrived at each target (monotonic).  A target outside the user limits is
+        refused (LVIO, ValueError) before anything moves; a STOP meanwhile raises.
+        """
+        f = self.fields
+        targets = np.asarray(targets, dtype=float)
+        low, high = f.user_low_limit.value, f.user_high_limit.value
+        outside = np.flatnonzero((targets < low) | (targets > high)) if low != high else []
+        if len(outside):
+            await f.limit_violation.write(1)
+            index = int(outside[0])
+            raise ValueError(
+                f"point {index}'s {targets[index]:.4f} {self._initial['egu']} is not within "
+                f"the limits [{low:g}, {high:g}]"
+            )
+        if f.set_use_switch.value == "Set" or f.stop_pause_move_go.value != "Go":
+            raise ValueError(
+                f"the motor is in SET={f.set_use_switch.value}, SPMG={f.stop_pause_move_go.value}"
+            )
+        await f.limit_violation.write(0)
+        await f.dial_desired_value.write(self.dial_from_user(targets[-1]), verify_value=False)
+        await self.motor.write(float(targets[-1]), verify_value=False)
+        now = self.clock()
+        if self._move_task is not None and not self._move_task.done():
+            self._move_task.cancel()
+        profile = StepProfile.through(
+            float(self.trajectory.position_at(now)),
+            np.array([self.dial_from_user(target) for target in targets]),
+            now,
+            hold,
+            velocity=f.velocity.value,
+            accel_time=f.seconds_to_velocity.value,
+            base_velocity=f.base_velocity.value,
+        )
+        self.trajectory = profile
+        self._motion_done.clear()
+        self._move_task = asyncio.get_running_loop().create_task(self._run_move(profile))
+        await self._motion_done.wait()
+        if self.trajectory is not profile:
+            raise ValueError("the axis was stopped before the last point")
+        return profile.arrivals
+
     async def stop_motion(self, *, keep_target: bool) -> None:
         """Stop where the axis is now; VAL follows RBV unless pausing."""
         if self._move_task is not None and not self._move_task.done():
@@ -432,7 +479,7 @@ class SimMotor(PVGroup):
         self._motion_done.clear()
         self._move_task = asyncio.get_running_loop().create_task(self._run_move(self.trajectory))
 
-    async def _run_move(self, trajectory: Trajectory) -> None:
+    async def _run_move(self, trajectory: Trajectory | StepProfile) -> None:
         f = self.fields
         if f.done_moving_to_value.value != 0:
             await f.direction_of_travel.write(1 if trajectory.direction > 0 else 0)

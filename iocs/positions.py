@@ -66,6 +66,13 @@ class PositionReader(Protocol):
         """
         ...
 
+    async def step_through(self, axis: str, targets: np.ndarray, hold: float) -> np.ndarray:
+        """Move ``axis`` through ``targets``, holding ``hold`` s at each; the arrival times.
+
+        Returns once the axis arrived at the last target (its hold not yet waited).
+        """
+        ...
+
 
 class LocalPositions:
     """Positions straight from the motor trajectories of IOCs in this process."""
@@ -92,6 +99,11 @@ class LocalPositions:
         await motor.motor.write(target)  # completes with DMOV
         return min(motor.trajectory.end_time, motor.clock())
 
+    async def step_through(self, axis: str, targets: np.ndarray, hold: float) -> np.ndarray:
+        """The stage's controller runs the whole sequence (no record put per point)."""
+        ioc, attribute, _ = MOTOR_AXES[axis]
+        return await getattr(self.groups[ioc], attribute).step_through(targets, hold)
+
 
 class ChannelAccessPositions:
     """Positions followed over Channel Access (monitors), interpolated in time.
@@ -101,7 +113,11 @@ class ChannelAccessPositions:
     loop (a startup hook) before use.
     """
 
-    def __init__(self, prefixes: Mapping[str, str], history: int = 4096) -> None:
+    #: Monitor updates kept per axis: a whole step row (up to 4096 points, a few RBV
+    #: updates each) is looked up once it is over.
+    HISTORY = 16384
+
+    def __init__(self, prefixes: Mapping[str, str], history: int = HISTORY) -> None:
         self.prefixes = dict(prefixes)
         self._history: dict[str, deque[tuple[float, float]]] = {}
         self._settings: dict[str, object] = {}
@@ -178,6 +194,15 @@ class ChannelAccessPositions:
         (pv,) = await self._context.get_pvs(f"{self.prefixes[ioc]}{suffix}", timeout=timeout)
         await pv.write([target], wait=True, timeout=timeout)  # completes with DMOV
         return time.monotonic()
+
+    async def step_through(self, axis: str, targets: np.ndarray, hold: float) -> np.ndarray:
+        """A put to the motor record per target (the stage's IOC is another process)."""
+        arrivals = []
+        for index, target in enumerate(targets):
+            if index:
+                await asyncio.sleep(max(0.0, arrivals[-1] + hold - time.monotonic()))
+            arrivals.append(await self.move(axis, float(target)))
+        return np.array(arrivals)
 
 
 def beam_state(reader: PositionReader, times: float | np.ndarray) -> BeamState:

@@ -50,8 +50,17 @@ class Run:
         return "running" if self.stop is None else str(self.stop.get("exit_status", "success"))
 
     def stream(self, name: str) -> list[dict]:
-        """The events of one stream in acquisition order (seq_num, not arrival order)."""
-        return sorted(self.events.get(name, []), key=lambda ev: (ev.get("seq_num", 0), ev["time"]))
+        """The events of one stream in acquisition order (seq_num, not arrival order).
+
+        A point redone after a pause (bluesky rewinds to the row's checkpoint and emits
+        it again with the same seq_num) counts once: its last event.
+        """
+        latest: dict[object, dict] = {}
+        for event in self.events.get(name, []):
+            key = (event.get("descriptor"), event["seq_num"]) if "seq_num" in event else id(event)
+            if key not in latest or event["time"] >= latest[key]["time"]:
+                latest[key] = event
+        return sorted(latest.values(), key=lambda ev: (ev.get("seq_num", 0), ev["time"]))
 
     def descriptor(self, name: str) -> dict | None:
         """The (first) descriptor of a stream, or None if the run has no such stream."""

@@ -19,7 +19,16 @@ from nxstxm.contract import EnergyRegion, ImageIndex, Polarization, Roi, Spatial
 from stxm_devices import Beamline
 
 from ._runs import FIRST_ENTRY, RunSpec, ScanRequest, scan_run
-from .acquisition import RowMode, check_fly_line, counting, fly_rows, select_detectors, step_path
+from .acquisition import (
+    RowMode,
+    check_fly_line,
+    counting,
+    fly_rows,
+    row_timing,
+    select_detectors,
+    step_path,
+    step_rows,
+)
 from .checks import PlanArgumentError, check_within_limits
 from .metadata import positioner
 
@@ -80,12 +89,14 @@ def check_grid(beamline: Beamline, grid: Grid, mode: RowMode, dwell_ms: float) -
 def image_rows(
     beamline: Beamline, request: ScanRequest, grid: Grid, detectors: Sequence[Any]
 ) -> MsgGenerator:
-    """The events of one image: a row per event (line) or a point per event (step)."""
+    """The events of one image: a row per event (line, step) or a point per event (point)."""
     x_motor, y_motor = grid.motors(beamline)
     readables = [beamline.ring_current]
-    if request.mode is RowMode.LINE:
+    timing = row_timing(beamline, request.mode, detectors, x_motor, horizontal=True)
+    if timing is not RowMode.POINT:
+        rows = fly_rows if timing is RowMode.LINE else step_rows
         return (
-            yield from fly_rows(
+            yield from rows(
                 beamline,
                 grid.x_points,
                 [y_motor],
@@ -108,9 +119,14 @@ def image_spec(
     index: int = 0,
     body: MsgGenerator | None = None,
 ) -> RunSpec:
-    """The run measuring ``grid``; ``body`` replaces the standard rows (a plan's own path)."""
+    """The run measuring ``grid``; ``body`` (a plan's own point path) replaces the rows."""
     detectors = select_detectors(beamline, request.detector_names, request.mode)
     x_motor, y_motor = grid.motors(beamline)
+    timing = (
+        RowMode.POINT
+        if body is not None
+        else row_timing(beamline, request.mode, detectors, x_motor, horizontal=True)
+    )
     return RunSpec(
         detectors=detectors,
         motors=[y_motor, x_motor],
@@ -123,7 +139,7 @@ def image_spec(
             (grid.y_points[0], grid.y_points[-1]),
             (grid.x_points[0], grid.x_points[-1]),
         ),
-        extra={"row_mode": request.mode.value},
+        extra={"row_mode": timing.value},
     )
 
 

@@ -2,7 +2,8 @@
 
 A sample/OSA focus scan repeats a line at each zone-plate Z; a line spectrum repeats
 it at each energy.  Both are one run of ``rows × points``: flown (one event per row,
-fine X only, horizontal lines) or stepped (one event per point, any line).
+fine X only, horizontal lines) or stepped: hardware-timed rows (one event per row,
+horizontal lines of fine X with the counter alone) or point by point (any line).
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from nxstxm.contract import EnergyRegion, Polarization, Roi, SpatialRegion
 from stxm_devices import Beamline
 
 from ._runs import RunSpec, ScanRequest, scan_run
-from .acquisition import RowMode, check_fly_line, counting, fly_rows, select_detectors, step_path
+from .acquisition import (
+    RowMode,
+    check_fly_line,
+    counting,
+    fly_rows,
+    row_timing,
+    select_detectors,
+    step_path,
+    step_rows,
+)
 from .checks import PlanArgumentError, check_within_limits
 from .metadata import positioner
 
@@ -82,8 +92,9 @@ def line_run(
     detectors = select_detectors(beamline, request.detector_names, request.mode)
     x_motor, y_motor = positioner(beamline, line.x_name), positioner(beamline, line.y_name)
     readables = [beamline.ring_current]
-    if request.mode is RowMode.LINE:
-        body = fly_rows(
+    timing = row_timing(beamline, request.mode, detectors, x_motor, horizontal=line.horizontal)
+    if timing is not RowMode.POINT:
+        body = (fly_rows if timing is RowMode.LINE else step_rows)(
             beamline,
             line.xs,
             [rows.motor, y_motor],
@@ -111,6 +122,6 @@ def line_run(
         regions={0: region},
         shape=(rows.values.size, line.xs.size),
         body=body,
-        extra={"row_mode": request.mode.value},
+        extra={"row_mode": timing.value},
     )
     return (yield from scan_run(beamline, request, spec))

@@ -2,7 +2,9 @@
 
 - :func:`stxm_run` — one run: open it with the standard metadata, read the baseline,
   stage the detectors, acquire, close it (a multi-image scan is several of these).
-- :func:`step_path` — one event per point: move, trigger, read.
+- :func:`step_path` — one event per point: move, trigger, read (a checkpoint per row).
+- :func:`step_rows` — one event per row: the counter's StepLine mode, in which the sim's
+  controller moves fine X, settles and counts each point of the row with the stage still.
 - :func:`fly_rows` — one event per row: the counter's line mode while fine X flies, the
   event holding the counts waveform and the measured X of every point (as pyStxm).
 - :func:`returning` — put motors back where they were after a plan, whatever happens.
@@ -34,7 +36,8 @@ logger = logging.getLogger(__name__)
 class RowMode(enum.StrEnum):
     """How image rows are measured."""
 
-    STEP = "step"  # move, trigger, read at every point
+    STEP = "step"  # the beam still in each dwell: hardware-timed rows where possible
+    POINT = "point"  # step, every point moved, triggered and read from bluesky
     LINE = "line"  # the counter's line mode while the fine X stage flies
 
 
@@ -58,6 +61,24 @@ def select_detectors(beamline: Beamline, names: Sequence[str], mode: RowMode) ->
             raise PlanArgumentError(f"detectors: this beamline has no {name!r}")
         devices.append(device)
     return devices
+
+
+def row_timing(
+    beamline: Beamline, mode: RowMode, detectors: Sequence[Any], x_motor: Any, *, horizontal: bool
+) -> RowMode:
+    """How rows are measured: LINE, STEP (hardware-timed rows) or POINT.
+
+    ``mode='step'`` runs each row in the counter's StepLine mode when the counter is the
+    only detector and the row is a horizontal line of fine X; otherwise (an area
+    detector, another axis, a slanted line) point by point from bluesky, as
+    ``mode='point'`` always does.
+    """
+    hardware = (
+        list(detectors) == [beamline.counter] and x_motor is beamline.stage.fine_x and horizontal
+    )
+    if mode is RowMode.STEP and not hardware:
+        return RowMode.POINT
+    return mode
 
 
 def exposure_signal(detector: Any) -> Any:
@@ -218,12 +239,15 @@ def step_path(
 ) -> MsgGenerator:
     """Visit each row of ``positions`` (n points × len(motors)): move all, trigger, read.
 
-    ``before_trigger(index)`` may set something per point (the pattern generator's dwell).
+    A checkpoint where the first (slowest) motor moves: a pause resumes at the start of
+    the row (a redone point keeps its seq_num, bluesky's rewind). ``before_trigger(index)``
+    may set something per point (the pattern generator's dwell).
     """
     positions = np.atleast_2d(np.asarray(positions, dtype=float))
     previous = np.full(len(motors), np.nan)
     for index, point in enumerate(positions):
-        yield from bps.checkpoint()
+        if point[0] != previous[0]:
+            yield from bps.checkpoint()
         moves = [
             arg
             for motor, target, last in zip(motors, point, previous, strict=True)
@@ -235,7 +259,58 @@ def step_path(
         previous = point
         if before_trigger is not None:
             yield from before_trigger(index)
-        yield from bps.trigger_and_read([*readables, *motors])
+        yield from _point_event(readables, motors)
+
+
+def _point_event(readables: Sequence[Any], motors: Sequence[Any]) -> MsgGenerator:
+    """One event: trigger the readables, then read them and the motors.
+
+    As ``trigger_and_read`` without triggering the motors (a positioner's trigger does
+    nothing but cost a message each point).
+    """
+    group = "point"
+    for device in separate_devices(readables):
+        yield from bps.trigger(device, group=group)
+    yield from bps.wait(group=group)
+    yield from bps.create("primary")
+
+    def reading():
+        for device in separate_devices([*readables, *motors]):
+            yield from bps.read(device)
+
+    def dropped(error: Exception) -> MsgGenerator:
+        yield from bps.drop()  # a failed reading leaves no event open (as trigger_and_read)
+        raise error
+
+    yield from bpp.contingency_wrapper(reading(), except_plan=dropped, else_plan=bps.save)
+
+
+def step_rows(
+    beamline: Beamline,
+    x_points: np.ndarray,
+    row_motors: Sequence[Any],
+    row_positions: np.ndarray,
+    dwell_ms: float,
+    *,
+    readables: Sequence[Any] = (),
+) -> MsgGenerator:
+    """One event per row, hardware-timed: move the row motors, then one StepLine trigger.
+
+    The counter's controller steps fine X through ``x_points`` (evenly spaced), settles
+    (the counter's SettleTime), checks the position and counts each point with the stage
+    still; the event holds the counts and the measured X per point, as a fly row's does.
+    A checkpoint per row: a pause resumes at the row.
+    """
+    counter = beamline.counter
+
+    def rows():
+        for row in np.atleast_2d(np.asarray(row_positions, dtype=float)):
+            yield from bps.checkpoint()
+            yield from bps.mv(*(arg for pair in zip(row_motors, row, strict=True) for arg in pair))
+            yield from bps.trigger_and_read([counter, *row_motors, *readables])
+
+    settings = counter.step_line_settings(x_points, dwell_ms, settle_ms=None)
+    return (yield from configured(settings, rows()))
 
 
 def fly_rows(

@@ -34,7 +34,9 @@ def stxm_image(
     """Image the sample at the current energy: ``ny`` rows of ``nx`` points.
 
     ``mode='line'`` (default) flies fine X with the counter in line mode, one event per
-    row; ``mode='step'`` moves and counts point by point (needed for the area detector).
+    row; ``mode='step'`` keeps the stage still in each dwell: hardware-timed rows (the
+    counter's StepLine, one event per row) with the counter alone, point by point with
+    the area detector; ``mode='point'`` always point by point from bluesky.
     Everything is checked before anything moves.
     """
     plan_args = {k: v for k, v in locals().items() if k != "beamline"}

@@ -122,11 +122,12 @@ class PointCounter(NamedIocErrors, CleanUnstage, Device):
         return self.mode.get() in ROW_MODES
 
     def step_line_settings(
-        self, x_points_um: Sequence[float], dwell_ms: float, settle_ms: float = 0.0
+        self, x_points_um: Sequence[float], dwell_ms: float, settle_ms: float | None = 0.0
     ) -> dict:
         """Signal → value for a hardware-timed step row at ``x_points_um`` (evenly spaced).
 
         For ``bps.mv`` (or ``configured``); then each ``trigger`` runs one row.
+        ``settle_ms`` None leaves SettleTime as the beamline configured it.
         """
         points = np.asarray(x_points_um, dtype=float)
         step = float(points[1] - points[0]) if points.size > 1 else 0.0
@@ -138,8 +139,7 @@ class PointCounter(NamedIocErrors, CleanUnstage, Device):
             self.line_step: step,
             self.line_points: int(points.size),
             self.dwell: float(dwell_ms),
-            self.settle_time: float(settle_ms),
-        }
+        } | ({} if settle_ms is None else {self.settle_time: float(settle_ms)})
 
     def trigger(self) -> Status:
         """Acquire once; the status finishes when the IOC's put-callback completes.

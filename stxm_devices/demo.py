@@ -174,7 +174,8 @@ class ScanProgress:
 
         if name == "start":
             group = doc.get("scan_group", {"index": 0, "num_runs": 1})
-            per_run = doc["shape"][0] if doc.get("row_mode") == "line" else doc["num_points"]
+            rows = doc.get("row_mode") in ("line", "step")  # one event per row
+            per_run = doc["shape"][0] if rows else doc["num_points"]
             if group["index"] == 0:
                 self.bar = tqdm(
                     total=per_run * group["num_runs"],

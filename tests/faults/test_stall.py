@@ -28,7 +28,7 @@ def step_image(beamline):
         y_range_um=1,
         ny=3,
         dwell_ms=200,
-        mode="step",
+        mode="point",  # a deadline per point: per-point step
     )
 
 

@@ -8,6 +8,8 @@ point from the client), and each point must be counted where it was meant to be.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -38,11 +40,23 @@ def test_step_line_equals_counting_point_by_point(row):
     counter, fine_x = beamline.counter, beamline.stage.fine_x
     for signal, value in counter.step_line_settings(xs, DWELL_MS, settle_ms=0.5).items():
         signal.set(value).wait(5)
-    counter.trigger().wait(30)
+    done_moving = []
+    cid = fine_x.motor_done_move.subscribe(lambda value, **kw: done_moving.append(value), run=False)
+    try:
+        counter.trigger().wait(30)
+        deadline = time.monotonic() + 5  # the DMOV monitor may trail the Acquire's completion
+        while done_moving[-1:] != [1] and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        fine_x.motor_done_move.unsubscribe(cid)
     reading = counter.read()
     counts = np.asarray(reading[counter.line_counts.name]["value"], dtype=float)
     measured = np.asarray(reading[counter.line_positions.name]["value"], dtype=float)
     assert counter.name + "_line_counts" in counter.describe()  # an event like Line mode's
+    # The motor record saw one motion to the row's end, as its controller ran it.
+    assert done_moving[:1] == [0] and done_moving[-1] == 1
+    assert fine_x.user_readback.get(use_monitor=False) == pytest.approx(xs[-1], abs=1e-4)
+    assert fine_x.user_setpoint.get(use_monitor=False) == pytest.approx(xs[-1], abs=1e-4)
 
     counter.mode.set(CounterMode.SINGLE.value).wait(5)
     per_point = []

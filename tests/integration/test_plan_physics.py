@@ -21,8 +21,9 @@ def primary(RE, plan):
     return [e for e in events if "counter0_counts" in e["data"]]
 
 
-def image_from(events, mode, shape):
-    if mode == "line":
+def image_from(events, shape):
+    """Counts and measured X, Y: rows (line, hardware-timed step) or points (point mode)."""
+    if "counter0_line_counts" in events[0]["data"]:
         counts = np.array([e["data"]["counter0_line_counts"] for e in events], dtype=float)
         xs = np.array([e["data"]["counter0_line_positions"] for e in events])
         ys = np.repeat([[e["data"]["stage_fine_y"]] for e in events], shape[1], axis=1)
@@ -42,14 +43,14 @@ def at_iron_edge(beamline):
     beamline.energy.move(700.0, wait=True)
 
 
-def test_image_matches_the_phantom_in_line_and_step_mode(RE, at_iron_edge):
+def test_image_matches_the_phantom_in_line_step_and_point_mode(RE, at_iron_edge):
     beamline = at_iron_edge
     from iocs.physics import Phantom
 
     disk = next(d for d in Phantom().disks if d.material == "iron_oxide" and abs(d.x_um) < 35)
     shape = (12, 16)
     images = {}
-    for mode in ("line", "step"):
+    for mode in ("line", "step", "point"):
         events = primary(
             RE,
             plans.stxm_image(
@@ -64,7 +65,7 @@ def test_image_matches_the_phantom_in_line_and_step_mode(RE, at_iron_edge):
                 mode=mode,
             ),
         )
-        counts, xs, ys = image_from(events, mode, shape)
+        counts, xs, ys = image_from(events, shape)
         model = StxmModel(noise=False)
         expected = model.expected_counts(
             BeamState(
@@ -79,9 +80,10 @@ def test_image_matches_the_phantom_in_line_and_step_mode(RE, at_iron_edge):
         correlation = np.corrcoef(counts.ravel(), expected.ravel())[0, 1]
         assert correlation > 0.9, f"{mode}: correlation {correlation:.3f}"
         images[mode] = counts
-    line, step = images["line"], images["step"]
-    chi2 = np.mean((line - step) ** 2 / (line + step))  # ~1 if they differ by noise only
-    assert chi2 < 2.0
+    for mode in ("step", "point"):
+        line, other = images["line"], images[mode]
+        chi2 = np.mean((line - other) ** 2 / (line + other))  # ~1 if they differ by noise only
+        assert chi2 < 2.0, f"line vs {mode}: chi2 {chi2:.2f}"
 
 
 def test_sample_focus_sharpest_row_within_depth_of_focus(RE, noiseless):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from iocs.motion import Trajectory
+from iocs.motion import StepProfile, Trajectory
 
 
 def test_long_move_is_trapezoidal():
@@ -31,3 +31,17 @@ def test_at_rest_never_moves():
     rest = Trajectory.at_rest(3.0, t0=5.0)
     assert rest.duration == 0.0
     assert rest.position_at([0.0, 5.0, 9.0]) == pytest.approx([3.0] * 3)
+
+
+def test_a_step_profile_holds_at_each_target_for_the_hold_time():
+    motion = {"velocity": 100.0, "accel_time": 0.01}
+    profile = StepProfile.through(0.0, np.array([1.0, 2.0, 3.0]), t0=5.0, hold=0.5, **motion)
+    single = Trajectory(start=0.0, target=1.0, t0=0.0, **motion).duration
+    np.testing.assert_allclose(np.diff(profile.arrivals), single + 0.5)  # move, hold, next
+    assert profile.arrivals[0] == pytest.approx(5.0 + single)
+    np.testing.assert_allclose(profile.position_at(profile.arrivals + 0.25), [1.0, 2.0, 3.0])
+    assert profile.position_at(4.0) == pytest.approx(0.0)  # before it starts: the start
+    assert (profile.start, profile.target, profile.direction) == (0.0, 3.0, 1)
+    assert profile.end_time == pytest.approx(profile.arrivals[-1])
+    samples = profile.position_at(np.linspace(4.0, profile.end_time + 1, 2000))
+    assert np.all(np.diff(samples) >= -1e-12) and samples[-1] == pytest.approx(3.0)

@@ -176,6 +176,41 @@ def test_a_step_point_moves_then_triggers_then_reads(beamline):
     assert any(m.command == "set" and m.obj is beamline.osa.x for m in sent[: events[0]])
 
 
+def _primary_events(sent) -> list[int]:
+    return [
+        i for i, m in enumerate(sent) if m.command == "create" and m.kwargs["name"] == "primary"
+    ]
+
+
+def test_a_step_image_with_the_counter_is_one_step_line_trigger_per_row(beamline):
+    plan = plans.stxm_image(
+        beamline, x_center_um=0, x_range_um=4, nx=6, y_center_um=0, y_range_um=4, ny=3, mode="step"
+    )
+    sent = messages(plan)
+    counter = beamline.counter
+    configured = {}  # the first value set (the last ones put the settings back)
+    for m in sent:
+        if m.command == "set":
+            configured.setdefault(m.obj.name, m.args[0])
+    assert configured[counter.mode.name] == "StepLine"
+    assert configured[counter.line_points.name] == 6
+    assert configured[counter.line_step.name] == pytest.approx(0.8)
+    triggers = [i for i, m in enumerate(sent) if m.command == "trigger" and m.obj is counter]
+    assert len(triggers) == len(_primary_events(sent)) == 3  # a row per trigger and event
+    assert sum(m.command == "checkpoint" for m in sent) == 3
+    assert not any(m.command == "set" and m.obj is beamline.stage.fine_x for m in sent)
+    assert starts(sent)[0]["row_mode"] == "step"
+
+
+def test_per_point_steps_checkpoint_once_per_row_and_trigger_no_motor(beamline):
+    sent = messages(MAKE["osa_image"](beamline))  # 3 rows of 4 points, stepped from bluesky
+    assert len(_primary_events(sent)) == 12
+    assert sum(m.command == "checkpoint" for m in sent) == 3
+    motors = {beamline.osa.x, beamline.osa.y}
+    assert not any(m.command == "trigger" and m.obj in motors for m in sent)
+    assert starts(sent)[0]["row_mode"] == "point"
+
+
 def test_stage_images_put_the_stage_back_only_once_it_moved(beamline):
     sent = messages(MAKE["osa_image"](beamline), {**READINGS, "osa_x": 12.5})
     last_sets = [m for m in sent if m.command == "set"][-2:]
@@ -247,3 +282,20 @@ def test_pattern_gen_sets_each_pads_dwell_before_its_points(beamline):
     assert dwells[0] == 1.0 and set(dwells) >= {1.0, 2.0, 3.0, 4.0, 0.1}
     [start] = starts(sent)
     assert np.asarray(start["dwell_map_ms"]).shape == (5, 5)
+
+
+@pytest.mark.parametrize(("stop_y", "row_mode"), [(0.0, "step"), (1.0, "point")])
+def test_a_stepped_line_spectrum_is_hardware_timed_when_horizontal(beamline, stop_y, row_mode):
+    plan = plans.line_spectrum(
+        beamline,
+        start_um=(-2, 0),
+        stop_um=(2, stop_y),
+        n_points=8,
+        energy_regions=[(700.0, 710.0, 2)],
+        mode="step",
+    )
+    sent = messages(plan)
+    counter = beamline.counter
+    triggers = sum(m.command == "trigger" and m.obj is counter for m in sent)
+    assert starts(sent)[0]["row_mode"] == row_mode
+    assert triggers == len(_primary_events(sent)) == (2 if row_mode == "step" else 16)

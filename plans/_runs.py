@@ -91,7 +91,7 @@ def scan_run(beamline: Beamline, request: ScanRequest, spec: RunSpec) -> MsgGene
             motors=spec.motors,
             shape=spec.shape,
             extents=spec.extents,
-            row_events=request.mode is RowMode.LINE,
+            row_events=spec.extra.get("row_mode", RowMode.POINT) != RowMode.POINT,
         ),
         **dict(spec.extra),
         **dict(request.md or {}),

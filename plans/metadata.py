@@ -87,10 +87,11 @@ def plan_metadata(
 ) -> dict:
     """bluesky's usual plan metadata and hints (BestEffortCallback / LiveGrid).
 
-    ``row_events``: each event holds a whole row (line mode: the counts are an array), so
-    the events run along the first (slow) axis only. Hinting the grid then would have
-    the BestEffortCallback's LiveGrid put a row into one pixel, which fails at every
-    event ("only 0-dimensional arrays can be converted to Python scalars").
+    ``row_events``: each event holds a whole row (line mode, hardware-timed step rows:
+    the counts are an array), so the events run along the first (slow) axis only.
+    Hinting the grid then would have the BestEffortCallback's LiveGrid put a row into
+    one pixel, which fails at every event ("only 0-dimensional arrays can be converted
+    to Python scalars").
     """
     dims = [([f], "primary") for motor in motors for f in motor.hints.get("fields", [])][
         : 1 if row_events else len(shape)

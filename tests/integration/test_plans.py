@@ -191,9 +191,12 @@ def test_stage_images_and_focus_scans_put_their_stages_back(RE, beamline):
     assert [m.position for m in detector_stage] == pytest.approx(before)
 
 
-@pytest.mark.parametrize("mode", ["line", "step"])
+@pytest.mark.parametrize("mode", ["line", "step", "point"])
 def test_the_best_effort_callback_follows_line_and_step_images(RE, beamline, monkeypatch, mode):
-    """A line-mode event holds a whole row: no LiveGrid pixel per event (it failed at each)."""
+    """A line or step-row event holds a whole row: no LiveGrid pixel per event.
+
+    (LiveGrid failed at each such event.)  ``point`` (an event per point) keeps the grid.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -211,5 +214,5 @@ def test_the_best_effort_callback_follows_line_and_step_images(RE, beamline, mon
         plt.close("all")
     dimensions = [fields for fields, _ in start["hints"]["dimensions"]]
     assert dimensions == (
-        [["stage_fine_y"]] if mode == "line" else [["stage_fine_y"], ["stage_fine_x"]]
+        [["stage_fine_y"]] if mode != "point" else [["stage_fine_y"], ["stage_fine_x"]]
     )

@@ -25,7 +25,8 @@ from pathlib import PurePosixPath
 
 from apstools.devices import SimDetectorCam_V34, SingleTrigger_V34
 from ophyd import ADComponent as ADCpt
-from ophyd import DetectorBase, EpicsSignalRO, EpicsSignalWithRBV, Staged
+from ophyd import Component as Cpt
+from ophyd import DetectorBase, Device, EpicsSignalRO, EpicsSignalWithRBV, Staged
 from ophyd.areadetector.filestore_mixins import (
     FileStoreHDF5IterativeWrite,
     FileStoreHDF5SingleIterativeWrite,
@@ -164,6 +165,21 @@ class TotalStats(StatsPlugin_V34):
     total = ADCpt(EpicsSignalRO, "Total_RBV", kind="hinted", lazy=False)
 
 
+class FrameRecord(Device):
+    """``FrameRec:``: per frame of the last acquisition, where the stage was and its total.
+
+    Fine X/Y (µm) at each frame's mid-exposure from the stage controller's position
+    record, that time (POSIX s) and the frame's total counts: a fly scan's per-frame
+    positions, read once per row (the IOC posts them before Acquire drops).
+    """
+
+    num_frames = Cpt(EpicsSignalRO, "NumFrames_RBV")
+    fine_x = Cpt(EpicsSignalRO, "FineX_RBV")
+    fine_y = Cpt(EpicsSignalRO, "FineY_RBV")
+    mid_time = Cpt(EpicsSignalRO, "MidTime_RBV")
+    total = Cpt(EpicsSignalRO, "Total_RBV")
+
+
 class _AreaDetector(NamedIocErrors, CleanUnstage, SingleTrigger_V34, DetectorBase):
     """Camera and plugins shared by both file layouts (subclasses add ``hdf1``).
 
@@ -175,6 +191,7 @@ class _AreaDetector(NamedIocErrors, CleanUnstage, SingleTrigger_V34, DetectorBas
     stats1 : ``total`` per frame, counts — an NXdata image beside the frames
     roi1 : MinX/MinY, SizeX/SizeY of a region (feed Stats1 from ROI1 for a region total)
     image1 : the last frame as a waveform
+    frame_record : per frame of a series, fine X/Y mid-exposure and total (fly scans)
     """
 
     lazy_wait_for_connection = False
@@ -187,6 +204,7 @@ class _AreaDetector(NamedIocErrors, CleanUnstage, SingleTrigger_V34, DetectorBas
     stats1 = ADCpt(TotalStats, "Stats1:")
     roi1 = ADCpt(ROIPlugin_V34, "ROI1:")
     image1 = ADCpt(ImagePlugin_V34, "image1:")
+    frame_record = Cpt(FrameRecord, "FrameRec:", kind="omitted")
 
     def __init__(
         self,
@@ -249,6 +267,19 @@ class _AreaDetector(NamedIocErrors, CleanUnstage, SingleTrigger_V34, DetectorBas
         self._acquisition_signal.put(1, wait=False)
         self.generate_datum(self._image_name, time.time(), {})
         return status
+
+    def frame_datum(self) -> str:
+        """A datum for the next frame of the file (a trigger makes one for its first frame).
+
+        A trigger of NumImages > 1 (a free-running series) writes that many frames; each
+        gets its own datum, so each can be an event of its own.
+        """
+        self.generate_datum(self._image_name, time.time(), {})
+        return self.image_datum()
+
+    def image_datum(self) -> str:
+        """The datum id of the latest frame (what an event reads as ``<name>_image``)."""
+        return self.hdf1.read()[self._image_name]["value"]
 
     def _forget_staging(self) -> None:
         super()._forget_staging()

@@ -12,9 +12,10 @@ while the camera free-runs NumImages = nX back-to-back exposures, its series sta
 the start of fine X's motion (TriggerMode External), so frame k is centred on point k.
 Each frame's position is the one measured at its mid-exposure (the detector IOC's
 ``FrameRec:``, from the stage controller's position record, not the command), and the
-frame was rendered there.  The row's frames become one event each, as step mode's,
-with the measured fine X/Y, so the assembler and the ``.ptyd`` place them alike; a
-row's events go out while the next row flies.
+frame was rendered there.  The row's frames become one event each (collected as a
+flyer's, :class:`FlyFrames`), with step mode's keys and the measured fine X/Y, so the
+assembler and the ``.ptyd`` place them alike; a row's events go out while the next row
+flies.
 
 The detector's pixel size and distance go into ``plan_args`` (the ``.ptyd`` states them
 for ptypy): given, or for the simulated camera its own (read as the plan starts); for
@@ -94,49 +95,63 @@ def detector_geometry(
 PTYCHO_MODES = ("step", "fly")
 
 
-class FrameReading:
-    """A device as read at one frame of a fly row: its own data keys, that frame's values.
+class FlyFrames:
+    """A fly scan's frames as bluesky collects a flyer's: an event per frame, per row.
 
-    A fly row's frames become events after the row (the camera free-runs); this stands
-    in for the device in each event, so the events carry the device's keys, description
-    and asset documents as step mode's do.  One per device for the whole run (bluesky
-    keeps one description per object); :meth:`set_frame` sets what the next read returns.
+    The camera free-runs through a row, so its frames are known only after it: each row's
+    frames are added (:meth:`add_row`) and a ``collect`` emits them in the "primary"
+    stream with the keys step mode's events have — the detector's datum and total, fine
+    X/Y (measured at the frame's mid-exposure), the ring current — so the assembler
+    places both alike.  Named as the detector, whose asset documents it passes on.
     """
 
     parent = None
 
-    def __init__(self, device: Any) -> None:
-        self.device = device
-        self.name = device.name
-        self._reading: dict[str, dict] = {}
+    def __init__(self, detector: Any, positioners: Sequence[Any], ring_current: Any) -> None:
+        self.detector = detector
+        self.name = detector.name
+        self.image_key = f"{detector.name}_image"
+        self.total_key = detector.stats1.total.name
+        self.readbacks = [getattr(p, "user_readback", p) for p in positioners]
+        self.ring_current = ring_current
+        self._events: list[dict] = []
 
     @property
     def hints(self) -> dict:
-        return getattr(self.device, "hints", {})
+        return self.detector.hints
 
-    def describe(self) -> dict:
-        return self.device.describe()
+    def describe_collect(self) -> dict:
+        own = self.detector.describe()
+        keys = {key: own[key] for key in (self.image_key, self.total_key)}
+        for signal in (*self.readbacks, self.ring_current):
+            keys.update(signal.describe())
+        return {"primary": keys}
 
     def describe_configuration(self) -> dict:
-        return self.device.describe_configuration()
+        return self.detector.describe_configuration()
 
     def read_configuration(self) -> dict:
-        return self.device.read_configuration()
+        return self.detector.read_configuration()
+
+    def add_row(self, datums: Sequence[str], columns: Mapping[str, np.ndarray], ring: float):
+        """A row's frames: their datums, per-frame ``columns`` (total, positions, mid time)."""
+        for k, datum in enumerate(datums):
+            when = float(columns["time"][k])
+            data = {
+                self.image_key: datum,
+                self.total_key: float(columns["total"][k]),
+                **{r.name: float(columns[r.name][k]) for r in self.readbacks},
+                self.ring_current.name: ring,
+            }
+            self._events.append({"data": data, "timestamps": dict.fromkeys(data, when)})
+
+    def collect(self):
+        events, self._events = self._events, []
+        for event in events:
+            yield {**event, "time": next(iter(event["timestamps"].values()))}
 
     def collect_asset_docs(self):
-        collect = getattr(self.device, "collect_asset_docs", None)
-        if collect is not None:
-            yield from collect()
-
-    def set_frame(self, row: Mapping[str, dict], values: Mapping[str, Any], when: float) -> None:
-        """The next reading: ``row`` (read once per row) with ``values`` replaced, at ``when``."""
-        self._reading = {
-            key: {"value": values.get(key, reading["value"]), "timestamp": when}
-            for key, reading in row.items()
-        }
-
-    def read(self) -> dict:
-        return self._reading
+        yield from self.detector.hdf1.collect_asset_docs()
 
 
 def _row_extent(points: np.ndarray, dwell_ms: float, accel_s: float) -> tuple[float, float]:
@@ -154,70 +169,48 @@ def fly_frames(
 
     Per row: fine X/Y to the row's start, the camera armed for nX frames of ``dwell_ms``
     back to back (TriggerMode External: they start with fine X's motion), fine X flies
-    at one step per dwell; the previous row's events are emitted meanwhile.  A frame's
-    event holds its datum, its total and fine X/Y measured at its mid-exposure.
+    at one step per dwell; the previous row's events are collected meanwhile.
     """
     detector, stage = beamline.detector, beamline.stage
     fine_x, fine_y = stage.fine_x, stage.fine_y
     record = detector.frame_record
-    readers = {device: FrameReading(device) for device in (detector, fine_x, fine_y)}
-    ring = FrameReading(beamline.ring_current)
+    frames = FlyFrames(detector, [fine_x, fine_y], beamline.ring_current)
     accel_s = float((yield from bps.rd(fine_x.acceleration)))
     velocity = fly_velocity(x_points, dwell_ms)
-    rows = [_row(x_points, k) for k in range(y_points.size)]
-    extents = [_row_extent(row, dwell_ms, accel_s) for row in rows]
-    total_key = detector.stats1.total.name
-    image_key = f"{detector.name}_image"
+    extents = [_row_extent(_row(x_points, k), dwell_ms, accel_s) for k in range(y_points.size)]
 
-    def row_frames() -> MsgGenerator[list[dict]]:
-        """The row just flown: per frame, the values its event carries."""
+    def add_row() -> MsgGenerator:
+        """The row just flown, from the camera's FrameRec: (one read per column)."""
         count = int((yield from bps.rd(record.num_frames)))
         if count != x_points.size:
             raise RuntimeError(
                 f"{record.prefix}: {count} frames recorded for a row of {x_points.size} points"
             )
         columns = {}
-        for signal in (record.fine_x, record.fine_y, record.mid_time, record.total):
-            columns[signal] = np.asarray((yield from bps.rd(signal)))[:count]
-        datums = [detector.image_datum()] + [detector.frame_datum() for _ in range(count - 1)]
-        return [
-            {
-                "when": float(columns[record.mid_time][k]),
-                detector: {image_key: datums[k], total_key: float(columns[record.total][k])},
-                fine_x: {fine_x.name: float(columns[record.fine_x][k])},
-                fine_y: {fine_y.name: float(columns[record.fine_y][k])},
-            }
-            for k in range(count)
-        ]
-
-    def emit(frames: list[dict], row_readings: dict) -> MsgGenerator:
-        for frame in frames:
-            yield from bps.create("primary")
-            for device, reader in readers.items():
-                reader.set_frame(row_readings[device], frame[device], frame["when"])
-                yield from bps.read(reader)
-            ring.set_frame(row_readings[beamline.ring_current], {}, frame["when"])
-            yield from bps.read(ring)
-            yield from bps.save()
+        for name, signal in (
+            (fine_x.name, record.fine_x),
+            (fine_y.name, record.fine_y),
+            ("time", record.mid_time),
+            ("total", record.total),
+        ):
+            columns[name] = np.asarray((yield from bps.rd(signal)))[:count]
+        ring = float((yield from bps.rd(beamline.ring_current)))
+        frames.add_row(detector.frame_datums(count), columns, ring)
 
     def fly() -> MsgGenerator:
-        pending: tuple[list[dict], dict] | None = None
         start, _ = extents[0]
         yield from bps.mv(fine_x, start, fine_y, float(y_points[0]))
         yield from bps.mv(fine_x.velocity, velocity)
-        for y, (start, stop) in zip(y_points, extents, strict=True):
+        for k, (y, (start, stop)) in enumerate(zip(y_points, extents, strict=True)):
             yield from bps.checkpoint()
             yield from bps.mv(fine_x, start, fine_y, float(y))
             yield from bps.trigger(detector, group="row")
             yield from bps.abs_set(fine_x, stop, group="row")
-            if pending is not None:
-                yield from emit(*pending)
+            if k:
+                yield from bps.collect(frames, return_payload=False)
             yield from bps.wait(group="row")
-            row_readings = {}
-            for device in (*readers, beamline.ring_current):
-                row_readings[device] = yield from bps.read(device)
-            pending = ((yield from row_frames()), row_readings)
-        yield from emit(*pending)
+            yield from add_row()
+        yield from bps.collect(frames, return_payload=False)
 
     cam = detector.cam
     settings = {

@@ -265,21 +265,19 @@ class _AreaDetector(NamedIocErrors, CleanUnstage, SingleTrigger_V34, DetectorBas
         # A thread of its own: the check reads PVs, which a CA callback must not wait for.
         acquired.add_callback(lambda _: threading.Thread(target=check, daemon=True).start())
         self._acquisition_signal.put(1, wait=False)
-        self.generate_datum(self._image_name, time.time(), {})
+        self._trigger_datum = self.hdf1.generate_datum(self._image_name, time.time(), {})
         return status
 
-    def frame_datum(self) -> str:
-        """A datum for the next frame of the file (a trigger makes one for its first frame).
+    def frame_datums(self, count: int) -> list[str]:
+        """Datum ids of the last trigger's ``count`` frames (a free-running series).
 
-        A trigger of NumImages > 1 (a free-running series) writes that many frames; each
-        gets its own datum, so each can be an event of its own.
+        A trigger makes the datum of its first frame; each further frame NumImages > 1
+        wrote gets its own, so each frame can be an event of its own.
         """
-        self.generate_datum(self._image_name, time.time(), {})
-        return self.image_datum()
-
-    def image_datum(self) -> str:
-        """The datum id of the latest frame (what an event reads as ``<name>_image``)."""
-        return self.hdf1.read()[self._image_name]["value"]
+        more = [
+            self.hdf1.generate_datum(self._image_name, time.time(), {}) for _ in range(count - 1)
+        ]
+        return [self._trigger_datum, *more]
 
     def _forget_staging(self) -> None:
         super()._forget_staging()

@@ -17,6 +17,7 @@ import h5py
 import hdf5plugin  # noqa: F401  (reads the IOC's files whatever their compression)
 import numpy as np
 import pytest
+from event_model import unpack_event_page
 
 import plans
 from iocs.motion import Trajectory
@@ -102,12 +103,16 @@ def _expected_positions(beamline) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _primary(documents) -> list[dict]:
+    """The primary stream's events (a fly scan's come in event pages, a page per row)."""
     [descriptor] = [
         doc for name, doc in documents if name == "descriptor" and doc["name"] == "primary"
     ]
-    return [
-        doc for name, doc in documents if name == "event" and doc["descriptor"] == descriptor["uid"]
+    pages = [
+        doc
+        for name, doc in documents
+        if name == "event_page" and doc["descriptor"] == descriptor["uid"]
     ]
+    return [event for page in pages for event in unpack_event_page(page)]
 
 
 def _frames(documents) -> tuple[np.ndarray, np.ndarray]:

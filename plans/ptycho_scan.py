@@ -114,6 +114,8 @@ class FlyFrames:
         self.total_key = detector.stats1.total.name
         self.readbacks = [getattr(p, "user_readback", p) for p in positioners]
         self.ring_current = ring_current
+        #: The latest frame's mid-exposure added (POSIX s).
+        self.last_time = float("-inf")
         self._events: list[dict] = []
 
     @property
@@ -144,6 +146,7 @@ class FlyFrames:
                 self.ring_current.name: ring,
             }
             self._events.append({"data": data, "timestamps": dict.fromkeys(data, when)})
+            self.last_time = when
 
     def collect(self):
         events, self._events = self._events, []
@@ -194,6 +197,8 @@ def fly_frames(
             ("total", record.total),
         ):
             columns[name] = np.asarray((yield from bps.rd(signal)))[:count]
+        if columns["time"][0] <= frames.last_time:  # monitors: never the row before again
+            raise RuntimeError(f"{record.prefix}: the frames recorded are a previous row's")
         ring = float((yield from bps.rd(beamline.ring_current)))
         frames.add_row(detector.frame_datums(count), columns, ring)
 

@@ -170,14 +170,15 @@ class FrameRecord(Device):
 
     Fine X/Y (µm) at each frame's mid-exposure from the stage controller's position
     record, that time (POSIX s) and the frame's total counts: a fly scan's per-frame
-    positions, read once per row (the IOC posts them before Acquire drops).
+    positions, read once per row: monitored, and the IOC posts them before Acquire
+    drops, so they are current when a trigger's status completes.
     """
 
-    num_frames = Cpt(EpicsSignalRO, "NumFrames_RBV")
-    fine_x = Cpt(EpicsSignalRO, "FineX_RBV")
-    fine_y = Cpt(EpicsSignalRO, "FineY_RBV")
-    mid_time = Cpt(EpicsSignalRO, "MidTime_RBV")
-    total = Cpt(EpicsSignalRO, "Total_RBV")
+    num_frames = Cpt(EpicsSignalRO, "NumFrames_RBV", auto_monitor=True)
+    fine_x = Cpt(EpicsSignalRO, "FineX_RBV", auto_monitor=True)
+    fine_y = Cpt(EpicsSignalRO, "FineY_RBV", auto_monitor=True)
+    mid_time = Cpt(EpicsSignalRO, "MidTime_RBV", auto_monitor=True)
+    total = Cpt(EpicsSignalRO, "Total_RBV", auto_monitor=True)
 
 
 class _AreaDetector(NamedIocErrors, CleanUnstage, SingleTrigger_V34, DetectorBase):

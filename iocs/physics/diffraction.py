@@ -230,18 +230,22 @@ class FrameSeries:
         for index, state in enumerate(states):
             self._prepare(model, state, exposure_s)
             if rng is None:
+                if self._noiseless is None:
+                    self._noiseless = np.minimum(np.rint(self._expected), UINT16_MAX)
                 out[index] = self._noiseless
             else:
+                if self._cumulative is None:
+                    self._cumulative = np.cumsum(self._expected, dtype=np.float64)
                 out[index] = poisson_counts(self._expected, rng, self._cumulative)
         return out
 
     def _prepare(self, model: StxmModel, state: BeamState, exposure_s: float) -> None:
+        """The state's noise-free pattern (its cumulative sum and frame made when needed)."""
         key = (_state_key(state), exposure_s, self.detector.shape)
         if key == self._key:
             return
         self._expected = self.detector.expected(model, state, exposure_s)
-        self._cumulative = np.cumsum(self._expected, dtype=np.float64)
-        self._noiseless = np.minimum(np.rint(self._expected), UINT16_MAX).astype(np.uint16)
+        self._cumulative = self._noiseless = None
         self._key = key
 
 

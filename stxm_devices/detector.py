@@ -146,14 +146,22 @@ class SingleHDF5Plugin(IocWrittenFiles, FileStoreHDF5SingleIterativeWrite, HDF5P
 
 
 class DetectorCam(SimDetectorCam_V34):
-    """The camera: one frame per trigger; AcquireBusy waits for the file to be written."""
+    """The camera: one frame per trigger; AcquireBusy waits for the file to be written.
+
+    TriggerMode is staged Internal: a fly scan sets External (start with fine X's
+    motion) for its own rows only, and a camera left so would wait for motion.
+    """
 
     lazy_wait_for_connection = False
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.stage_sigs.update(
-            num_images=1, num_exposures=1, wait_for_plugins="Yes", array_callbacks="Enable"
+            num_images=1,
+            num_exposures=1,
+            wait_for_plugins="Yes",
+            array_callbacks="Enable",
+            trigger_mode="Internal",
         )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from caproto.server import PVGroup
+from caproto.server import PVGroup, pvproperty
 
 from .ad_plugins import (
     ArrayPort,
@@ -79,6 +79,12 @@ POST_INTERVAL_S = 0.02
 LAG_REPORTED_S = 0.25
 SINGLE, MULTIPLE = 0, 1
 IDLE, ACQUIRE = 0, 1
+#: TriggerMode External: the exposure series starts when fine X starts moving.
+EXTERNAL = 1
+#: How long an externally triggered acquisition waits for fine X to start moving.
+MOTION_WAIT_S = 10.0
+#: Frames of one acquisition FrameRec: keeps (the latest).
+MAX_RECORDED = 4096
 
 
 def frame_attributes(values: dict[str, float]) -> dict[str, Attribute]:
@@ -187,6 +193,64 @@ class SimDetectorCam(ArrayPort):
         return int(self.get("SizeY")), int(self.get("SizeX"))
 
 
+def _series(name: str, units: str, doc: str) -> pvproperty:
+    return pvproperty(
+        name=name,
+        value=[0.0],
+        max_length=MAX_RECORDED,
+        dtype=float,
+        read_only=True,
+        units=units,
+        precision=6,
+        doc=doc,
+    )
+
+
+class FrameRecord(PVGroup):
+    """``FrameRec:``: each frame of the last acquisition, where the stage was and what it held.
+
+    Per frame: fine X/Y from the stage controller's position record at the frame's
+    mid-exposure (µm, what it was rendered at, as a controller's position attributes
+    recorded with each frame), that mid-exposure time (POSIX s) and the frame's total
+    counts (Stats1's Total, for every frame rather than the last).  A fly scan reads
+    them once per row.  Cleared when an acquisition starts, posted when it ends; the
+    last MAX_RECORDED frames are kept.
+    """
+
+    num_frames = pvproperty(
+        name="NumFrames_RBV", value=0, read_only=True, doc="Frames of the last acquisition"
+    )
+    fine_x = _series("FineX_RBV", "um", "Fine X at each frame's mid-exposure")
+    fine_y = _series("FineY_RBV", "um", "Fine Y at each frame's mid-exposure")
+    mid_time = _series("MidTime_RBV", "s", "Each frame's mid-exposure, POSIX time")
+    total = _series("Total_RBV", "counts", "Each frame's total counts")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._columns: list[np.ndarray] = []
+        self._count = 0
+
+    async def clear(self) -> None:
+        self._columns, self._count = [], 0
+        await self.num_frames.write(0)
+
+    def add(self, fine_x: np.ndarray, fine_y: np.ndarray, mid: np.ndarray, total: np.ndarray):
+        """Record a batch of frames (posted by :meth:`publish`)."""
+        self._columns.append(np.column_stack([fine_x, fine_y, mid, total]))
+        self._count += len(mid)
+        if sum(len(c) for c in self._columns) > 2 * MAX_RECORDED:
+            self._columns = [np.concatenate(self._columns)[-MAX_RECORDED:]]
+
+    async def publish(self) -> None:
+        if not self._columns:
+            return
+        table = np.concatenate(self._columns)[-MAX_RECORDED:]
+        self._columns = [table]
+        for column, record in enumerate((self.fine_x, self.fine_y, self.mid_time, self.total)):
+            await record.write(table[:, column])
+        await self.num_frames.write(self._count)
+
+
 class DetectorIOC(PVGroup):
     """Area-detector IOC: ADSimDetector + ADCore's common plugins, every template record served.
 
@@ -205,7 +269,10 @@ class DetectorIOC(PVGroup):
     image1, ROI1, Stats1 and HDF1 start enabled (the ``ENABLED`` macro), the others
     disabled, every plugin fed by SIM1.  Frames are the far-field diffraction of the
     probe on the phantom at the stage's position mid-exposure
-    (``iocs.physics.diffraction``), Poisson noise unless the model's noise is off, uint16.
+    (``iocs.physics.diffraction``), Poisson noise unless the model's noise is off, uint16;
+    ``FrameRec:`` (:class:`FrameRecord`) lists those positions per frame.  TriggerMode
+    External starts the exposure series when fine X starts moving, as a camera
+    triggered by the stage controller's motion output (a fly scan arms, then moves).
     Running alone, the IOC follows the stage, OSA, zone-plate and energy IOCs over
     Channel Access.  Files go only inside the data roots (``--data-root``).
     """
@@ -233,6 +300,8 @@ class DetectorIOC(PVGroup):
         self._frames_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frames")
         self._stop = asyncio.Event()
         self.cam = SimDetectorCam(self.prefix + "cam1:", detector=self, port=CAM_PORT)
+        self.frame_record = FrameRecord(prefix=self.prefix + "FrameRec:")
+        self.pvdb.update(self.frame_record.pvdb)
         self.plugins = self._plugins(list(data_roots or default_data_roots()))
         self.image1, self.hdf1, self.tiff1 = self.plugins[0], self.plugins[1], self.plugins[2]
         self.roi1 = next(p for p in self.plugins if p.port == "ROI1")
@@ -368,12 +437,17 @@ class DetectorIOC(PVGroup):
         )
         await cam.set("NumImagesCounter_RBV", 0)
         await cam.set("StatusMessage_RBV", "")
+        await self.frame_record.clear()
         try:
             count = self._frame_count()
             exposure = float(cam.get("AcquireTime"))
             period = max(exposure, float(cam.get("AcquirePeriod")))
             start = self.clock()
-            wall_start = self.wall_clock()
+            if cam.get("TriggerMode") == EXTERNAL:
+                start = await self._motion_start(armed_at=start)
+                if start is None:
+                    return
+            wall_start = self.wall_clock() - (self.clock() - start)
             delivered, woke, posted = 0, start, start
             while delivered < count and not self._stop.is_set():
                 now = self.clock()
@@ -400,11 +474,24 @@ class DetectorIOC(PVGroup):
                     await self.post()
         finally:
             await self.post()
+            await self.frame_record.publish()
             await cam.set_many((("Acquire", 0), ("Acquire_RBV", 0)))
             if cam.get("WaitForPlugins"):
                 await self.hdf1.idle()
                 await self.tiff1.idle()
             await cam.set_many((("AcquireBusy", 0), ("DetectorState_RBV", IDLE)))
+
+    async def _motion_start(self, *, armed_at: float) -> float | None:
+        """When fine X started moving after ``armed_at``; None if stopped or it never did."""
+        deadline = armed_at + MOTION_WAIT_S
+        while (started := self.positions.motion_started_after("fine_x", armed_at)) is None:
+            if self.clock() > deadline:
+                text = f"TriggerMode External: no fine X motion within {MOTION_WAIT_S} s"
+                await self.cam.set("StatusMessage_RBV", text)
+                return None
+            if not await self._pause(0.0005):
+                return None
+        return started
 
     def _report_lag(self, lag_s: float) -> None:
         """Say so in StatusMessage_RBV when frames come out later than their schedule."""
@@ -423,8 +510,14 @@ class DetectorIOC(PVGroup):
         states = [_state_of_frame(state, index) for index in range(len(mid_exposures))]
         self.series.detector.shape = self.cam.shape()
         rng = self.rng if self.model.noise else None
-        stack = await asyncio.get_running_loop().run_in_executor(
-            self._frames_thread, self.series.frames, self.model, states, exposure, rng
+        stack, totals = await asyncio.get_running_loop().run_in_executor(
+            self._frames_thread, self._frames_and_totals, states, exposure, rng
+        )
+        self.frame_record.add(
+            self.positions.position("fine_x", mid_exposures),
+            self.positions.position("fine_y", mid_exposures),
+            read_outs - exposure / 2,
+            totals,
         )
         frames = []
         for data, one, read_out in zip(stack, states, read_outs, strict=True):
@@ -439,6 +532,13 @@ class DetectorIOC(PVGroup):
                 Frame(data, next(self._unique_ids), float(read_out), frame_attributes(values))
             )
         return frames
+
+    def _frames_and_totals(
+        self, states: list[BeamState], exposure: float, rng: np.random.Generator | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The frames of ``states`` and each one's total counts (in the frames thread)."""
+        stack = self.series.frames(self.model, states, exposure, rng)
+        return stack, stack.reshape(len(stack), -1).sum(axis=1, dtype=np.int64)
 
 
 def _state_of_frame(state: BeamState, index: int) -> BeamState:

@@ -9,6 +9,9 @@ all of caproto's motor fields) whose VAL moves a simulated axis along a trapezoi
   every ``update_period`` s, exact at the end, so a short move is short); DMOV goes
   0→1 once per move and MOVN 1→0; TDIR gives the direction; MSTA carries the
   DIRECTION/DONE/MOVING/HOMED bits.
+- The controller keeps its last ``HISTORY_MOVES`` trajectories, its position record:
+  ``position_at`` answers for past times too (a detector renders a frame at where the
+  stage was mid-exposure, after a new move may have begun).
 - HLM/LLM (and DHLM/DLLM) are enforced: a target outside them is refused — VAL snaps
   back, LVIO is set, nothing moves — and published as VAL's control limits, so
   ``EpicsMotor.limits`` is right.
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 
 import numpy as np
@@ -44,6 +48,8 @@ MSTA_MOVING = 1 << 10
 MSTA_MINUS_LS = 1 << 13
 MSTA_HOMED = 1 << 14
 
+#: How many past trajectories a motor keeps (its position record).
+HISTORY_MOVES = 64
 #: ACCL's range (seconds to reach VELO).
 MAX_ACCELERATION_S = 100.0
 #: SET mode: how long the controller takes to load a position and answer (a serial
@@ -267,6 +273,7 @@ class SimMotor(PVGroup):
         )
         self.update_period = update_period
         self.clock = clock
+        self._history: deque[Trajectory] = deque(maxlen=HISTORY_MOVES)
         self.trajectory = Trajectory.at_rest(position, clock())
         self._dial_position = position
         self._move_task: asyncio.Task | None = None
@@ -289,9 +296,25 @@ class SimMotor(PVGroup):
     def dial_from_user(self, user: float) -> float:
         return (user - self.fields.user_offset.value) * self._dir_sign
 
+    @property
+    def trajectory(self) -> Trajectory:
+        """The move under way (or the last one): where the axis is going."""
+        return self._history[-1]
+
+    @trajectory.setter
+    def trajectory(self, trajectory: Trajectory) -> None:
+        self._history.append(trajectory)
+
     def position_at(self, t: float | np.ndarray) -> np.ndarray:
-        """User position at monotonic time(s) ``t`` along the current trajectory."""
-        return self.user_from_dial(self.trajectory.position_at(t))
+        """User position at monotonic time(s) ``t``: each time on the move under way then."""
+        t = np.asarray(t, dtype=float)
+        moves = list(self._history)
+        earliest = float(t.min()) if t.size else 0.0
+        first = max((k for k, move in enumerate(moves) if move.t0 <= earliest), default=0)
+        dial = moves[first].position_at(t)
+        for move in moves[first + 1 :]:
+            dial = np.where(t >= move.t0, move.position_at(t), dial)
+        return self.user_from_dial(dial)
 
     @property
     def position(self) -> float:

@@ -1,9 +1,21 @@
 """Ptychography (scan type 13): a diffraction frame at each point of a grid or a spiral.
 
-The area detector records a far-field frame per point (step mode: the stage stops,
-the detector exposes); the frames stay in the files the detector IOC writes and the
-NXstxm file links them.  A grid is recorded like an image (nY × nX); a spiral's points
-are listed in order (``scan_positions`` in the start document, nP × 2, µm).
+The area detector records a far-field frame per point; the frames stay in the files the
+detector IOC writes and the NXstxm file links them.  A grid is recorded like an image
+(nY × nX); a spiral's points are listed in order (``scan_positions`` in the start
+document, nP × 2, µm).
+
+``mode="step"`` (the default, any grid or spiral, any detectors): the stage stops at
+each point, the detector exposes, one event per point.  ``mode="fly"`` (a grid, the
+area detector alone): fine X flies each row (serpentine: alternate rows fly back)
+while the camera free-runs NumImages = nX back-to-back exposures, its series started by
+the start of fine X's motion (TriggerMode External), so frame k is centred on point k.
+Each frame's position is the one measured at its mid-exposure (the detector IOC's
+``FrameRec:``, from the stage controller's position record, not the command), and the
+frame was rendered there.  The row's frames become one event each (collected as a
+flyer's, :class:`FlyFrames`), with step mode's keys and the measured fine X/Y, so the
+assembler and the ``.ptyd`` place them alike; a row's events go out while the next row
+flies.
 
 The detector's pixel size and distance go into ``plan_args`` (the ``.ptyd`` states them
 for ptypy): given, or for the simulated camera its own (read as the plan starts); for
@@ -25,10 +37,10 @@ from stxm_devices import Beamline
 from stxm_devices.cameras import KNOWN_CAMERAS
 
 from ._image import Grid, check_grid, current_energy
-from ._patterns import spiral_points
+from ._patterns import fly_extent, fly_velocity, spiral_points
 from ._runs import RunSpec, ScanRequest, scan_run
 from .acquisition import RowMode, configured, exposure_signal, select_detectors, step_path
-from .checks import PlanArgumentError, check_dwell, check_within_limits
+from .checks import PlanArgumentError, check_choice, check_dwell, check_within_limits
 from .regions import Region
 
 
@@ -79,6 +91,162 @@ def detector_geometry(
     return float(pixel_um), float(distance_mm)
 
 
+#: The ways ptycho_scan visits its points.
+PTYCHO_MODES = ("step", "fly")
+
+
+class FlyFrames:
+    """A fly scan's frames as bluesky collects a flyer's: an event per frame, per row.
+
+    The camera free-runs through a row, so its frames are known only after it: each row's
+    frames are added (:meth:`add_row`) and a ``collect`` emits them in the "primary"
+    stream with the keys step mode's events have — the detector's datum and total, fine
+    X/Y (measured at the frame's mid-exposure), the ring current — so the assembler
+    places both alike.  Named as the detector, whose asset documents it passes on.
+    """
+
+    parent = None
+
+    def __init__(self, detector: Any, positioners: Sequence[Any], ring_current: Any) -> None:
+        self.detector = detector
+        self.name = detector.name
+        self.image_key = f"{detector.name}_image"
+        self.total_key = detector.stats1.total.name
+        self.readbacks = [getattr(p, "user_readback", p) for p in positioners]
+        self.ring_current = ring_current
+        #: The latest frame's mid-exposure added (POSIX s).
+        self.last_time = float("-inf")
+        self._events: list[dict] = []
+
+    @property
+    def hints(self) -> dict:
+        return self.detector.hints
+
+    def describe_collect(self) -> dict:
+        own = self.detector.describe()
+        keys = {key: own[key] for key in (self.image_key, self.total_key)}
+        for signal in (*self.readbacks, self.ring_current):
+            keys.update(signal.describe())
+        return {"primary": keys}
+
+    def describe_configuration(self) -> dict:
+        return self.detector.describe_configuration()
+
+    def read_configuration(self) -> dict:
+        return self.detector.read_configuration()
+
+    def add_row(self, datums: Sequence[str], columns: Mapping[str, np.ndarray], ring: float):
+        """A row's frames: their datums, per-frame ``columns`` (total, positions, mid time)."""
+        for k, datum in enumerate(datums):
+            when = float(columns["time"][k])
+            data = {
+                self.image_key: datum,
+                self.total_key: float(columns["total"][k]),
+                **{r.name: float(columns[r.name][k]) for r in self.readbacks},
+                self.ring_current.name: ring,
+            }
+            self._events.append({"data": data, "timestamps": dict.fromkeys(data, when)})
+            self.last_time = when
+
+    def collect(self):
+        events, self._events = self._events, []
+        for event in events:
+            yield {**event, "time": next(iter(event["timestamps"].values()))}
+
+    def collect_asset_docs(self):
+        yield from self.detector.hdf1.collect_asset_docs()
+
+
+def _row_extent(points: np.ndarray, dwell_ms: float, accel_s: float) -> tuple[float, float]:
+    """Where fine X starts and stops to fly ``points`` (either direction), one per dwell."""
+    if points[-1] >= points[0]:
+        return fly_extent(points, dwell_ms, accel_s)
+    start, stop = fly_extent(-points, dwell_ms, accel_s)  # the mirror image flies towards +X
+    return -start, -stop
+
+
+def fly_frames(
+    beamline: Beamline, x_points: np.ndarray, y_points: np.ndarray, dwell_ms: float
+) -> MsgGenerator:
+    """Fly fine X along each row (serpentine) while the camera free-runs; an event per frame.
+
+    Per row: fine X/Y to the row's start, the camera armed for nX frames of ``dwell_ms``
+    back to back (TriggerMode External: they start with fine X's motion), fine X flies
+    at one step per dwell; the previous row's events are collected meanwhile.
+    """
+    detector, stage = beamline.detector, beamline.stage
+    fine_x, fine_y = stage.fine_x, stage.fine_y
+    record = detector.frame_record
+    frames = FlyFrames(detector, [fine_x, fine_y], beamline.ring_current)
+    accel_s = float((yield from bps.rd(fine_x.acceleration)))
+    velocity = fly_velocity(x_points, dwell_ms)
+    extents = [_row_extent(_row(x_points, k), dwell_ms, accel_s) for k in range(y_points.size)]
+
+    def add_row() -> MsgGenerator:
+        """The row just flown, from the camera's FrameRec: (one read per column)."""
+        count = int((yield from bps.rd(record.num_frames)))
+        if count != x_points.size:
+            raise RuntimeError(
+                f"{record.prefix}: {count} frames recorded for a row of {x_points.size} points"
+            )
+        columns = {}
+        for name, signal in (
+            (fine_x.name, record.fine_x),
+            (fine_y.name, record.fine_y),
+            ("time", record.mid_time),
+            ("total", record.total),
+        ):
+            columns[name] = np.asarray((yield from bps.rd(signal)))[:count]
+        if columns["time"][0] <= frames.last_time:  # monitors: never the row before again
+            raise RuntimeError(f"{record.prefix}: the frames recorded are a previous row's")
+        ring = float((yield from bps.rd(beamline.ring_current)))
+        frames.add_row(detector.frame_datums(count), columns, ring)
+
+    def fly() -> MsgGenerator:
+        start, _ = extents[0]
+        yield from bps.mv(fine_x, start, fine_y, float(y_points[0]))
+        yield from bps.mv(fine_x.velocity, velocity)
+        for k, (y, (start, stop)) in enumerate(zip(y_points, extents, strict=True)):
+            yield from bps.checkpoint()
+            yield from bps.mv(fine_x, start, fine_y, float(y))
+            yield from bps.trigger(detector, group="row")
+            yield from bps.abs_set(fine_x, stop, group="row")
+            if k:
+                yield from bps.collect(frames, return_payload=False)
+            yield from bps.wait(group="row")
+            yield from add_row()
+        yield from bps.collect(frames, return_payload=False)
+
+    cam = detector.cam
+    settings = {
+        cam.acquire_time: dwell_ms / 1000.0,
+        cam.acquire_period: dwell_ms / 1000.0,
+        cam.num_images: int(x_points.size),
+        cam.trigger_mode: "External",
+        fine_x.velocity: float((yield from _read(fine_x.velocity))),
+    }
+    for signal in settings:  # ophyd's camera settings connect on first use
+        signal.wait_for_connection(timeout=5.0)
+    return (yield from configured(settings, fly()))
+
+
+def _row(x_points: np.ndarray, index: int) -> np.ndarray:
+    """Row ``index``'s points in the order a serpentine fly visits them."""
+    return x_points if index % 2 == 0 else x_points[::-1]
+
+
+def check_fly_grid(beamline: Beamline, grid: Grid, dwell_ms: float) -> MsgGenerator:
+    """Plan stub: a fly grid's rows (with their run-up) fit fine X, its columns fine Y."""
+    stage = beamline.stage
+    if grid.x_points.size < 2:
+        raise PlanArgumentError("mode='fly' needs at least 2 points per row")
+    accel_s = float((yield from bps.rd(stage.fine_x.acceleration)))
+    ends = [*_row_extent(grid.x_points, dwell_ms, accel_s)]
+    ends += [*_row_extent(grid.x_points[::-1], dwell_ms, accel_s)]
+    check_within_limits(stage.fine_x, ends, "x (SampleFineX, with the fly run-up)")
+    check_within_limits(stage.fine_y, grid.y_points, "y (SampleFineY)")
+
+
 def ptycho_scan(
     beamline: Beamline,
     *,
@@ -90,12 +258,15 @@ def ptycho_scan(
     detectors: Sequence[str] = ("detector",),
     detector_pixel_um: float | None = None,
     detector_distance_mm: float | None = None,
+    mode: str = "step",
     md: Mapping[str, Any] | None = None,
 ) -> MsgGenerator:
     """Frames at every point of ``region`` (a grid) or of a Fermat spiral (µm, ms).
 
     Give exactly one of ``region`` and ``spiral_center_um``. ``detector_pixel_um`` and
     ``detector_distance_mm`` default to the simulated camera's (other cameras: required).
+    ``mode`` "step" stops at each point; "fly" flies each row of a grid with the area
+    detector free-running (see the module's description).
     """
     plan_args = {
         "region": vars(region) if region else None,
@@ -104,11 +275,20 @@ def ptycho_scan(
         "spiral_step_um": spiral_step_um,
         "dwell_ms": dwell_ms,
         "detectors": list(detectors),
+        "mode": mode,
     }
+    check_choice(mode, PTYCHO_MODES, "mode")
     if (region is None) == (spiral_center_um is None):
         raise PlanArgumentError("give exactly one of region (a grid) or spiral_center_um")
     if "detector" not in detectors:
         raise PlanArgumentError("detectors must include 'detector' (the area detector)")
+    fly = mode == "fly"
+    if fly and region is None:
+        raise PlanArgumentError("mode='fly' flies the rows of a grid: give region, not a spiral")
+    if fly and list(detectors) != ["detector"]:
+        raise PlanArgumentError(f"mode='fly' reads the area detector alone, not {list(detectors)}")
+    if fly and getattr(beamline.detector, "frame_record", None) is None:
+        raise PlanArgumentError("mode='fly' needs a camera with per-frame positions (FrameRec:)")
     check_dwell(dwell_ms)
     check_geometry(detector_pixel_um, detector_distance_mm)
     detector_devices = select_detectors(beamline, detectors, RowMode.STEP)
@@ -127,7 +307,9 @@ def ptycho_scan(
         settings.update({beamline.counter.mode: "Single", beamline.counter.dwell: dwell_ms})
 
     def plan():
-        if grid is not None:
+        if fly:
+            yield from check_fly_grid(beamline, grid, dwell_ms)
+        elif grid is not None:
             yield from check_grid(beamline, grid, RowMode.STEP, dwell_ms)
         else:
             check_within_limits(stage.fine_x, positions[:, 1], "spiral x")
@@ -156,17 +338,27 @@ def ptycho_scan(
                 },
                 (EnergyRegion.of(energies, dwell_ms, polarization),),
             )
-        readables = [*detector_devices, beamline.ring_current]
-        path = step_path(readables, [stage.fine_y, stage.fine_x], positions)
+        if fly:
+            body = fly_frames(beamline, grid.x_points, grid.y_points, dwell_ms)
+            positions_done = np.array(
+                [[y, x] for k, y in enumerate(grid.y_points) for x in _row(grid.x_points, k)]
+            )
+        else:
+            readables = [*detector_devices, beamline.ring_current]
+            body = configured(
+                settings, step_path(readables, [stage.fine_y, stage.fine_x], positions)
+            )
+            positions_done = positions
         spec = RunSpec(
             detectors=detector_devices,
             motors=[stage.fine_y, stage.fine_x],
             regions={0: scan_region},
             shape=shape,
-            body=configured(settings, path),
+            body=body,
             extra={
                 "ptycho_pattern": "grid" if grid is not None else "spiral",
-                "scan_positions": positions[:, ::-1].tolist(),
+                "scan_positions": positions_done[:, ::-1].tolist(),
+                **({"snaking": [False, True]} if fly else {}),
             },
         )
         return (yield from scan_run(beamline, request, spec))

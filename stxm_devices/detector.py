@@ -25,7 +25,8 @@ from pathlib import PurePosixPath
 
 from apstools.devices import SimDetectorCam_V34, SingleTrigger_V34
 from ophyd import ADComponent as ADCpt
-from ophyd import DetectorBase, EpicsSignalRO, EpicsSignalWithRBV, Staged
+from ophyd import Component as Cpt
+from ophyd import DetectorBase, Device, EpicsSignalRO, EpicsSignalWithRBV, Staged
 from ophyd.areadetector.filestore_mixins import (
     FileStoreHDF5IterativeWrite,
     FileStoreHDF5SingleIterativeWrite,
@@ -145,14 +146,22 @@ class SingleHDF5Plugin(IocWrittenFiles, FileStoreHDF5SingleIterativeWrite, HDF5P
 
 
 class DetectorCam(SimDetectorCam_V34):
-    """The camera: one frame per trigger; AcquireBusy waits for the file to be written."""
+    """The camera: one frame per trigger; AcquireBusy waits for the file to be written.
+
+    TriggerMode is staged Internal: a fly scan sets External (start with fine X's
+    motion) for its own rows only, and a camera left so would wait for motion.
+    """
 
     lazy_wait_for_connection = False
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.stage_sigs.update(
-            num_images=1, num_exposures=1, wait_for_plugins="Yes", array_callbacks="Enable"
+            num_images=1,
+            num_exposures=1,
+            wait_for_plugins="Yes",
+            array_callbacks="Enable",
+            trigger_mode="Internal",
         )
 
 
@@ -162,6 +171,22 @@ class TotalStats(StatsPlugin_V34):
     lazy_wait_for_connection = False
     _default_read_attrs = ("total",)
     total = ADCpt(EpicsSignalRO, "Total_RBV", kind="hinted", lazy=False)
+
+
+class FrameRecord(Device):
+    """``FrameRec:``: per frame of the last acquisition, where the stage was and its total.
+
+    Fine X/Y (µm) at each frame's mid-exposure from the stage controller's position
+    record, that time (POSIX s) and the frame's total counts: a fly scan's per-frame
+    positions, read once per row: monitored, and the IOC posts them before Acquire
+    drops, so they are current when a trigger's status completes.
+    """
+
+    num_frames = Cpt(EpicsSignalRO, "NumFrames_RBV", auto_monitor=True)
+    fine_x = Cpt(EpicsSignalRO, "FineX_RBV", auto_monitor=True)
+    fine_y = Cpt(EpicsSignalRO, "FineY_RBV", auto_monitor=True)
+    mid_time = Cpt(EpicsSignalRO, "MidTime_RBV", auto_monitor=True)
+    total = Cpt(EpicsSignalRO, "Total_RBV", auto_monitor=True)
 
 
 class _AreaDetector(NamedIocErrors, CleanUnstage, SingleTrigger_V34, DetectorBase):
@@ -175,6 +200,7 @@ class _AreaDetector(NamedIocErrors, CleanUnstage, SingleTrigger_V34, DetectorBas
     stats1 : ``total`` per frame, counts — an NXdata image beside the frames
     roi1 : MinX/MinY, SizeX/SizeY of a region (feed Stats1 from ROI1 for a region total)
     image1 : the last frame as a waveform
+    frame_record : per frame of a series, fine X/Y mid-exposure and total (fly scans)
     """
 
     lazy_wait_for_connection = False
@@ -187,6 +213,7 @@ class _AreaDetector(NamedIocErrors, CleanUnstage, SingleTrigger_V34, DetectorBas
     stats1 = ADCpt(TotalStats, "Stats1:")
     roi1 = ADCpt(ROIPlugin_V34, "ROI1:")
     image1 = ADCpt(ImagePlugin_V34, "image1:")
+    frame_record = Cpt(FrameRecord, "FrameRec:", kind="omitted")
 
     def __init__(
         self,
@@ -247,8 +274,19 @@ class _AreaDetector(NamedIocErrors, CleanUnstage, SingleTrigger_V34, DetectorBas
         # A thread of its own: the check reads PVs, which a CA callback must not wait for.
         acquired.add_callback(lambda _: threading.Thread(target=check, daemon=True).start())
         self._acquisition_signal.put(1, wait=False)
-        self.generate_datum(self._image_name, time.time(), {})
+        self._trigger_datum = self.hdf1.generate_datum(self._image_name, time.time(), {})
         return status
+
+    def frame_datums(self, count: int) -> list[str]:
+        """Datum ids of the last trigger's ``count`` frames (a free-running series).
+
+        A trigger makes the datum of its first frame; each further frame NumImages > 1
+        wrote gets its own, so each frame can be an event of its own.
+        """
+        more = [
+            self.hdf1.generate_datum(self._image_name, time.time(), {}) for _ in range(count - 1)
+        ]
+        return [self._trigger_datum, *more]
 
     def _forget_staging(self) -> None:
         super()._forget_staging()

@@ -24,33 +24,71 @@ from .model import BeamState, StxmModel
 from .optics import ZonePlate, photon_wavelength_nm
 
 UINT16_MAX = np.iinfo(np.uint16).max
+#: The sample lattice is computed in strips rows/STRIP_MARGIN[0] taller and
+#: columns·STRIP_MARGIN[1] wider than a frame on each side (a fly row stays in one).
+STRIP_MARGIN = (4, 1)
 #: The camera model the simulated area detector reports (cam1:Model_RBV).
 SIM_CAMERA_MODEL = "Far-field diffraction"
 
 
 @lru_cache(maxsize=32)
-def _probe(
+def _pupil(
     zone_plate: ZonePlate, energy_ev: float, defocus_um: float, shape: tuple[int, int], dx_um: float
-) -> np.ndarray:
-    """Unit-power probe at the sample: the inverse FFT of the defocused zone-plate pupil."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The unit-power defocused zone-plate pupil on the FFT grid; its frequencies qy, qx (1/µm)."""
     wavelength_um = float(photon_wavelength_nm(energy_ev)) * 1e-3
-    qy = scipy.fft.fftfreq(shape[0], d=dx_um)[:, None]
-    qx = scipy.fft.fftfreq(shape[1], d=dx_um)[None, :]
-    q = np.hypot(qx, qy)
+    qy = scipy.fft.fftfreq(shape[0], d=dx_um)
+    qx = scipy.fft.fftfreq(shape[1], d=dx_um)
+    q = np.hypot(qx[None, :], qy[:, None])
     q_max = float(zone_plate.numerical_aperture(energy_ev)) / wavelength_um
     q_stop = q_max * zone_plate.central_stop_um / zone_plate.diameter_um
     pupil = ((q <= q_max) & (q >= q_stop)).astype(np.complex128)
     pupil *= np.exp(1j * np.pi * wavelength_um * defocus_um * q**2)
-    probe = scipy.fft.fftshift(scipy.fft.ifft2(pupil, norm="ortho"))
-    return (probe / np.sqrt(np.sum(np.abs(probe) ** 2))).astype(np.complex64)
+    pupil /= np.sqrt(np.sum(np.abs(pupil) ** 2))  # the probe's power too (Parseval)
+    return pupil.astype(np.complex64), qy, qx
+
+
+def _probe(
+    zone_plate: ZonePlate,
+    energy_ev: float,
+    defocus_um: float,
+    shape: tuple[int, int],
+    dx_um: float,
+    shift_um: tuple[float, float] = (0.0, 0.0),
+) -> np.ndarray:
+    """Unit-power probe at the sample, centred ``shift_um`` (y, x) off the array's centre.
+
+    The inverse FFT of the defocused pupil; the shift (and the centring, as fftshift) is
+    a separable phase ramp on the pupil, exact for a probe band-limited by it.
+    """
+    pupil, qy, qx = _pupil(zone_plate, energy_ev, defocus_um, shape, dx_um)
+    shift_y = shift_um[0] + shape[0] // 2 * dx_um
+    shift_x = shift_um[1] + shape[1] // 2 * dx_um
+    ramp_y = np.exp(-2j * np.pi * qy * shift_y).astype(np.complex64)
+    ramp_x = np.exp(-2j * np.pi * qx * shift_x).astype(np.complex64)
+    return scipy.fft.ifft2(pupil * ramp_y[:, None] * ramp_x[None, :], norm="ortho")
+
+
+def _inside(strip: tuple[int, int, np.ndarray], top: int, left: int, rows: int, columns: int):
+    """Whether a ``rows`` × ``columns`` window at (top, left) lies in the cached strip."""
+    strip_top, strip_left, patch = strip
+    return (
+        strip_top <= top
+        and top + rows <= strip_top + patch.shape[0]
+        and strip_left <= left
+        and left + columns <= strip_left + patch.shape[1]
+    )
 
 
 @dataclass
 class FarFieldDetector:
     """Frames of ``shape`` (rows, columns) from the model at one beam state.
 
-    ``delta_over_beta`` sets the sample's phase per unit absorption.  Patches are
-    cached by position, so frames at a still stage cost one FFT and the noise.
+    ``delta_over_beta`` sets the sample's phase per unit absorption.  The sample is
+    sampled on a fixed lattice (pitch: the sample-plane pixel, origin 0) and the probe
+    shifted by the beam's offset from the nearest lattice point, so a moving stage
+    costs one FFT per frame (plus a probe per new offset): the lattice is computed in
+    strips wider than a frame (``STRIP_MARGIN``) and sliced while the beam stays in one.
     """
 
     shape: tuple[int, int] = (256, 256)
@@ -68,35 +106,56 @@ class FarFieldDetector:
         wavelength_um = float(photon_wavelength_nm(energy_ev)) * 1e-3
         return wavelength_um * self.distance_mm / self.width_mm
 
-    def _transmission(self, model: StxmModel, state: BeamState, dx_um: float) -> np.ndarray:
-        """exp(−OD/2 + iφ) over the patch centred on the beam (unblurred: the probe blurs)."""
+    def _transmission(
+        self, model: StxmModel, state: BeamState, dx_um: float
+    ) -> tuple[np.ndarray, tuple[float, float]]:
+        """exp(−OD/2 + iφ) over the lattice patch nearest the beam; the beam's offset.
+
+        The offset is the beam's (y, x) from the patch centre, µm (unblurred: the probe
+        blurs).
+        """
         x0, y0 = float(np.mean(state.sample_x_um)), float(np.mean(state.sample_y_um))
-        key = (round(x0, 6), round(y0, 6), state.energy_ev, state.polarization, state.theta_deg)
-        key += (self.shape, dx_um)
-        cached = self._patches.get(key)
-        if cached is not None:
-            return cached
+        iy, ix = round(y0 / dx_um), round(x0 / dx_um)
         rows, columns = self.shape
-        y = y0 + (np.arange(rows) - rows / 2) * dx_um
-        x = x0 + (np.arange(columns) - columns / 2) * dx_um
-        od = model.phantom.optical_density(
-            x[None, :], y[:, None], state.energy_ev, state.polarization, theta_deg=state.theta_deg
-        )
-        patch = np.exp((-0.5 - 0.5j * self.delta_over_beta) * od).astype(np.complex64)
-        self._patches = {key: patch}  # one position is enough: frames come in order
-        return patch
+        top, left = iy - rows // 2, ix - columns // 2
+        key = (state.energy_ev, state.polarization, state.theta_deg, dx_um)
+        strip = self._patches.get(key)
+        if strip is None or not _inside(strip, top, left, rows, columns):
+            margin_y, margin_x = rows // STRIP_MARGIN[0], columns * STRIP_MARGIN[1]
+            strip_top, strip_left = top - margin_y, left - margin_x
+            y = np.arange(strip_top, strip_top + rows + 2 * margin_y) * dx_um
+            x = np.arange(strip_left, strip_left + columns + 2 * margin_x) * dx_um
+            od = model.phantom.optical_density(
+                x[None, :],
+                y[:, None],
+                state.energy_ev,
+                state.polarization,
+                theta_deg=state.theta_deg,
+            )
+            patch = np.exp((-0.5 - 0.5j * self.delta_over_beta) * od).astype(np.complex64)
+            strip = (strip_top, strip_left, patch)
+            self._patches = {key: strip}  # one strip is enough: frames come in order
+        strip_top, strip_left, patch = strip
+        row, column = top - strip_top, left - strip_left
+        window = patch[row : row + rows, column : column + columns]
+        offset = (round(y0 - iy * dx_um, 6), round(x0 - ix * dx_um, 6))
+        return window, offset
 
     def expected(self, model: StxmModel, state: BeamState, exposure_s: float) -> np.ndarray:
         """Noise-free photons per pixel for one exposure (float64, ``shape``)."""
         dx_um = self.pixel_um(state.energy_ev)
         zone_plate = model.zone_plate(state.zp_index)
         defocus = float(np.mean(model.defocus_um(state)))
-        probe = _probe(zone_plate, float(state.energy_ev), round(defocus, 4), self.shape, dx_um)
+        transmission, offset = self._transmission(model, state, dx_um)
+        probe = _probe(
+            zone_plate, float(state.energy_ev), round(defocus, 4), self.shape, dx_um, offset
+        )
         osa = float(np.mean(model.osa.transmission(state.osa_x_um, state.osa_y_um)))
         incident = model.counts_per_ms * exposure_s * 1e3 * state.ring_current_ma / 500.0 * osa
-        exit_wave = probe * self._transmission(model, state, dx_um)
-        far_field = scipy.fft.fftshift(scipy.fft.fft2(exit_wave, norm="ortho"))
-        return incident * (far_field.real.astype(np.float64) ** 2 + far_field.imag**2)
+        exit_wave = probe * transmission
+        far_field = scipy.fft.fft2(exit_wave, norm="ortho")
+        power = far_field.real.astype(np.float64) ** 2 + far_field.imag**2
+        return incident * scipy.fft.fftshift(power)
 
     def frame(
         self,
@@ -171,18 +230,22 @@ class FrameSeries:
         for index, state in enumerate(states):
             self._prepare(model, state, exposure_s)
             if rng is None:
+                if self._noiseless is None:
+                    self._noiseless = np.minimum(np.rint(self._expected), UINT16_MAX)
                 out[index] = self._noiseless
             else:
+                if self._cumulative is None:
+                    self._cumulative = np.cumsum(self._expected, dtype=np.float64)
                 out[index] = poisson_counts(self._expected, rng, self._cumulative)
         return out
 
     def _prepare(self, model: StxmModel, state: BeamState, exposure_s: float) -> None:
+        """The state's noise-free pattern (its cumulative sum and frame made when needed)."""
         key = (_state_key(state), exposure_s, self.detector.shape)
         if key == self._key:
             return
         self._expected = self.detector.expected(model, state, exposure_s)
-        self._cumulative = np.cumsum(self._expected, dtype=np.float64)
-        self._noiseless = np.minimum(np.rint(self._expected), UINT16_MAX).astype(np.uint16)
+        self._cumulative = self._noiseless = None
         self._key = key
 
 

@@ -28,6 +28,7 @@ def stxm_image(
     ny: int,
     dwell_ms: float = 1.0,
     mode: str = "line",
+    bidirectional: bool = False,
     detectors: Sequence[str] = ("counter",),
     md: Mapping[str, Any] | None = None,
 ) -> MsgGenerator:
@@ -35,6 +36,7 @@ def stxm_image(
 
     ``mode='line'`` (default) flies fine X with the counter in line mode, one event per
     row; ``mode='step'`` moves and counts point by point (needed for the area detector).
+    ``bidirectional=True`` (line mode) flies odd rows back (serpentine): no retrace.
     Everything is checked before anything moves.
     """
     plan_args = {k: v for k, v in locals().items() if k != "beamline"}
@@ -47,6 +49,7 @@ def stxm_image(
         plan_args,
         check_dwell(dwell_ms),
         mode=row_mode,
+        bidirectional=bool(bidirectional),
         detector_names=tuple(detectors),
         md=md or {},
     )

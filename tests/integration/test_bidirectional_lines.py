@@ -15,6 +15,7 @@ import pytest
 import plans
 from iocs.physics import Phantom
 from nxstxm import NXstxmAssembler
+from plans import Region
 
 ENERGY = 709.6  # Fe L3: the iron-oxide particles stand out
 SHAPE = (10, 40)  # rows, points per row
@@ -27,34 +28,41 @@ def noiseless_at_iron_edge(noiseless):
     noiseless.energy.move(700.0, wait=True)
 
 
-def assembled_image(RE, beamline, data_dir, *, bidirectional: bool):
-    """The image, measured X per point (grid order) and start document of one stxm_image."""
+def particle_region() -> Region:
+    """An iron-oxide particle off-centre in X: a row placed mirrored would differ."""
     disk = next(d for d in Phantom().disks if d.material == "iron_oxide" and abs(d.x_um) < 35)
-    plan = plans.stxm_image(
-        beamline,
-        x_center_um=disk.x_um + 2.0,  # the particle off-centre: a mirrored row differs
-        x_range_um=8,
-        nx=SHAPE[1],
-        y_center_um=disk.y_um,
-        y_range_um=6,
-        ny=SHAPE[0],
-        dwell_ms=1.0,
-        mode="line",
-        bidirectional=bidirectional,
-    )
+    return Region(disk.x_um + 2.0, 8, SHAPE[1], disk.y_um, 6, SHAPE[0])
+
+
+def assembled(RE, plan, data_dir):
+    """The counter data, measured X (acquisition order), start and row events of ``plan``."""
     assembler = NXstxmAssembler(data_dir)
     documents = []
     RE(plan, [assembler, lambda name, doc: documents.append((name, doc))])
     assert assembler.errors == []
     [path] = assembler.written
     with h5py.File(path, "r") as f:
-        image = f["entry0/counter0/data"][()].astype(float)
+        data = f["entry0/counter0/data"][()].astype(float)
         measured_x = f["entry0/instrument/sample_x/data"][()]
     start = next(doc for name, doc in documents if name == "start")
-    rows = [
-        doc for name, doc in documents if name == "event" and "counter0_line_counts" in doc["data"]
-    ]
-    return image, measured_x, start, rows
+    rows = [d for n, d in documents if n == "event" and "counter0_line_counts" in d["data"]]
+    return data, measured_x, start, rows
+
+
+def image_plan(beamline, *, bidirectional: bool):
+    r = particle_region()
+    return plans.stxm_image(
+        beamline,
+        x_center_um=r.x_center_um,
+        x_range_um=r.x_range_um,
+        nx=r.nx,
+        y_center_um=r.y_center_um,
+        y_range_um=r.y_range_um,
+        ny=r.ny,
+        dwell_ms=1.0,
+        mode="line",
+        bidirectional=bidirectional,
+    )
 
 
 def shift_px(rows: np.ndarray, reference: np.ndarray) -> float:
@@ -78,8 +86,12 @@ def shift_px(rows: np.ndarray, reference: np.ndarray) -> float:
 
 def test_a_bidirectional_image_equals_a_unidirectional_one(RE, noiseless_at_iron_edge, tmp_path):
     beamline = noiseless_at_iron_edge
-    uni, uni_x, uni_start, _ = assembled_image(RE, beamline, tmp_path / "uni", bidirectional=False)
-    bi, bi_x, bi_start, bi_rows = assembled_image(RE, beamline, tmp_path / "bi", bidirectional=True)
+    uni, uni_x, uni_start, _ = assembled(
+        RE, image_plan(beamline, bidirectional=False), tmp_path / "uni"
+    )
+    bi, bi_x, bi_start, bi_rows = assembled(
+        RE, image_plan(beamline, bidirectional=True), tmp_path / "bi"
+    )
     assert uni.shape == bi.shape == SHAPE
     assert uni_start["snaking"] == [False, False] and bi_start["snaking"] == [False, True]
 
@@ -100,3 +112,25 @@ def test_a_bidirectional_image_equals_a_unidirectional_one(RE, noiseless_at_iron
     odd_shift = shift_px(bi[1::2], uni[1::2])
     even_shift = shift_px(bi[0::2], uni[0::2])
     assert abs(odd_shift) <= 0.5 and abs(even_shift) <= 0.5, (odd_shift, even_shift)
+
+
+def test_a_bidirectional_stack_equals_a_unidirectional_one(RE, noiseless_at_iron_edge, tmp_path):
+    beamline = noiseless_at_iron_edge
+    stacks = {}
+    for bidirectional in (False, True):
+        plan = plans.image_stack(
+            beamline,
+            regions=[particle_region()],
+            energy_regions=[(ENERGY - 0.6, ENERGY, 2)],
+            bidirectional=bidirectional,
+        )
+        data, _, start, rows = assembled(RE, plan, tmp_path / str(bidirectional))
+        assert start["snaking"] == [False, bidirectional]
+        assert len(rows) == 2 * SHAPE[0]
+        stacks[bidirectional] = data
+    uni, bi = stacks[False], stacks[True]
+    assert uni.shape == bi.shape == (2, *SHAPE)
+    for energy in range(2):
+        correlation = np.corrcoef(uni[energy].ravel(), bi[energy].ravel())[0, 1]
+        assert correlation > 0.95, (energy, correlation)
+        assert abs(shift_px(bi[energy, 1::2], uni[energy, 1::2])) <= 0.5

@@ -267,8 +267,10 @@ class GuardedSignal(EpicsSignal):
         # Connected first: ophyd would otherwise make a Status, then fail the put, and
         # leave that Status to time out (and warn) on its own later.
         self.wait_for_connection(timeout=self.connection_timeout)
-        # ophyd's own deadline a little later, so the one that names the PV fires first.
-        status = super().set(value, timeout=timeout + 1.0, settle_time=settle_time)
+        # A put-complete status needs no deadline of ophyd's (a thread per status): the
+        # guard's names the PV. Otherwise ophyd's, a little later, so the guard's fires first.
+        backstop = None if self._put_complete else timeout + 1.0
+        status = super().set(value, timeout=backstop, settle_time=settle_time)
         return guard_status(status, [self], timeout=timeout, action=f"setting {value!r}")
 
 

@@ -273,9 +273,9 @@ def fly_rows(
         yield from bps.save()
 
     def unidirectional_row(row_index: int, moves: list):
-        # Each row: retrace at the travel velocity (put as the last row's event was
-        # made), fly velocity put while the counter arms, fly, event while going back
-        # to the travel velocity.
+        # Retrace at the travel velocity (put while the last row's event was made), put
+        # the fly velocity while the counter arms, fly; the event while going back to
+        # the travel velocity. ``row_index`` unused: every row runs towards +X.
         yield from bps.mv(fine_x, forward[0], *moves)
         yield from bps.abs_set(fine_x.velocity, fly, group="arm")
         yield from bps.trigger(counter, group="line")
@@ -288,11 +288,11 @@ def fly_rows(
 
     def serpentine_row(row_index: int, moves: list):
         start, stop = backward if row_index % 2 else forward
-        if row_index == 0:  # the approach at the travel velocity, the rows at fly
-            yield from bps.mv(fine_x, start, *moves)
+        # A row starts two ramp lags (v·accel) short of where the last one stopped; the
+        # first row's approach is at the travel velocity, every row at the fly velocity.
+        yield from bps.mv(fine_x, start, *moves)
+        if row_index == 0:
             yield from bps.mv(fine_x.velocity, fly)
-        else:  # the next row starts where this one ended (+ the lag of both ramps)
-            yield from bps.mv(fine_x, start, *moves)
         yield from bps.trigger(counter, group="line")
         yield from bps.abs_set(fine_x, stop, group="line")
         yield from bps.wait(group="line")

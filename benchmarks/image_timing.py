@@ -1,8 +1,9 @@
 """How long a sample image takes in line and step mode, against the ideal (points × dwell).
 
-Starts its own sim on a free loopback port, runs ``stxm_image`` at 1 ms dwell in both row
-modes and prints wall time, the ratio to the ideal and the step-mode overhead per point.
-Targets (issue 4): line mode within 1.25× of ideal; step overhead < 10 ms per point.
+Starts its own sim on a free loopback port, runs ``stxm_image`` at 1 ms dwell as
+unidirectional and bidirectional (serpentine) fly lines and in step mode, and prints
+wall time, the ratio to the ideal and the overhead per row and per point, side by side.
+Targets (issue 13): line mode within 1.25× of ideal unidirectional, 1.10× bidirectional.
 
     python benchmarks/image_timing.py [--line-points 100] [--step-points 30]
 """
@@ -35,10 +36,15 @@ def main() -> None:
         beamline = make_beamline("SIM:")
         RE = RunEngine({})  # noqa: N806
         print(
-            f"{'mode':6} {'points':>9} {'wall s':>8} {'ideal s':>8} {'ratio':>6} "
-            f"{'overhead/point ms':>18}"
+            f"{'mode':14} {'points':>9} {'wall s':>8} {'ideal s':>8} {'ratio':>6} "
+            f"{'overhead/row ms':>16} {'overhead/point ms':>18}"
         )
-        for mode, side in (("line", args.line_points), ("step", args.step_points)):
+        runs = (
+            ("line", False, args.line_points),
+            ("line", True, args.line_points),
+            ("step", False, args.step_points),
+        )
+        for mode, bidirectional, side in runs:
             plan = plans.stxm_image(
                 beamline,
                 x_center_um=0,
@@ -49,15 +55,17 @@ def main() -> None:
                 ny=side,
                 dwell_ms=args.dwell_ms,
                 mode=mode,
+                bidirectional=bidirectional,
             )
             start = time.perf_counter()
             RE(plan)
             wall = time.perf_counter() - start
             ideal = side * side * args.dwell_ms / 1000
-            overhead = (wall - ideal) / (side * side) * 1000
+            overhead = wall - ideal
+            label = f"{mode} {'bidir' if bidirectional else 'unidir'}" if mode == "line" else mode
             print(
-                f"{mode:6} {side}x{side:<6} {wall:8.2f} {ideal:8.2f} {wall / ideal:6.2f} "
-                f"{overhead:18.2f}"
+                f"{label:14} {side}x{side:<6} {wall:8.2f} {ideal:8.2f} {wall / ideal:6.2f} "
+                f"{overhead / side * 1000:16.2f} {overhead / (side * side) * 1000:18.2f}"
             )
 
 

@@ -1,11 +1,12 @@
 """Where each acquired value sits on its run's grid; with the layout, the one place that reshapes.
 
 A run's events are placed in a 2-D grid (outer, inner): one event per row (a line
-waveform, pyStxm's fly scans) or one event per point (step scans, filled row by row,
-snaking if the plan said so). The metadata give the intended grid; the arrays are sized
-by the events received (:func:`received_grid`), so metadata alone allocate no more than
-their ROIs' positions, and an aborted run's arrays end where its events did. Points of
-a row not completed stay NaN.
+waveform, pyStxm's fly scans) or one event per point (step scans, filled row by row);
+odd rows run backwards if the plan said so (``snaking``: a bidirectional fly scan).
+The metadata give the intended grid; the arrays are sized by the events received
+(:func:`received_grid`), so metadata alone allocate no more than their ROIs'
+positions, and an aborted run's arrays end where its events did. Points of a row not
+completed stay NaN.
 The layout of the run's scan type gives the grid (:class:`Geometry`) and arranges the
 placed runs (:class:`PlacedRun`) into NXdata arrays.
 """
@@ -67,7 +68,9 @@ def place(values: Sequence, shape: tuple[int, int], *, snake: bool, where: str) 
     """Put per-event values on a (outer, inner) grid; NaN where nothing was acquired.
 
     Rows longer than the grid are cut to it (the descriptor of a line detector may declare,
-    and its waveform may carry, a few more values than the ROI's NPOINTS).
+    and its waveform may carry, a few more values than the ROI's NPOINTS). With ``snake``
+    every odd row (a row event, or a row of point events) was acquired from the last
+    column back to the first, as a bidirectional fly scan flies it.
     """
     n_outer, n_inner = shape
     grid = np.full(shape, np.nan)
@@ -81,8 +84,11 @@ def place(values: Sequence, shape: tuple[int, int], *, snake: bool, where: str) 
     for i, value in enumerate(values):
         if rows:
             row = np.asarray(value, dtype=float).ravel()[:n_inner]
-            grid[i, : row.size] = row
-            order.extend(range(i * n_inner, i * n_inner + row.size))
+            columns = np.arange(row.size)
+            if snake and i % 2:
+                columns = n_inner - 1 - columns
+            grid[i, columns] = row
+            order.extend(i * n_inner + columns)
             continue
         outer, inner = divmod(i, n_inner)
         if snake and outer % 2:

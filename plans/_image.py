@@ -74,14 +74,18 @@ class Grid:
         return SpatialRegion(sp_id, axes, (EnergyRegion.of(energies, dwell_ms, polarizations),))
 
 
-def check_grid(beamline: Beamline, grid: Grid, mode: RowMode, dwell_ms: float) -> MsgGenerator:
-    """Plan stub: every point of ``grid`` reachable, a fly line flyable."""
+def check_grid(
+    beamline: Beamline, grid: Grid, mode: RowMode, dwell_ms: float, *, bidirectional: bool = False
+) -> MsgGenerator:
+    """Plan stub: every point of ``grid`` reachable, a fly line flyable (both ways if asked)."""
     x_motor, y_motor = grid.motors(beamline)
     check_within_limits(y_motor, grid.y_points, f"y ({grid.y_name})")
     if mode is RowMode.LINE:
         if x_motor is not beamline.stage.fine_x:
             raise PlanArgumentError(f"mode='line' flies the fine X stage, not {grid.x_name}")
-        yield from check_fly_line(beamline, grid.x_points, dwell_ms, f"x ({grid.x_name})")
+        yield from check_fly_line(
+            beamline, grid.x_points, dwell_ms, f"x ({grid.x_name})", bidirectional=bidirectional
+        )
     else:
         check_within_limits(x_motor, grid.x_points, f"x ({grid.x_name})")
 
@@ -103,6 +107,7 @@ def image_rows(
                 grid.y_points[:, None],
                 request.dwell_ms,
                 readables=readables,
+                bidirectional=request.bidirectional,
             )
         )
     plan = step_path([*detectors, *readables], [y_motor, x_motor], grid.path())
@@ -139,7 +144,8 @@ def image_spec(
             (grid.y_points[0], grid.y_points[-1]),
             (grid.x_points[0], grid.x_points[-1]),
         ),
-        extra={"row_mode": timing.value},
+        # bluesky's own key for serpentine rows: the assembler places odd rows reversed.
+        extra={"row_mode": timing.value, "snaking": [False, request.bidirectional]},
     )
 
 
@@ -157,7 +163,9 @@ def single_image(
     body: MsgGenerator | None = None,
 ) -> MsgGenerator:
     """One image at the current energy: check ``grid`` (before anything moves), measure it."""
-    yield from check_grid(beamline, grid, request.mode, request.dwell_ms)
+    yield from check_grid(
+        beamline, grid, request.mode, request.dwell_ms, bidirectional=request.bidirectional
+    )
     energies = yield from current_energy(beamline)
     region = grid.region(
         energies, request.dwell_ms, [Polarization()], resolution=request.resolution

@@ -24,11 +24,13 @@ def fly_extent(
 
     The counter bins ``len(points)`` equal dwells from the start of the move: the move
     spans half a step before the first point to half a step after the last, shifted
-    forward by the distance the stage lags while it accelerates (v·accel/2), so bins
-    stay centred on the points and the deceleration comes after the last bin.
+    forward (in the direction of travel) by the distance the stage lags while it
+    accelerates (v·accel/2), so bins stay centred on the points and the deceleration
+    comes after the last bin.  Points in decreasing order give the reversed line.
     """
-    half = step_of(points) / 2.0
-    lag = fly_velocity(points, dwell_ms) * accel_s / 2.0
+    step = step_of(points)
+    half = step / 2.0
+    lag = np.sign(step) * fly_velocity(points, dwell_ms) * accel_s / 2.0
     return float(points[0] - half + lag), float(points[-1] + half + lag)
 
 

@@ -19,6 +19,7 @@ from nxstxm.contract import GroupMember, ImageIndex, ScanType, SpatialRegion, St
 from stxm_devices import Beamline
 
 from .acquisition import RowMode, stxm_run
+from .checks import PlanArgumentError
 from .metadata import plan_metadata, read_zp_def, rev_lu_dct
 
 #: Where a single-run scan's data go.
@@ -29,7 +30,8 @@ FIRST_ENTRY = ImageIndex("entry0")
 class ScanRequest:
     """What the user asked for, checked; passed down from the public plan to every run.
 
-    ``num_runs`` runs share ``group_uid`` (a stack makes one run per image).
+    ``num_runs`` runs share ``group_uid`` (a stack makes one run per image);
+    ``bidirectional`` flies every odd row of a line-mode image backwards (serpentine).
     """
 
     scan_type: ScanType
@@ -37,11 +39,19 @@ class ScanRequest:
     plan_args: Mapping[str, Any]
     dwell_ms: float
     mode: RowMode = RowMode.STEP
+    bidirectional: bool = False
     detector_names: tuple[str, ...] = ("counter",)
     resolution: str = "FINE"
     num_runs: int = 1
     md: Mapping[str, Any] = field(default_factory=dict)
     group_uid: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def __post_init__(self) -> None:
+        if self.bidirectional and self.mode is not RowMode.LINE:
+            raise PlanArgumentError(
+                f"bidirectional=True flies serpentine lines: it needs mode='line', "
+                f"not mode={self.mode.value!r}"
+            )
 
     def member(self, index: int) -> GroupMember:
         """Run ``index``'s place in the scan group."""

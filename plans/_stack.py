@@ -59,7 +59,9 @@ def check_stack(
 ) -> MsgGenerator:
     """Plan stub: every grid, energy and polarization reachable, before anything moves."""
     for grid in grids:
-        yield from check_grid(beamline, grid, request.mode, request.dwell_ms)
+        yield from check_grid(
+            beamline, grid, request.mode, request.dwell_ms, bidirectional=request.bidirectional
+        )
     yield from check_energies(beamline, energies, "energy_regions")
     check_polarizations(beamline.epu.polarization, polarizations)
 

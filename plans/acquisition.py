@@ -321,32 +321,65 @@ def fly_rows(
     dwell_ms: float,
     *,
     readables: Sequence[Any] = (),
+    bidirectional: bool = False,
 ) -> MsgGenerator:
     """One event per row: move the row motors, then fly fine X across ``x_points``.
 
     The counter bins one dwell per point from the moment fine X starts moving (its
     FineXMotion line trigger), so the move spans half a step beyond each end point.
+    ``bidirectional`` flies every odd row back from the last point to the first
+    (serpentine): no retrace and no velocity change between rows. The event keeps the
+    row as acquired (counts and measured X from +X to -X), and the start document's
+    ``snaking`` says so.  Unidirectional rows retrace at the stage's travel velocity;
+    that velocity is put while the row's event is made, and the fly velocity while
+    the counter is armed, so neither costs a round trip of its own.
     """
     counter, fine_x = beamline.counter, beamline.stage.fine_x
-    accel_s = yield from bps.rd(fine_x.acceleration)
+    accel_s = float((yield from bps.rd(fine_x.acceleration)))
     travel = float((yield from bps.rd(fine_x.velocity)))
-    start, stop = fly_extent(x_points, dwell_ms, float(accel_s))
     fly = fly_velocity(x_points, dwell_ms)
+    forward = fly_extent(x_points, dwell_ms, accel_s)
+    backward = fly_extent(x_points[::-1], dwell_ms, accel_s)
+
+    def row_event():
+        yield from bps.create("primary")
+        for device in (counter, *row_motors, *readables):
+            yield from bps.read(device)
+        yield from bps.save()
+
+    def unidirectional_row(row_index: int, moves: list):
+        # Retrace at the travel velocity (put while the last row's event was made), put
+        # the fly velocity while the counter arms, fly; the event while going back to
+        # the travel velocity. ``row_index`` unused: every row runs towards +X.
+        yield from bps.mv(fine_x, forward[0], *moves)
+        yield from bps.abs_set(fine_x.velocity, fly, group="arm")
+        yield from bps.trigger(counter, group="line")
+        yield from bps.wait(group="arm")
+        yield from bps.abs_set(fine_x, forward[1], group="line")
+        yield from bps.wait(group="line")
+        yield from bps.abs_set(fine_x.velocity, travel, group="retrace")
+        yield from row_event()
+        yield from bps.wait(group="retrace")
+
+    def serpentine_row(row_index: int, moves: list):
+        start, stop = backward if row_index % 2 else forward
+        # A row starts two ramp lags (v·accel) short of where the last one stopped; the
+        # first row's approach is at the travel velocity, every row at the fly velocity.
+        yield from bps.mv(fine_x, start, *moves)
+        if row_index == 0:
+            yield from bps.mv(fine_x.velocity, fly)
+        yield from bps.trigger(counter, group="line")
+        yield from bps.abs_set(fine_x, stop, group="line")
+        yield from bps.wait(group="line")
+        yield from row_event()
+
+    fly_row = serpentine_row if bidirectional else unidirectional_row
 
     def rows():
-        for row in np.atleast_2d(np.asarray(row_positions, dtype=float)):
+        for row_index, row in enumerate(np.atleast_2d(np.asarray(row_positions, dtype=float))):
             yield from bps.checkpoint()
             moves = [arg for pair in zip(row_motors, row, strict=True) for arg in pair]
-            yield from bps.mv(fine_x.velocity, travel)
-            yield from bps.mv(fine_x, start, *moves)
-            yield from bps.mv(fine_x.velocity, fly)
-            yield from bps.trigger(counter, group="line")
-            yield from bps.abs_set(fine_x, stop, group="line")
-            yield from bps.wait(group="line")
-            yield from bps.create("primary")
-            for device in (counter, *row_motors, *readables):
-                yield from bps.read(device)
-            yield from bps.save()
+            yield from fly_row(row_index, moves)
 
     settings = {
         counter.mode: "Line",
@@ -369,15 +402,23 @@ def counting(
 
 
 def check_fly_line(
-    beamline: Beamline, x_points: np.ndarray, dwell_ms: float, argument: str
+    beamline: Beamline,
+    x_points: np.ndarray,
+    dwell_ms: float,
+    argument: str,
+    *,
+    bidirectional: bool = False,
 ) -> MsgGenerator:
     """Plan stub: a fly line must fit the fine X limits and the counter's line length.
 
-    Its half-step margins grow with the stage's acceleration, read when the plan runs.
+    Its half-step margins grow with the stage's acceleration, read when the plan runs;
+    a bidirectional line's reversed rows reach as far the other way.
     """
     accel_s = float((yield from bps.rd(beamline.stage.fine_x.acceleration)))
-    start, stop = fly_extent(x_points, dwell_ms, accel_s)
-    check_within_limits(beamline.stage.fine_x, [start, stop], argument)
+    reach = list(fly_extent(x_points, dwell_ms, accel_s))
+    if bidirectional:
+        reach += fly_extent(x_points[::-1], dwell_ms, accel_s)
+    check_within_limits(beamline.stage.fine_x, reach, argument)
     if x_points.size > 1 and x_points[1] <= x_points[0]:
         raise PlanArgumentError(f"{argument}: a fly line must run towards +X")
     if x_points.size < 2:

@@ -26,6 +26,7 @@ def image_stack(
     polarizations: Sequence[str] = ("CircLeft",),
     dwell_ms: float = 1.0,
     mode: str = "line",
+    bidirectional: bool = False,
     detectors: Sequence[str] = ("counter",),
     md: Mapping[str, Any] | None = None,
 ) -> MsgGenerator:
@@ -33,6 +34,7 @@ def image_stack(
 
     One run per image, all sharing one scan group; a region × polarization is one NXentry
     and each run says where its image goes (img_idx_map), as pyStxm's stacks do.
+    ``bidirectional=True`` (line mode) flies odd rows back (serpentine): no retrace.
     """
     plan_args = {
         "regions": [vars(r) for r in regions],
@@ -40,6 +42,7 @@ def image_stack(
         "polarizations": list(polarizations),
         "dwell_ms": dwell_ms,
         "mode": mode,
+        "bidirectional": bool(bidirectional),
         "detectors": list(detectors),
     }
     if not regions:
@@ -59,6 +62,7 @@ def image_stack(
         plan_args,
         float(dwell_ms),
         mode=row_mode,
+        bidirectional=bool(bidirectional),
         detector_names=tuple(detectors),
         num_runs=len(images),
         md=md or {},

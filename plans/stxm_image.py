@@ -28,6 +28,7 @@ def stxm_image(
     ny: int,
     dwell_ms: float = 1.0,
     mode: str = "line",
+    bidirectional: bool = False,
     detectors: Sequence[str] = ("counter",),
     md: Mapping[str, Any] | None = None,
 ) -> MsgGenerator:
@@ -37,6 +38,7 @@ def stxm_image(
     row; ``mode='step'`` keeps the stage still in each dwell: hardware-timed rows (the
     counter's StepLine, one event per row) with the counter alone, point by point with
     the area detector; ``mode='point'`` always point by point from bluesky.
+    ``bidirectional=True`` (line mode) flies odd rows back (serpentine): no retrace.
     Everything is checked before anything moves.
     """
     plan_args = {k: v for k, v in locals().items() if k != "beamline"}
@@ -49,6 +51,7 @@ def stxm_image(
         plan_args,
         check_dwell(dwell_ms),
         mode=row_mode,
+        bidirectional=bool(bidirectional),
         detector_names=tuple(detectors),
         md=md or {},
     )

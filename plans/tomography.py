@@ -27,12 +27,14 @@ def tomography(
     polarizations: Sequence[str] = ("CircLeft",),
     dwell_ms: float = 1.0,
     mode: str = "line",
+    bidirectional: bool = False,
     detectors: Sequence[str] = ("counter",),
     md: Mapping[str, Any] | None = None,
 ) -> MsgGenerator:
     """At each angle (deg) image ``region`` at every energy and polarization.
 
     One NXentry per angle × polarization; one run per image, all in one scan group.
+    ``bidirectional=True`` (line mode) flies odd rows back (serpentine): no retrace.
     """
     plan_args = {
         "angles_deg": list(angles_deg),
@@ -41,6 +43,7 @@ def tomography(
         "polarizations": list(polarizations),
         "dwell_ms": dwell_ms,
         "mode": mode,
+        "bidirectional": bool(bidirectional),
         "detectors": list(detectors),
     }
     if not angles_deg:
@@ -61,6 +64,7 @@ def tomography(
         plan_args,
         float(dwell_ms),
         mode=row_mode,
+        bidirectional=bool(bidirectional),
         detector_names=tuple(detectors),
         num_runs=len(images),
         md=md or {},

@@ -9,6 +9,8 @@ fails it when a PV it depends on disconnects, naming the PV and its IOC.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import os
 import socket
@@ -16,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 from ophyd import EpicsSignal, Signal, Staged
@@ -101,6 +103,65 @@ def settle_status(status: StatusBase, error: Exception | None = None) -> None:
         pass
 
 
+class Deadlines:
+    """One thread that runs callbacks at their deadlines, cancelled ones skipped.
+
+    A ``threading.Timer`` per status costs a thread start (~1 ms on a loaded 2-core
+    machine), and a fly row guards half a dozen statuses; here a deadline is a heap entry.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._pending: set[int] = set()
+        self._keys = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> int:
+        """Run ``callback`` in the deadline thread ``delay`` s from now; a key to cancel it."""
+        with self._condition:
+            key = next(self._keys)
+            heapq.heappush(self._heap, (time.monotonic() + delay, key, callback))
+            self._pending.add(key)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="deadlines", daemon=True)
+                self._thread.start()
+            if self._heap[0][1] == key:  # earlier than the deadline the thread waits for
+                self._condition.notify()
+        return key
+
+    def cancel(self, key: int) -> None:
+        """Forget the deadline ``key`` (nothing happens if it already ran)."""
+        with self._condition:
+            self._pending.discard(key)
+
+    def _due(self) -> Callable[[], None]:
+        with self._condition:
+            while True:
+                while self._heap and self._heap[0][1] not in self._pending:
+                    heapq.heappop(self._heap)  # cancelled
+                if not self._heap:
+                    self._condition.wait()
+                    continue
+                due, key, callback = self._heap[0]
+                if due <= time.monotonic():
+                    heapq.heappop(self._heap)
+                    self._pending.discard(key)
+                    return callback
+                self._condition.wait(due - time.monotonic())
+
+    def _run(self) -> None:
+        while True:
+            callback = self._due()
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 - one failing deadline must not stop the others
+                logger.exception("deadline callback %r failed", callback)
+
+
+_deadlines = Deadlines()
+
+
 def guard_status(
     status: StatusBase, signals: Sequence[Signal], *, timeout: float | None, action: str
 ) -> StatusBase:
@@ -126,17 +187,16 @@ def guard_status(
             )
             break
         tokens.append((signal, signal.subscribe(on_connection, event_type="meta", run=False)))
-    timer = None
+    deadline = None
     if timeout is not None and not status.done:
         pvs = ", ".join(dict.fromkeys(names.values()))
         message = f"{action}: not finished within {timeout:.1f} s (waiting on {pvs})"
-        timer = threading.Timer(timeout, settle_status, (status, IocTimeoutError(message)))
-        timer.daemon = True
-        timer.start()
+        error = IocTimeoutError(message)
+        deadline = _deadlines.call_later(timeout, lambda: settle_status(status, error))
 
     def release(_: StatusBase) -> None:
-        if timer is not None:
-            timer.cancel()
+        if deadline is not None:
+            _deadlines.cancel(deadline)
         for signal, token in tokens:
             signal.unsubscribe(token)
 
@@ -207,8 +267,10 @@ class GuardedSignal(EpicsSignal):
         # Connected first: ophyd would otherwise make a Status, then fail the put, and
         # leave that Status to time out (and warn) on its own later.
         self.wait_for_connection(timeout=self.connection_timeout)
-        # ophyd's own deadline a little later, so the one that names the PV fires first.
-        status = super().set(value, timeout=timeout + 1.0, settle_time=settle_time)
+        # A put-complete status needs no deadline of ophyd's (a thread per status): the
+        # guard's names the PV. Otherwise ophyd's, a little later, so the guard's fires first.
+        backstop = None if self._put_complete else timeout + 1.0
+        status = super().set(value, timeout=backstop, settle_time=settle_time)
         return guard_status(status, [self], timeout=timeout, action=f"setting {value!r}")
 
 

@@ -119,15 +119,25 @@ def test_a_good_plan_rehearses_without_acting(beamline):
     assert np.array_equal(positions(beamline), before)
 
 
-def test_pause_and_resume_finishes_the_image(RE, beamline):
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_pause_and_resume_finishes_the_image(RE, beamline, bidirectional):
     plan = plans.stxm_image(
-        beamline, x_center_um=0, x_range_um=4, nx=10, y_center_um=0, y_range_um=4, ny=6
+        beamline,
+        x_center_um=0,
+        x_range_um=4,
+        nx=10,
+        y_center_um=0,
+        y_range_um=4,
+        ny=6,
+        bidirectional=bidirectional,
     )
     rows = []
+    measured_x = {}
 
     def pause_after_two_rows(name, doc):
         if name == "event" and "counter0_line_counts" in doc["data"]:
             rows.append(doc["seq_num"])
+            measured_x[doc["seq_num"]] = np.asarray(doc["data"]["counter0_line_positions"])
             if len(rows) == 2:  # from another thread, as a user's Ctrl-C would
                 threading.Thread(target=RE.request_pause, kwargs={"defer": False}).start()
 
@@ -140,6 +150,11 @@ def test_pause_and_resume_finishes_the_image(RE, beamline):
     finally:
         RE.unsubscribe(token)
     assert rows[-1] >= 6 and len(set(rows)) == 6  # every row, numbered on, after the resume
+    # Every row flown whole in its own direction, also the one the pause cut short.
+    points = np.linspace(-2, 2, 10)
+    for seq, measured in measured_x.items():
+        reversed_row = bidirectional and (seq - 1) % 2
+        assert measured == pytest.approx(points[::-1] if reversed_row else points, abs=0.05)
     assert not beamline.stage.fine_x.moving
 
 

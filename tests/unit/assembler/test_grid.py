@@ -23,6 +23,14 @@ def test_points_fill_row_by_row_and_snake_when_asked():
     np.testing.assert_array_equal(snaked.order, [0, 1, 2, 5, 4])
 
 
+def test_odd_rows_of_a_bidirectional_fly_scan_are_placed_reversed():
+    rows = [np.arange(3.0), np.arange(3.0) + 10, np.arange(3.0) + 20]
+    placed = place(rows, (3, 3), snake=True, where="run r")
+    np.testing.assert_array_equal(placed.grid, [[0, 1, 2], [12, 11, 10], [20, 21, 22]])
+    np.testing.assert_array_equal(placed.order, [0, 1, 2, 5, 4, 3, 6, 7, 8])
+    np.testing.assert_array_equal(placed.in_order(), np.concatenate(rows))  # as acquired
+
+
 def test_more_events_than_the_rois_ask_for_is_an_error_naming_the_run():
     with pytest.raises(GridError, match="run r key 'c': 3 events of rows but the ROIs ask for 2"):
         place([np.zeros(2)] * 3, (2, 2), snake=False, where="run r key 'c'")

@@ -30,6 +30,18 @@ def test_fly_line_bins_are_centred_on_the_points():
     assert stop - start == pytest.approx(points.size * (points[1] - points[0]) + 0.0)
 
 
+def test_a_reversed_fly_line_mirrors_its_extent_so_its_bins_fall_on_the_same_points():
+    points = np.linspace(-4, 4, 16)
+    dwell_ms, accel_s = 1.0, 0.0005
+    forward = fly_extent(points, dwell_ms, accel_s)
+    start, stop = fly_extent(points[::-1], dwell_ms, accel_s)
+    assert (start, stop) == pytest.approx((-forward[0], -forward[1]))  # mirrored about 0
+    velocity = fly_velocity(points, dwell_ms)
+    t = (np.arange(points.size) + 0.5) * dwell_ms / 1000
+    position = start - velocity * (t - accel_s / 2)  # travelling towards -X
+    assert position == pytest.approx(points[::-1])
+
+
 def test_energy_regions_concatenate():
     assert energy_points([(280, 284, 3), (285, 286, 2)]) == pytest.approx([280, 282, 284, 285, 286])
 

@@ -145,16 +145,78 @@ def test_an_image_records_the_energy_and_zone_plate_read_when_it_runs(beamline):
     }
 
 
+def fly_rows_of(sent, fine_x, counter) -> list[dict]:
+    """Per row: where fine X flew to, the velocity it flew at, and the message indices."""
+    velocity = None
+    rows = []
+    for i, m in enumerate(sent):
+        if m.command == "set" and m.obj is fine_x.velocity:
+            velocity = m.args[0]
+        if m.command == "trigger" and m.obj is counter:
+            fly = next(j for j in range(i, len(sent)) if sent[j].obj is fine_x)
+            rows.append({"trigger": i, "fly": fly, "stop": sent[fly].args[0], "v": velocity})
+    return rows
+
+
 def test_a_fly_row_arms_the_counter_before_fine_x_flies(beamline):
     sent = messages(MAKE["stxm_image"](beamline))
     fine_x, counter = beamline.stage.fine_x, beamline.counter
-    rows = [i for i, m in enumerate(sent) if m.command == "trigger" and m.obj is counter]
+    rows = fly_rows_of(sent, fine_x, counter)
     assert len(rows) == 3
-    for i in rows:
-        fly, wait = sent[i + 1], sent[i + 2]
-        assert fly.command == "set" and fly.obj is fine_x and fly.kwargs["group"] == "line"
+    for row in rows:
+        fly, wait = sent[row["fly"]], sent[row["fly"] + 1]
+        assert fly.command == "set" and fly.kwargs["group"] == "line"
         assert wait.command == "wait" and wait.kwargs["group"] == "line"
-        assert [m.command for m in sent[i + 3 : i + 4]] == ["create"]
+        assert row["v"] == pytest.approx(0.8 / 0.001)  # 0.8 µm per 1 ms dwell, set before
+        event = [m.command for m in sent[row["fly"] + 2 :] if m.command in ("create", "save")]
+        assert event[:2] == ["create", "save"]
+    # Each retrace goes back at the travel velocity, put as the row's event is made.
+    retraces = [m for m in sent if m.command == "set" and m.obj is fine_x.velocity]
+    assert [m.args[0] for m in retraces[1:]].count(500.0) >= 3
+
+
+def test_a_bidirectional_image_flies_odd_rows_back_at_one_velocity(beamline):
+    plan = plans.stxm_image(
+        beamline,
+        x_center_um=0,
+        x_range_um=4,
+        nx=6,
+        y_center_um=0,
+        y_range_um=4,
+        ny=3,
+        bidirectional=True,
+    )
+    sent = messages(plan)
+    rows = fly_rows_of(sent, beamline.stage.fine_x, beamline.counter)
+    [start] = starts(sent)
+    assert start["snaking"] == [False, True]
+    half, lag = 0.4, 800.0 * 0.01 / 2  # half a step; v·accel/2 at READINGS' acceleration
+    assert [row["stop"] for row in rows] == pytest.approx(
+        [2 + half + lag, -2 - half - lag, 2 + half + lag]
+    )
+    assert [row["v"] for row in rows] == pytest.approx([800.0] * 3)
+    first_row, last_row = rows[0]["trigger"], rows[-1]["fly"]
+    velocity_sets = [
+        m
+        for m in sent[first_row:last_row]
+        if m.command == "set" and m.obj is beamline.stage.fine_x.velocity
+    ]
+    assert velocity_sets == []  # no velocity change between rows
+
+
+def test_bidirectional_needs_line_mode(beamline):
+    with pytest.raises(plans.PlanArgumentError, match="bidirectional=True .* needs mode='line'"):
+        plans.stxm_image(
+            beamline,
+            x_center_um=0,
+            x_range_um=4,
+            nx=6,
+            y_center_um=0,
+            y_range_um=4,
+            ny=3,
+            mode="step",
+            bidirectional=True,
+        )
 
 
 def test_a_step_point_moves_then_triggers_then_reads(beamline):

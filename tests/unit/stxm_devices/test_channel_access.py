@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from ophyd import Signal
 from ophyd.status import Status
 
 from stxm_devices.channel_access import (
+    Deadlines,
     IocDisconnectedError,
     IocTimeoutError,
     guard_status,
@@ -38,6 +41,16 @@ def test_a_finished_status_is_left_alone():
     signal._run_subs(sub_type=signal.SUB_META, connected=False)
     status.wait(1)
     assert status.success
+
+
+def test_deadlines_run_in_time_order_and_cancelled_ones_never_run():
+    deadlines, ran, done = Deadlines(), [], threading.Event()
+    deadlines.call_later(0.3, lambda: (ran.append("late"), done.set()))
+    cancelled = deadlines.call_later(0.1, lambda: ran.append("cancelled"))
+    deadlines.call_later(0.05, lambda: ran.append("early"))
+    deadlines.cancel(cancelled)
+    assert done.wait(5)
+    assert ran == ["early", "late"]
 
 
 def test_a_bare_channel_access_error_is_given_the_ioc():

@@ -22,12 +22,9 @@ from ._runs import FIRST_ENTRY, RunSpec, ScanRequest, scan_run
 from .acquisition import (
     RowMode,
     check_fly_line,
-    counting,
-    fly_rows,
+    measured_rows,
     row_timing,
     select_detectors,
-    step_path,
-    step_rows,
 )
 from .checks import PlanArgumentError, check_within_limits
 from .metadata import positioner
@@ -95,23 +92,18 @@ def image_rows(
 ) -> MsgGenerator:
     """The events of one image: a row per event (line, step) or a point per event (point)."""
     x_motor, y_motor = grid.motors(beamline)
-    readables = [beamline.ring_current]
     timing = row_timing(beamline, request.mode, detectors, x_motor, horizontal=True)
-    if timing is not RowMode.POINT:
-        rows = fly_rows if timing is RowMode.LINE else step_rows
-        return (
-            yield from rows(
-                beamline,
-                grid.x_points,
-                [y_motor],
-                grid.y_points[:, None],
-                request.dwell_ms,
-                readables=readables,
-                bidirectional=request.bidirectional,
-            )
+    return (
+        yield from measured_rows(
+            beamline,
+            timing,
+            detectors,
+            request.dwell_ms,
+            rows=(grid.x_points, [y_motor], grid.y_points[:, None]),
+            points=([y_motor, x_motor], grid.path()),
+            bidirectional=request.bidirectional,
         )
-    plan = step_path([*detectors, *readables], [y_motor, x_motor], grid.path())
-    return (yield from counting(beamline, detectors, request.dwell_ms, plan))
+    )
 
 
 def image_spec(

@@ -22,12 +22,9 @@ from ._runs import RunSpec, ScanRequest, scan_run
 from .acquisition import (
     RowMode,
     check_fly_line,
-    counting,
-    fly_rows,
+    measured_rows,
     row_timing,
     select_detectors,
-    step_path,
-    step_rows,
 )
 from .checks import PlanArgumentError, check_within_limits
 from .metadata import positioner
@@ -91,27 +88,20 @@ def line_run(
     """One run measuring the line at each row value (checked by :func:`check_line_scan`)."""
     detectors = select_detectors(beamline, request.detector_names, request.mode)
     x_motor, y_motor = positioner(beamline, line.x_name), positioner(beamline, line.y_name)
-    readables = [beamline.ring_current]
     timing = row_timing(beamline, request.mode, detectors, x_motor, horizontal=line.horizontal)
-    if timing is not RowMode.POINT:
-        body = (fly_rows if timing is RowMode.LINE else step_rows)(
-            beamline,
+    path = np.array([(r, x, y) for r in rows.values for x, y in zip(line.xs, line.ys, strict=True)])
+    body = measured_rows(
+        beamline,
+        timing,
+        detectors,
+        request.dwell_ms,
+        rows=(
             line.xs,
             [rows.motor, y_motor],
             np.column_stack([rows.values, np.full(rows.values.size, line.ys[0])]),
-            request.dwell_ms,
-            readables=readables,
-        )
-    else:
-        path = np.array(
-            [(r, x, y) for r in rows.values for x, y in zip(line.xs, line.ys, strict=True)]
-        )
-        body = counting(
-            beamline,
-            detectors,
-            request.dwell_ms,
-            step_path([*detectors, *readables], [rows.motor, x_motor, y_motor], path),
-        )
+        ),
+        points=([rows.motor, x_motor, y_motor], path),
+    )
     axes = {"X": Roi.of(line.x_name, line.xs), "Y": Roi.of(line.y_name, line.ys)}
     if zp is not None:
         axes["ZP.Z"] = zp

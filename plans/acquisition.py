@@ -391,6 +391,35 @@ def fly_rows(
     return (yield from configured(settings, rows()))
 
 
+def measured_rows(
+    beamline: Beamline,
+    timing: RowMode,
+    detectors: Sequence[Any],
+    dwell_ms: float,
+    rows: tuple[np.ndarray, Sequence[Any], np.ndarray],
+    points: tuple[Sequence[Any], np.ndarray],
+    *,
+    bidirectional: bool = False,
+) -> MsgGenerator:
+    """The events of a scan of rows, measured as ``timing`` (:func:`row_timing`) says.
+
+    ``rows`` = (fine X points, row motors, row positions) for a row per event (LINE:
+    flown; STEP: the counter's hardware-timed step rows); ``points`` = (motors, path)
+    for a point per event (POINT). The ring current is read with every event.
+    """
+    readables = [beamline.ring_current]
+    if timing is RowMode.LINE:
+        return (
+            yield from fly_rows(
+                beamline, *rows, dwell_ms, readables=readables, bidirectional=bidirectional
+            )
+        )
+    if timing is RowMode.STEP:
+        return (yield from step_rows(beamline, *rows, dwell_ms, readables=readables))
+    plan = step_path([*detectors, *readables], *points)
+    return (yield from counting(beamline, detectors, dwell_ms, plan))
+
+
 def counting(
     beamline: Beamline, detectors: Sequence[Any], dwell_ms: float, plan: MsgGenerator
 ) -> MsgGenerator:

@@ -19,13 +19,7 @@ from nxstxm.contract import EnergyRegion, Polarization, Roi, SpatialRegion
 from stxm_devices import Beamline
 
 from ._runs import RunSpec, ScanRequest, scan_run
-from .acquisition import (
-    RowMode,
-    check_fly_line,
-    measured_rows,
-    row_timing,
-    select_detectors,
-)
+from .acquisition import RowMode, check_fly_line, measured_rows, row_timing, select_detectors
 from .checks import PlanArgumentError, check_within_limits
 from .metadata import positioner
 

@@ -16,7 +16,7 @@ import numpy as np
 from bluesky import plan_stubs as bps
 from bluesky.utils import MsgGenerator
 
-from nxstxm.contract import ImageIndex, Polarization, Roi
+from nxstxm.contract import ImageIndex, Polarization, Roi, ScanType
 from stxm_devices import Beamline
 
 from ._image import Grid, check_grid, image_spec
@@ -48,6 +48,23 @@ def check_stack_arguments(
     check_dwell(dwell_ms)
     select_detectors(beamline, detectors, mode)
     return check_energy_regions(energy_regions)
+
+
+def stack_request(
+    scan_type: ScanType, plan_name: str, plan_args: dict, num_runs: int, md: dict | None
+) -> ScanRequest:
+    """The request of a multi-image plan, from its arguments as recorded (``plan_args``)."""
+    return ScanRequest(
+        scan_type,
+        plan_name,
+        plan_args,
+        float(plan_args["dwell_ms"]),
+        mode=RowMode(plan_args["mode"]),
+        bidirectional=plan_args["bidirectional"],
+        detector_names=tuple(plan_args["detectors"]),
+        num_runs=num_runs,
+        md=md or {},
+    )
 
 
 def check_stack(

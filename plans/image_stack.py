@@ -11,8 +11,7 @@ from nxstxm.contract import ScanType
 from stxm_devices import Beamline
 
 from ._image import Grid
-from ._runs import ScanRequest
-from ._stack import Image, check_stack, check_stack_arguments, image_series
+from ._stack import Image, check_stack, check_stack_arguments, image_series, stack_request
 from .acquisition import RowMode
 from .checks import PlanArgumentError
 from .regions import Region
@@ -47,8 +46,7 @@ def image_stack(
     }
     if not regions:
         raise PlanArgumentError("regions: give at least one Region")
-    row_mode = RowMode(mode)
-    energies = check_stack_arguments(beamline, energy_regions, dwell_ms, row_mode, detectors)
+    energies = check_stack_arguments(beamline, energy_regions, dwell_ms, RowMode(mode), detectors)
     grids = [Grid("SampleFineX", r.x_points, "SampleFineY", r.y_points) for r in regions]
     images = [
         Image(grid, entry=sp * len(polarizations) + p, e_idx=e, pol_idx=p, sp_id=sp)
@@ -56,17 +54,7 @@ def image_stack(
         for e in range(energies.size)
         for p in range(len(polarizations))
     ]
-    request = ScanRequest(
-        ScanType.SAMPLE_IMAGE_STACK,
-        "image_stack",
-        plan_args,
-        float(dwell_ms),
-        mode=row_mode,
-        bidirectional=bool(bidirectional),
-        detector_names=tuple(detectors),
-        num_runs=len(images),
-        md=md or {},
-    )
+    request = stack_request(ScanType.SAMPLE_IMAGE_STACK, "image_stack", plan_args, len(images), md)
 
     def plan():
         yield from check_stack(beamline, request, grids, energies, polarizations)

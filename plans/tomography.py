@@ -11,8 +11,7 @@ from nxstxm.contract import ScanType
 from stxm_devices import Beamline
 
 from ._image import Grid
-from ._runs import ScanRequest
-from ._stack import Image, check_stack, check_stack_arguments, image_series
+from ._stack import Image, check_stack, check_stack_arguments, image_series, stack_request
 from .acquisition import RowMode
 from .checks import PlanArgumentError, check_within_limits
 from .regions import Region
@@ -48,8 +47,7 @@ def tomography(
     }
     if not angles_deg:
         raise PlanArgumentError("angles_deg: give at least one angle")
-    row_mode = RowMode(mode)
-    energies = check_stack_arguments(beamline, energy_regions, dwell_ms, row_mode, detectors)
+    energies = check_stack_arguments(beamline, energy_regions, dwell_ms, RowMode(mode), detectors)
     grid = Grid("SampleFineX", region.x_points, "SampleFineY", region.y_points)
     npol = len(polarizations)
     images = [
@@ -58,17 +56,7 @@ def tomography(
         for e in range(energies.size)
         for p in range(npol)
     ]
-    request = ScanRequest(
-        ScanType.TOMOGRAPHY_SCAN,
-        "tomography",
-        plan_args,
-        float(dwell_ms),
-        mode=row_mode,
-        bidirectional=bool(bidirectional),
-        detector_names=tuple(detectors),
-        num_runs=len(images),
-        md=md or {},
-    )
+    request = stack_request(ScanType.TOMOGRAPHY_SCAN, "tomography", plan_args, len(images), md)
 
     def plan():
         check_within_limits(beamline.goniometer.theta, angles_deg, "angles_deg")

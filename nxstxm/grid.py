@@ -20,7 +20,7 @@ import numpy as np
 from .collector import Run
 from .errors import NXstxmError
 from .metadata import StxmMetadata
-from .model import Axis, FrameRef
+from .model import Axis, FrameSet
 from .streams import Field
 
 
@@ -41,8 +41,12 @@ class Placed:
 
 
 def is_row(value: object) -> bool:
-    """True for a waveform (one event = one row), False for a single value or a datum id."""
-    return not isinstance(value, str) and np.ndim(value) > 0
+    """True for a waveform (one event = one row), False for a single value or a datum id.
+
+    Plain numbers, what a step scan's events hold, are answered without numpy: this runs
+    once per event.
+    """
+    return not isinstance(value, (str, float, int)) and np.ndim(value) > 0
 
 
 def received_grid(values: Sequence, intended: tuple[int, int], *, where: str) -> tuple[int, int]:
@@ -71,25 +75,40 @@ def place(values: Sequence, shape: tuple[int, int], *, snake: bool, where: str) 
     """
     n_outer, n_inner = shape
     grid = np.full(shape, np.nan)
-    order: list[int] = []
     rows = bool(values) and is_row(values[0])
     count = len(values)
     limit = n_outer if rows else n_outer * n_inner
     if count > limit:
         unit = "rows" if rows else "points"
         raise GridError(f"{where}: {count} events of {unit} but the ROIs ask for {limit}")
-    for i, value in enumerate(values):
-        if rows:
+    if rows:
+        order: list[int] = []
+        for i, value in enumerate(values):
             row = np.asarray(value, dtype=float).ravel()[:n_inner]
             grid[i, : row.size] = row
             order.extend(range(i * n_inner, i * n_inner + row.size))
-            continue
-        outer, inner = divmod(i, n_inner)
-        if snake and outer % 2:
-            inner = n_inner - 1 - inner
-        grid[outer, inner] = np.nan if isinstance(value, str) else float(value)
-        order.append(outer * n_inner + inner)
-    return Placed(grid, np.asarray(order, dtype=int))
+        return Placed(grid, np.asarray(order, dtype=int))
+    outer, inner = np.divmod(np.arange(count), n_inner)
+    if snake:
+        inner = np.where(outer % 2 == 1, n_inner - 1 - inner, inner)
+    flat = outer * n_inner + inner
+    grid.flat[flat] = _scalars(values)
+    return Placed(grid, flat)
+
+
+def _scalars(values: Sequence) -> np.ndarray:
+    """One float per event, NaN for a datum id; as one array when the values are numbers.
+
+    A step scan's thousands of points convert in one call; anything else (datum ids, odd
+    types) goes value by value, which raises as ``float`` does for what is not a number.
+    """
+    try:
+        array = np.asarray(values)
+    except ValueError:  # ragged: a row among points
+        array = None
+    if array is not None and array.ndim == 1 and array.dtype.kind in "biuf":
+        return array.astype(float)
+    return np.array([np.nan if isinstance(v, str) else float(v) for v in values], dtype=float)
 
 
 def expand_like(values: Sequence, per_event: Sequence) -> list:
@@ -157,7 +176,7 @@ class PlacedRun:
     geo: Geometry
     fields: list[Field]
     values: dict[str, Placed] = field(default_factory=dict)
-    frames: dict[str, list[tuple[FrameRef, ...]]] = field(default_factory=dict)
+    frames: dict[str, FrameSet] = field(default_factory=dict)
     monitor: Placed | None = None
     measured: dict[str, np.ndarray] = field(default_factory=dict)
 

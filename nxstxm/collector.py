@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from event_model import unpack_datum_page, unpack_event_page
@@ -73,7 +74,10 @@ class Run:
             key = (event.get("descriptor"), event["seq_num"]) if "seq_num" in event else id(event)
             if key not in latest or event["time"] >= latest[key]["time"]:
                 latest[key] = event
-        ordered = sorted(latest.values(), key=_acquisition_order)
+        try:  # in C when every event has its seq_num, as a RunEngine's do
+            ordered = sorted(latest.values(), key=itemgetter("seq_num", "time"))
+        except KeyError:
+            ordered = sorted(latest.values(), key=_acquisition_order)
         self._ordered[name] = (events, len(events), ordered)
         return ordered
 

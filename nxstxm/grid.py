@@ -56,7 +56,7 @@ def received_grid(values: Sequence, intended: tuple[int, int], *, where: str) ->
     the rows they start, each the intended width (a row's remaining points are NaN).
     """
     n_outer, n_inner = intended
-    rows = bool(values) and is_row(values[0])
+    rows = len(values) > 0 and is_row(values[0])
     count = len(values)
     limit = n_outer if rows else n_outer * n_inner
     if count > limit:
@@ -75,7 +75,7 @@ def place(values: Sequence, shape: tuple[int, int], *, snake: bool, where: str) 
     """
     n_outer, n_inner = shape
     grid = np.full(shape, np.nan)
-    rows = bool(values) and is_row(values[0])
+    rows = len(values) > 0 and is_row(values[0])
     count = len(values)
     limit = n_outer if rows else n_outer * n_inner
     if count > limit:
@@ -111,8 +111,13 @@ def _scalars(values: Sequence) -> np.ndarray:
     return np.array([np.nan if isinstance(v, str) else float(v) for v in values], dtype=float)
 
 
-def expand_like(values: Sequence, per_event: Sequence) -> list:
-    """Per-event scalars shaped like ``values`` (a row's scalar repeated along the row)."""
+def expand_like(values: Sequence, per_event: Sequence) -> Sequence:
+    """Per-event scalars shaped like ``values`` (a row's scalar repeated along the row).
+
+    Events of points need nothing done: as :func:`place`, the first event tells.
+    """
+    if len(values) == 0 or not is_row(values[0]):
+        return per_event
     return [
         np.full(np.size(template), scalar) if is_row(template) else scalar
         for template, scalar in zip(values, per_event, strict=True)

@@ -111,36 +111,39 @@ def _streamed_frames(run: Run, key: str, origin: Origin, indices: np.ndarray) ->
     return [(file, dataset)], np.zeros_like(numbers), numbers
 
 
-def _event_origins(run: Run, key: str) -> tuple[list[Origin], np.ndarray]:
-    """Each primary event's origin and number, the one loop over events of this module.
+def _events_by_origin(run: Run, key: str) -> dict[Origin, tuple[list[int], list[int]]]:
+    """Per origin, its primary events (places in acquisition order) and their numbers.
 
     Through the event's datum (Resource/Datum, ophyd v1) or the stream datum covering its
-    seq_num (StreamResource/StreamDatum, as a Tiled catalog gives them back).
+    seq_num (StreamResource/StreamDatum, as a Tiled catalog gives them back). The one loop
+    over events of this module: dictionary look-ups and appends, nothing per frame.
     """
-    events = run.stream("primary")
-    origins: list[Origin] = []
-    numbers = np.empty(len(events), dtype=np.int64)
+    groups: dict[Origin, tuple[list[int], list[int]]] = {}
     streamed: dict | None = None
-    for k, event in enumerate(events):
+    for place, event in enumerate(run.stream("primary")):
         data = event["data"]
         if key in data:
             datum_id = str(data[key])
             datum = run.datums.get(datum_id)
             if datum is None or datum["resource"] not in run.resources:
                 raise LinkError(f"run {run.uid}: datum {datum_id} or its resource is missing")
-            origins.append(("resource", datum["resource"]))
-            numbers[k] = int(datum["datum_kwargs"]["point_number"])
-            continue
-        if streamed is None:
-            streamed = _stream_indices(run, key)
-        try:
-            origin, numbers[k] = streamed[(event["descriptor"], event["seq_num"])]
-        except KeyError:
-            raise LinkError(
-                f"run {run.uid}: event {event['seq_num']} has no {key!r} and no stream datum"
-            ) from None
-        origins.append(origin)
-    return origins, numbers
+            origin = ("resource", datum["resource"])
+            number = int(datum["datum_kwargs"]["point_number"])
+        else:
+            if streamed is None:
+                streamed = _stream_indices(run, key)
+            try:
+                origin, number = streamed[(event["descriptor"], event["seq_num"])]
+            except KeyError:
+                raise LinkError(
+                    f"run {run.uid}: event {event['seq_num']} has no {key!r} and no stream datum"
+                ) from None
+        group = groups.get(origin)
+        if group is None:
+            group = groups[origin] = ([], [])
+        group[0].append(place)
+        group[1].append(number)
+    return groups
 
 
 def event_frames(run: Run, key: str) -> FrameSet:
@@ -150,23 +153,20 @@ def event_frames(run: Run, key: str) -> FrameSet:
     computed as arrays: a stack's thousands of events cost a loop over dictionaries, no
     object per frame.
     """
-    origins, numbers = _event_origins(run, key)
-    groups: dict[Origin, int] = {}
-    codes = np.array([groups.setdefault(origin, len(groups)) for origin in origins], dtype=int)
-    parts: list[tuple[np.ndarray, Frames]] = []
-    for origin, code in groups.items():
-        events = np.flatnonzero(codes == code)
+    parts: list[tuple[list[int], Frames]] = []
+    for origin, (places, numbers) in _events_by_origin(run, key).items():
         if origin[0] == "resource":
-            frames = _resource_frames(run, run.resources[origin[1]], numbers[events])
+            frames = _resource_frames(run, run.resources[origin[1]], np.array(numbers))
         else:
-            frames = _streamed_frames(run, key, origin, numbers[events])
-        parts.append((events, frames))
+            frames = _streamed_frames(run, key, origin, np.array(numbers))
+        parts.append((places, frames))
+    count = sum(len(places) for places, _ in parts)
     width = _one_width({frames[2].shape[1] for _, frames in parts})
     table: dict[FrameSource, int] = {}
-    source = np.zeros((len(origins), width), dtype=int)
-    index = np.zeros((len(origins), width), dtype=np.int64)
-    for events, (sources, which, frame_numbers) in parts:
-        source[events], index[events] = _source_ids(table, sources)[which], frame_numbers
+    source = np.zeros((count, width), dtype=int)
+    index = np.zeros((count, width), dtype=np.int64)
+    for places, (sources, which, numbers) in parts:
+        source[places], index[places] = _source_ids(table, sources)[which], numbers
     return FrameSet(tuple(table), source.ravel(), index.ravel(), width)
 
 

@@ -227,10 +227,6 @@ def _sources(frames: FrameSet) -> dict[FrameSource, tuple[tuple[int, ...], np.dt
     return sources
 
 
-def _relative(file: Path, directory: Path) -> str:
-    return os.path.relpath(file.resolve(), directory.resolve())
-
-
 def write_frames(group: h5py.Group, name: str, frames: FrameSet, directory: Path) -> None:
     """Create ``group[name]`` [nP, (fpp,) ny, nx] linking the frames, paths relative to directory.
 
@@ -241,8 +237,9 @@ def write_frames(group: h5py.Group, name: str, frames: FrameSet, directory: Path
     per_point = frames.frames_per_point
     lead = (frames.npoints,) if per_point == 1 else (frames.npoints, per_point)
     layout = h5py.VirtualLayout(shape=lead + tuple(shape[-2:]), dtype=dtype)
+    base = directory.resolve()
     virtual = {
-        key: h5py.VirtualSource(_relative(key[0], directory), key[1], shape=src_shape)
+        key: h5py.VirtualSource(os.path.relpath(key[0].resolve(), base), key[1], shape=src_shape)
         for key, (src_shape, _) in sources.items()
     }
     if per_point == 1:
@@ -255,7 +252,8 @@ def write_frames(group: h5py.Group, name: str, frames: FrameSet, directory: Path
     else:
         for k, (which, index) in enumerate(zip(frames.source, frames.index, strict=True)):
             source = virtual[frames.sources[which]]
-            layout[divmod(k, per_point)] = source[index] if len(source.shape) == 3 else source[...]
+            frame = source[int(index)] if len(source.shape) == 3 else source[...]
+            layout[divmod(k, per_point)] = frame
     group.create_virtual_dataset(name, layout, fillvalue=0)
 
 

@@ -44,7 +44,7 @@ class FrameSet:
     sources: tuple[FrameSource, ...]
     source: np.ndarray
     index: np.ndarray
-    frames_per_point: int = 1
+    frames_per_point: int
 
     def __len__(self) -> int:
         return len(self.index)

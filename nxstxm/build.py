@@ -219,12 +219,13 @@ def _detectors(arrangement: Arrangement) -> list[Detector]:
     detectors = []
     for fld in runs[0].fields:
         if fld.external:
-            frames = [
-                p.frames[fld.name][k]
-                for p, selection in zip(runs, arrangement.selections, strict=True)
-                for k in np.arange(len(p.frames[fld.name]))[selection]
-            ]
-            detectors.append(Detector(fld.name, frame_set(frames), source=fld.key))
+            frames = frame_set(
+                [
+                    p.frames[fld.name].points(selection)
+                    for p, selection in zip(runs, arrangement.selections, strict=True)
+                ]
+            )
+            detectors.append(Detector(fld.name, frames, source=fld.key))
         else:
             values = _acquired(arrangement, [p.values[fld.name].in_order() for p in runs])
             detectors.append(Detector(fld.name, values, fld.units or "counts", fld.key))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from event_model import unpack_datum_page, unpack_event_page
@@ -26,6 +27,10 @@ class DocumentError(NXstxmError, ValueError):
     """A document that does not fit the stream (unknown run, descriptor or resource)."""
 
 
+def _acquisition_order(event: dict) -> tuple[int, float]:
+    return event.get("seq_num", 0), event["time"]
+
+
 @dataclass
 class Run:
     """The documents of one run, kept as received, indexed for the layout."""
@@ -39,6 +44,9 @@ class Run:
     stream_datums: list[dict] = field(default_factory=list)
     stop: dict | None = None
     documents: list[Document] = field(default_factory=list)
+    _ordered: dict[str, tuple[list[dict], int, list[dict]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def uid(self) -> str:
@@ -53,14 +61,25 @@ class Run:
         """The events of one stream in acquisition order (seq_num, not arrival order).
 
         A point redone after a pause (bluesky rewinds to the row's checkpoint and emits
-        it again with the same seq_num) counts once: its last event.
+        it again with the same seq_num) counts once: its last event. The order is kept
+        until the stream gains events (building a run's model reads its streams several
+        times); treat the list as read-only.
         """
+        events = self.events.get(name, [])
+        known = self._ordered.get(name)
+        if known is not None and known[0] is events and known[1] == len(events):
+            return known[2]
         latest: dict[object, dict] = {}
-        for event in self.events.get(name, []):
+        for event in events:
             key = (event.get("descriptor"), event["seq_num"]) if "seq_num" in event else id(event)
             if key not in latest or event["time"] >= latest[key]["time"]:
                 latest[key] = event
-        return sorted(latest.values(), key=lambda ev: (ev.get("seq_num", 0), ev["time"]))
+        try:  # in C when every event has its seq_num, as a RunEngine's do
+            ordered = sorted(latest.values(), key=itemgetter("seq_num", "time"))
+        except KeyError:
+            ordered = sorted(latest.values(), key=_acquisition_order)
+        self._ordered[name] = (events, len(events), ordered)
+        return ordered
 
     def descriptor(self, name: str) -> dict | None:
         """The (first) descriptor of a stream, or None if the run has no such stream."""

@@ -31,16 +31,15 @@ def confine(model: ScanModel, data_dir: Path, allowed: Iterable[str | Path] = ()
     real = [os.path.realpath(place) for place in places]
     seen: set[Path] = set()
     for frames in model.frame_sets:
-        for ref in frames.frames:
-            if ref.file in seen:
+        for file, _ in frames.used_sources():
+            if file in seen:
                 continue
-            seen.add(ref.file)
+            seen.add(file)
             if not (
-                _inside(os.path.abspath(ref.file), lexical)
-                and _inside(os.path.realpath(ref.file), real)
+                _inside(os.path.abspath(file), lexical) and _inside(os.path.realpath(file), real)
             ):
                 raise OutsideError(
-                    f"frame file {ref.file} named by the documents is outside the data "
+                    f"frame file {file} named by the documents is outside the data "
                     f"directory {data_dir}; not linked (allow its directory with "
                     "--allow-outside DIR, or allow_outside=[DIR])"
                 )

@@ -21,7 +21,7 @@ import numpy as np
 from .collector import Run
 from .errors import NXstxmError
 from .metadata import StxmMetadata
-from .model import Axis, FrameRef
+from .model import Axis, FrameSet
 from .streams import Field
 
 
@@ -42,8 +42,23 @@ class Placed:
 
 
 def is_row(value: object) -> bool:
-    """True for a waveform (one event = one row), False for a single value or a datum id."""
-    return not isinstance(value, str) and np.ndim(value) > 0
+    """True for a waveform (one event = one row), False for a single value or a datum id.
+
+    Plain numbers, what a step scan's events hold, are answered without numpy: this runs
+    once per event.
+    """
+    return not isinstance(value, (str, float, int)) and np.ndim(value) > 0
+
+
+def events_are_rows(values: Sequence, shape: tuple[int, int], *, where: str) -> bool:
+    """Whether each event is a row; a GridError if more arrived than the ROIs ask for."""
+    n_outer, n_inner = shape
+    rows = len(values) > 0 and is_row(values[0])
+    limit = n_outer if rows else n_outer * n_inner
+    if len(values) > limit:
+        unit = "rows" if rows else "points"
+        raise GridError(f"{where}: {len(values)} events of {unit} but the ROIs ask for {limit}")
+    return rows
 
 
 def received_grid(values: Sequence, intended: tuple[int, int], *, where: str) -> tuple[int, int]:
@@ -53,12 +68,8 @@ def received_grid(values: Sequence, intended: tuple[int, int], *, where: str) ->
     the rows they start, each the intended width (a row's remaining points are NaN).
     """
     n_outer, n_inner = intended
-    rows = bool(values) and is_row(values[0])
+    rows = events_are_rows(values, (n_outer, n_inner), where=where)
     count = len(values)
-    limit = n_outer if rows else n_outer * n_inner
-    if count > limit:
-        unit = "rows" if rows else "points"
-        raise GridError(f"{where}: {count} events of {unit} but the ROIs ask for {limit}")
     if rows:
         return count, min(n_inner, max(np.size(value) for value in values))
     return max(1, -(-count // n_inner)), n_inner
@@ -74,32 +85,48 @@ def place(values: Sequence, shape: tuple[int, int], *, snake: bool, where: str) 
     """
     n_outer, n_inner = shape
     grid = np.full(shape, np.nan)
-    order: list[int] = []
-    rows = bool(values) and is_row(values[0])
+    rows = events_are_rows(values, (n_outer, n_inner), where=where)
     count = len(values)
-    limit = n_outer if rows else n_outer * n_inner
-    if count > limit:
-        unit = "rows" if rows else "points"
-        raise GridError(f"{where}: {count} events of {unit} but the ROIs ask for {limit}")
-    for i, value in enumerate(values):
-        if rows:
+    if rows:
+        order: list[int] = []
+        for i, value in enumerate(values):
             row = np.asarray(value, dtype=float).ravel()[:n_inner]
             columns = np.arange(row.size)
             if snake and i % 2:
                 columns = n_inner - 1 - columns
             grid[i, columns] = row
             order.extend(i * n_inner + columns)
-            continue
-        outer, inner = divmod(i, n_inner)
-        if snake and outer % 2:
-            inner = n_inner - 1 - inner
-        grid[outer, inner] = np.nan if isinstance(value, str) else float(value)
-        order.append(outer * n_inner + inner)
-    return Placed(grid, np.asarray(order, dtype=int))
+        return Placed(grid, np.asarray(order, dtype=int))
+    outer, inner = np.divmod(np.arange(count), n_inner)
+    if snake:
+        inner = np.where(outer % 2 == 1, n_inner - 1 - inner, inner)
+    flat = outer * n_inner + inner
+    grid.flat[flat] = _scalars(values)
+    return Placed(grid, flat)
 
 
-def expand_like(values: Sequence, per_event: Sequence) -> list:
-    """Per-event scalars shaped like ``values`` (a row's scalar repeated along the row)."""
+def _scalars(values: Sequence) -> np.ndarray:
+    """One float per event, NaN for a datum id; as one array when the values are numbers.
+
+    A step scan's thousands of points convert in one call; anything else (datum ids, odd
+    types) goes value by value, which raises as ``float`` does for what is not a number.
+    """
+    try:
+        array = np.asarray(values)
+    except ValueError:  # ragged: a row among points
+        array = None
+    if array is not None and array.ndim == 1 and array.dtype.kind in "biuf":
+        return array.astype(float)
+    return np.array([np.nan if isinstance(v, str) else float(v) for v in values], dtype=float)
+
+
+def expand_like(values: Sequence, per_event: Sequence) -> Sequence:
+    """Per-event scalars shaped like ``values`` (a row's scalar repeated along the row).
+
+    Events of points need nothing done: as :func:`place`, the first event tells.
+    """
+    if len(values) == 0 or not is_row(values[0]):
+        return per_event
     return [
         np.full(np.size(template), scalar) if is_row(template) else scalar
         for template, scalar in zip(values, per_event, strict=True)
@@ -163,7 +190,7 @@ class PlacedRun:
     geo: Geometry
     fields: list[Field]
     values: dict[str, Placed] = field(default_factory=dict)
-    frames: dict[str, list[tuple[FrameRef, ...]]] = field(default_factory=dict)
+    frames: dict[str, FrameSet] = field(default_factory=dict)
     monitor: Placed | None = None
     measured: dict[str, np.ndarray] = field(default_factory=dict)
 

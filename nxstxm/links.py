@@ -14,7 +14,7 @@ here: when writing (an error naming the file) and when checking a written file.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
@@ -25,7 +25,7 @@ import numpy as np
 from .collector import Run
 from .errors import NXstxmError
 from .frames import open_frames
-from .model import FrameRef, FrameSet
+from .model import FrameSet, FrameSource
 
 #: The dataset ADCore's NDFileHDF5 hard-links its frames to (what ophyd's handlers read).
 ADCORE_DATASET = "/entry/data/data"
@@ -46,23 +46,28 @@ def _resource_file(resource: dict) -> Path:
     return _file_of(resource.get("root") or "/", resource["resource_path"])
 
 
-def _frames_of_datum(run: Run, datum_id: str) -> list[FrameRef]:
-    """The frames of one Resource/Datum datum (AD_HDF5 stream or AD_HDF5_SINGLE files)."""
-    try:
-        datum = run.datums[datum_id]
-        resource = run.resources[datum["resource"]]
-    except KeyError:
-        raise LinkError(f"run {run.uid}: datum {datum_id} or its resource is missing") from None
+#: Where an event's frames come from: ("resource", uid) or ("stream_resource", uid,
+#: descriptor), whose rule turns the event's number (a datum's point number, a stream
+#: index) into frames.
+Origin = tuple[str, ...]
+
+#: How an origin's events map to frames: [events, frames per event] arrays of indices
+#: into a list of sources, and of frame indices in those sources.
+Frames = tuple[list[FrameSource], np.ndarray, np.ndarray]
+
+
+def _resource_frames(run: Run, resource: dict, points: np.ndarray) -> Frames:
+    """The frames of Resource/Datum datums at ``points`` (AD_HDF5 stream or AD_HDF5_SINGLE)."""
     spec, kwargs = resource["spec"], resource.get("resource_kwargs", {})
     per_point = int(kwargs.get("frame_per_point", 1))
-    first = int(datum["datum_kwargs"]["point_number"]) * per_point
-    indices = range(first, first + per_point)
+    numbers = points[:, None] * per_point + np.arange(per_point)
     if spec in STREAM_SPECS:
-        return [FrameRef(_resource_file(resource), ADCORE_DATASET, j) for j in indices]
+        return [(_resource_file(resource), ADCORE_DATASET)], np.zeros_like(numbers), numbers
     if spec in SINGLE_SPECS:
         folder = os.path.join(str(_resource_file(resource)), "")
         template, name = kwargs["template"], kwargs["filename"]
-        return [FrameRef(Path(template % (folder, name, j)), ADCORE_DATASET, 0) for j in indices]
+        files = [(Path(template % (folder, name, j)), ADCORE_DATASET) for j in numbers.ravel()]
+        return files, np.arange(numbers.size).reshape(numbers.shape), np.zeros_like(numbers)
     raise LinkError(f"run {run.uid}: resource {resource['uid']} has unsupported spec {spec!r}")
 
 
@@ -73,63 +78,117 @@ def _file_of_uri(uri: str) -> Path:
     return Path(parsed.path)
 
 
-def _streamed_frames(run: Run, key: str) -> dict[tuple[str, int], tuple[FrameRef, ...]]:
-    """The frames of ``key`` per (descriptor, seq_num) from StreamResource/StreamDatum.
+def _stream_indices(run: Run, key: str) -> dict[tuple[str, int], tuple[Origin, int]]:
+    """The stream resource and stream index of ``key`` per (descriptor, seq_num).
 
-    Stream index i of a data key shaped [n, ny, nx] holds frames i·n … i·n + n − 1 of the
-    resource's dataset (one index per event, as TiledWriter and ophyd-async record them).
+    From StreamResource/StreamDatum documents, as TiledWriter and ophyd-async record them
+    and a Tiled catalog gives them back: one stream index per event.
     """
-    frames: dict[tuple[str, int], tuple[FrameRef, ...]] = {}
+    found: dict[tuple[str, int], tuple[Origin, int]] = {}
     for datum in run.stream_datums:
         resource = run.stream_resources.get(datum["stream_resource"], {})
         if resource.get("data_key") != key:
             continue
-        file = _file_of_uri(resource["uri"])
-        dataset = (resource.get("parameters") or {}).get("dataset", ADCORE_DATASET)
-        shape = run.descriptors[datum["descriptor"]]["data_keys"][key].get("shape") or []
-        per_event = int(shape[0]) if len(shape) == 3 else 1
         seq_nums, indices = datum["seq_nums"], datum["indices"]
+        origin = ("stream_resource", resource["uid"], datum["descriptor"])
         for offset in range(indices["stop"] - indices["start"]):
-            first = (indices["start"] + offset) * per_event
-            frames[(datum["descriptor"], seq_nums["start"] + offset)] = tuple(
-                FrameRef(file, dataset, j) for j in range(first, first + per_event)
+            found[(datum["descriptor"], seq_nums["start"] + offset)] = (
+                origin,
+                indices["start"] + offset,
             )
-    return frames
-
-
-def event_frames(run: Run, key: str) -> list[tuple[FrameRef, ...]]:
-    """The frames of every primary event for data key ``key``, in acquisition order.
-
-    Through the event's datum (Resource/Datum, ophyd v1) or the stream datum covering its
-    seq_num (StreamResource/StreamDatum, as a Tiled catalog gives them back).
-    """
-    streamed: dict | None = None
-    found = []
-    for event in run.stream("primary"):
-        if key in event["data"]:
-            found.append(tuple(_frames_of_datum(run, str(event["data"][key]))))
-            continue
-        if streamed is None:
-            streamed = _streamed_frames(run, key)
-        try:
-            found.append(streamed[(event["descriptor"], event["seq_num"])])
-        except KeyError:
-            raise LinkError(
-                f"run {run.uid}: event {event['seq_num']} has no {key!r} and no stream datum"
-            ) from None
     return found
 
 
-def frame_set(per_event: Iterable[tuple[FrameRef, ...]]) -> FrameSet:
-    """The frames of one detector key over its events (of one or several runs)."""
-    frames: list[FrameRef] = []
-    per_point = set()
-    for refs in per_event:
-        frames.extend(refs)
-        per_point.add(len(refs))
+def _streamed_frames(run: Run, key: str, origin: Origin, indices: np.ndarray) -> Frames:
+    """Stream index i of a data key shaped [n, ny, nx] holds frames i·n … i·n + n − 1."""
+    _, uid, descriptor = origin
+    resource = run.stream_resources[uid]
+    file = _file_of_uri(resource["uri"])
+    dataset = (resource.get("parameters") or {}).get("dataset", ADCORE_DATASET)
+    shape = run.descriptors[descriptor]["data_keys"][key].get("shape") or []
+    per_event = int(shape[0]) if len(shape) == 3 else 1
+    numbers = indices[:, None] * per_event + np.arange(per_event)
+    return [(file, dataset)], np.zeros_like(numbers), numbers
+
+
+def _events_by_origin(run: Run, key: str) -> dict[Origin, tuple[list[int], list[int]]]:
+    """Per origin, its primary events (places in acquisition order) and their numbers.
+
+    Through the event's datum (Resource/Datum, ophyd v1) or the stream datum covering its
+    seq_num (StreamResource/StreamDatum, as a Tiled catalog gives them back). The one loop
+    over events of this module: dictionary look-ups and appends, nothing per frame.
+    """
+    groups: dict[Origin, tuple[list[int], list[int]]] = {}
+    streamed: dict | None = None
+    for place, event in enumerate(run.stream("primary")):
+        data = event["data"]
+        if key in data:
+            datum_id = str(data[key])
+            datum = run.datums.get(datum_id)
+            if datum is None or datum["resource"] not in run.resources:
+                raise LinkError(f"run {run.uid}: datum {datum_id} or its resource is missing")
+            origin = ("resource", datum["resource"])
+            number = int(datum["datum_kwargs"]["point_number"])
+        else:
+            if streamed is None:
+                streamed = _stream_indices(run, key)
+            try:
+                origin, number = streamed[(event["descriptor"], event["seq_num"])]
+            except KeyError:
+                raise LinkError(
+                    f"run {run.uid}: event {event['seq_num']} has no {key!r} and no stream datum"
+                ) from None
+        group = groups.get(origin)
+        if group is None:
+            group = groups[origin] = ([], [])
+        group[0].append(place)
+        group[1].append(number)
+    return groups
+
+
+def event_frames(run: Run, key: str) -> FrameSet:
+    """The frames of every primary event for data key ``key``, in acquisition order.
+
+    Events are grouped by where their frames come from, and each group's frames are
+    computed as arrays: a stack's thousands of events cost a loop over dictionaries, no
+    object per frame.
+    """
+    parts: list[tuple[list[int], Frames]] = []
+    for origin, (places, numbers) in _events_by_origin(run, key).items():
+        if origin[0] == "resource":
+            frames = _resource_frames(run, run.resources[origin[1]], np.array(numbers))
+        else:
+            frames = _streamed_frames(run, key, origin, np.array(numbers))
+        parts.append((places, frames))
+    count = sum(len(places) for places, _ in parts)
+    width = _one_width({frames[2].shape[1] for _, frames in parts})
+    table: dict[FrameSource, int] = {}
+    source = np.zeros((count, width), dtype=int)
+    index = np.zeros((count, width), dtype=np.int64)
+    for places, (sources, which, numbers) in parts:
+        source[places], index[places] = _source_ids(table, sources)[which], numbers
+    return FrameSet(tuple(table), source.ravel(), index.ravel(), width)
+
+
+def _one_width(per_point: set[int]) -> int:
+    """The frames per point of all events (1 with no events); they must agree."""
     if len(per_point) > 1:
         raise LinkError(f"frames per point differ between resources: {sorted(per_point)}")
-    return FrameSet(tuple(frames), per_point.pop() if per_point else 1)
+    return per_point.pop() if per_point else 1
+
+
+def _source_ids(table: dict[FrameSource, int], sources: Sequence[FrameSource]) -> np.ndarray:
+    """The ids of ``sources`` in the ``table`` of a FrameSet being made, adding new ones."""
+    return np.array([table.setdefault(src, len(table)) for src in sources], dtype=int)
+
+
+def frame_set(sets: Sequence[FrameSet]) -> FrameSet:
+    """The frames of one detector key over several sets (a stack's runs), sources merged."""
+    width = _one_width({s.frames_per_point for s in sets if len(s)})
+    table: dict[FrameSource, int] = {}
+    source = [np.zeros(0, dtype=int), *(_source_ids(table, s.sources)[s.source] for s in sets)]
+    index = [np.zeros(0, dtype=np.int64), *(s.index for s in sets)]
+    return FrameSet(tuple(table), np.concatenate(source), np.concatenate(index), width)
 
 
 def _inspect(file: Path, dataset: str, repair: bool = True) -> tuple[tuple[int, ...], np.dtype]:
@@ -146,24 +205,26 @@ def _inspect(file: Path, dataset: str, repair: bool = True) -> tuple[tuple[int, 
         raise LinkError(f"frame file {file} cannot be read as HDF5 ({err})") from err
 
 
-def _sources(frames: FrameSet) -> dict[tuple[Path, str], tuple[tuple[int, ...], np.dtype]]:
-    sources = {}
-    for ref in frames.frames:
-        key = (ref.file, ref.dataset)
-        if key not in sources:
-            sources[key] = _inspect(*key)
-        shape = sources[key][0]
-        if len(shape) == 3 and ref.index >= shape[0]:
-            raise LinkError(f"frame file {ref.file} holds {shape[0]} frames, needed #{ref.index}")
+def _frames_held(source: tuple[tuple[int, ...], np.dtype] | None) -> int:
+    """How many frames a source holds (a 2-D one is one frame, whatever the index)."""
+    shape = source[0] if source is not None else ()
+    return shape[0] if len(shape) == 3 else np.iinfo(np.int64).max
+
+
+def _sources(frames: FrameSet) -> dict[FrameSource, tuple[tuple[int, ...], np.dtype]]:
+    """Shape and type of every source the frames use; each frame's index checked against it."""
+    sources = {key: _inspect(*key) for key in frames.used_sources()}
+    held = np.array([_frames_held(sources.get(key)) for key in frames.sources], dtype=np.int64)
+    beyond = np.flatnonzero(frames.index >= held[frames.source])
+    if beyond.size:
+        k = beyond[0]
+        file, count = frames.sources[frames.source[k]][0], held[frames.source[k]]
+        raise LinkError(f"frame file {file} holds {count} frames, needed #{frames.index[k]}")
     frame_shapes = {shape[-2:] for shape, _ in sources.values()}
     dtypes = {dtype for _, dtype in sources.values()}
     if len(frame_shapes) != 1 or len(dtypes) != 1:
         raise LinkError(f"frame files differ in frame shape or type: {frame_shapes}, {dtypes}")
     return sources
-
-
-def _relative(file: Path, directory: Path) -> str:
-    return os.path.relpath(file.resolve(), directory.resolve())
 
 
 def write_frames(group: h5py.Group, name: str, frames: FrameSet, directory: Path) -> None:
@@ -176,8 +237,9 @@ def write_frames(group: h5py.Group, name: str, frames: FrameSet, directory: Path
     per_point = frames.frames_per_point
     lead = (frames.npoints,) if per_point == 1 else (frames.npoints, per_point)
     layout = h5py.VirtualLayout(shape=lead + tuple(shape[-2:]), dtype=dtype)
+    base = directory.resolve()
     virtual = {
-        key: h5py.VirtualSource(_relative(key[0], directory), key[1], shape=src_shape)
+        key: h5py.VirtualSource(os.path.relpath(key[0].resolve(), base), key[1], shape=src_shape)
         for key, (src_shape, _) in sources.items()
     }
     if per_point == 1:
@@ -188,28 +250,29 @@ def write_frames(group: h5py.Group, name: str, frames: FrameSet, directory: Path
             else:
                 layout[target] = source[...]
     else:
-        for k, ref in enumerate(frames.frames):
-            source = virtual[(ref.file, ref.dataset)]
-            layout[divmod(k, per_point)] = (
-                source[ref.index] if len(source.shape) == 3 else source[...]
-            )
+        for k, (which, index) in enumerate(zip(frames.source, frames.index, strict=True)):
+            source = virtual[frames.sources[which]]
+            frame = source[int(index)] if len(source.shape) == 3 else source[...]
+            layout[divmod(k, per_point)] = frame
     group.create_virtual_dataset(name, layout, fillvalue=0)
 
 
-def _contiguous(frames: FrameSet) -> list[tuple[tuple[Path, str], int, int, int]]:
+def _contiguous(frames: FrameSet) -> list[tuple[FrameSource, int, int, int]]:
     """Runs of frames that are consecutive in one source: (source, target, first index, count).
 
-    One mapping per run instead of per frame keeps a 20 000-frame stack's VDS fast to make.
+    One mapping per run instead of per frame keeps a 20 000-frame stack's VDS fast to make;
+    the runs are found on the frames' columns, no loop over frames.
     """
-    runs: list[list] = []
-    for k, ref in enumerate(frames.frames):
-        key = (ref.file, ref.dataset)
-        last = runs[-1] if runs else None
-        if last is not None and last[0] == key and last[2] + last[3] == ref.index:
-            last[3] += 1
-        else:
-            runs.append([key, k, ref.index, 1])
-    return [tuple(run) for run in runs]
+    source, index = frames.source, frames.index
+    if not len(index):
+        return []
+    breaks = (source[1:] != source[:-1]) | (index[1:] != index[:-1] + 1)
+    starts = np.concatenate([[0], np.flatnonzero(breaks) + 1])
+    counts = np.diff(np.append(starts, len(index)))
+    return [
+        (frames.sources[source[k]], int(k), int(index[k]), int(count))
+        for k, count in zip(starts, counts, strict=True)
+    ]
 
 
 def _resolve(file_name: str, directory: Path, own: Path) -> Path:

@@ -28,25 +28,42 @@ class Axis:
     long_name: str | None = None
 
 
-@dataclass(frozen=True)
-class FrameRef:
-    """One area-detector frame: frame ``index`` of a dataset in a file the IOC wrote."""
-
-    file: Path
-    dataset: str
-    index: int
+#: A dataset of frames an IOC wrote: (file, dataset path inside it).
+FrameSource = tuple[Path, str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FrameSet:
-    """The frames of a detector in acquisition order, ``frames_per_point`` for each point."""
+    """The frames of a detector in acquisition order, ``frames_per_point`` for each point.
 
-    frames: tuple[FrameRef, ...]
+    Kept as columns, not one object per frame: frame k is frame ``index[k]`` of
+    ``sources[source[k]]``. A 1 GiB stack has tens of thousands of frames, and as arrays
+    selecting, joining and finding runs of consecutive frames are numpy operations.
+    """
+
+    sources: tuple[FrameSource, ...]
+    source: np.ndarray
+    index: np.ndarray
     frames_per_point: int
+
+    def __len__(self) -> int:
+        return len(self.index)
 
     @property
     def npoints(self) -> int:
-        return len(self.frames) // self.frames_per_point
+        return len(self) // self.frames_per_point
+
+    def used_sources(self) -> list[FrameSource]:
+        """The sources frames come from, in the order of their first frame."""
+        used, first = np.unique(self.source, return_index=True)
+        return [self.sources[k] for k in used[np.argsort(first)]]
+
+    def points(self, selection: slice | np.ndarray) -> FrameSet:
+        """The frames of the points ``selection`` picks (as it would pick from [npoints])."""
+        per_point = self.frames_per_point
+        rows = np.arange(self.npoints)[selection]
+        frames = (rows[:, None] * per_point + np.arange(per_point)).ravel()
+        return FrameSet(self.sources, self.source[frames], self.index[frames], per_point)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -117,16 +118,16 @@ def write_ptyd(entry: Entry, path: Path) -> None:
     """Write ``path`` (a new ``.ptyd``) for the area-detector frames of ``entry``."""
     detector_geometry(entry)  # refuse before writing anything
     _, frames = _frames(entry)
-    flat = FrameSet(frames.frames, 1)  # ptypy wants one frame per position
+    flat = replace(frames, frames_per_point=1)  # ptypy wants one frame per position
     positions = _positions(entry, frames)
     now = time.time()
     with h5py.File(path, "w-") as h5:
         h5.attrs["h5rw_version"] = H5RW_VERSION
         h5.attrs["ctime"] = h5.attrs["mtime"] = str(now)
         chunks = _dict(h5, "chunks")
-        for k, first in enumerate(range(0, len(flat.frames), FRAMES_PER_CHUNK)):
+        for k, first in enumerate(range(0, len(flat), FRAMES_PER_CHUNK)):
             chunk = _dict(chunks, str(k))
-            part = FrameSet(flat.frames[first : first + FRAMES_PER_CHUNK], 1)
+            part = flat.points(slice(first, first + FRAMES_PER_CHUNK))
             write_frames(chunk, "data", part, path.parent)
             chunk["data"].attrs["type"] = "array"
             shape = chunk["data"].shape
@@ -136,7 +137,7 @@ def write_ptyd(entry: Entry, path: Path) -> None:
                 "weights", shape=shape, dtype=np.float64, fillvalue=1.0, chunks=(1, *shape[1:])
             )
             weights.attrs["type"] = "array"
-        _write_meta(h5, entry, path, chunks["0/data"].shape[1:], len(flat.frames))
+        _write_meta(h5, entry, path, chunks["0/data"].shape[1:], len(flat))
 
 
 def write_ptyds(model: ScanModel, nexus_file: Path) -> list[Path]:

@@ -120,11 +120,11 @@ def test_link_problems_reports_a_broken_external_link_of_an_older_file(tmp_path)
 
 def test_consecutive_frames_of_a_file_map_as_one_virtual_source_range():
     from nxstxm.links import _contiguous
-    from nxstxm.model import FrameRef, FrameSet
+    from nxstxm.model import FrameSet
 
     a, b = Path("a.h5"), Path("b.h5")
-    refs = [FrameRef(a, "/d", i) for i in (0, 1, 2, 5, 6)] + [FrameRef(b, "/d", i) for i in (0, 1)]
-    runs = _contiguous(FrameSet(tuple(refs), 1))
+    source, index = np.array([0, 0, 0, 0, 0, 1, 1]), np.array([0, 1, 2, 5, 6, 0, 1])
+    runs = _contiguous(FrameSet(((a, "/d"), (b, "/d")), source, index, 1))
     assert runs == [((a, "/d"), 0, 0, 3), ((a, "/d"), 3, 5, 2), ((b, "/d"), 5, 0, 2)]
 
 

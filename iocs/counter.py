@@ -47,17 +47,24 @@ class CounterIOC(PVGroup):
     PVs::
 
         <prefix>DwellTime          dwell per point, ms (DWELL_RANGE_MS; else refused)
-        <prefix>Mode               Single | Line | StepLine
+        <prefix>Mode               Single | Line | StepLine | FlyImage
         <prefix>Acquire            Done | Acquire; put-callback completes when data are ready
         <prefix>Counts_RBV         counts of the last acquisition (Line: the line's total)
         <prefix>LinePoints         points per line, 1…MAX_LINE_POINTS
         <prefix>LineTrigger        FineXMotion | Immediate: when an armed line starts
-        <prefix>LineStart          StepLine: fine X of the first point, µm
-        <prefix>LineStep           StepLine: fine X step between points, µm
+        <prefix>LineStart          StepLine, FlyImage: fine X of the first point, µm
+        <prefix>LineStep           StepLine, FlyImage: fine X step between points, µm
         <prefix>SettleTime         StepLine: wait after each move before counting, ms
         <prefix>SettleTolerance    StepLine: how far from its target fine X may count, µm
         <prefix>LineCounts_RBV     Line mode: counts per point (waveform)
         <prefix>LinePositions_RBV  Line mode: fine-X position measured at each point, µm
+        <prefix>ImageRows          FlyImage: rows of the image
+        <prefix>FirstRow           FlyImage: the row to start from (a resumed scan's)
+        <prefix>ImageYStart        FlyImage: fine Y of row 0, µm
+        <prefix>ImageYStep         FlyImage: fine Y step between rows, µm
+        <prefix>Serpentine         FlyImage: Off | On (odd rows flown from +X to -X)
+        <prefix>RowIndex_RBV       FlyImage: the last row published (-1: none yet)
+        <prefix>FlyImage_RBV       Unavailable | Available: the stage is in this process
         <prefix>Noise              Off | On: Poisson noise (Off gives expectation values)
         <prefix>Message_RBV        last error, empty when fine
         <prefix>DetX <prefix>DetY  the detector's stage (motor records, µm; 0,0 on the beam)
@@ -68,6 +75,12 @@ class CounterIOC(PVGroup):
     moving (``LineTrigger`` FineXMotion, the default; the client arms, then starts the
     move) or at once (Immediate).  Running alone, the counter follows the stage, OSA,
     zone-plate and energy IOCs over Channel Access.
+
+    FlyImage mode lets the stage's controller time a whole image on one Acquire: from
+    ``FirstRow`` on, fine Y steps to each row, fine X flies it (one dwell per point,
+    retraced at the travel velocity, or reversed on odd rows when ``Serpentine``) and
+    each row's LineCounts/LinePositions are posted, then ``RowIndex_RBV``, as it ends.
+    Only with the stage in this process (``FlyImage_RBV``); Acquire=Done stops it.
     """
 
     dwell = ranged_pvproperty(
@@ -77,7 +90,7 @@ class CounterIOC(PVGroup):
         name="Mode",
         value="Single",
         dtype=CheckedEnum,
-        enum_strings=("Single", "Line", "StepLine"),
+        enum_strings=("Single", "Line", "StepLine", "FlyImage"),
         doc="Acquisition mode",
     )
     acquire = pvproperty(
@@ -138,6 +151,46 @@ class CounterIOC(PVGroup):
         precision=4,
         doc="StepLine: largest distance from the target to count at",
     )
+    image_rows = pvproperty(
+        name="ImageRows",
+        value=1,
+        dtype=RangedInteger,
+        lower_ctrl_limit=1,
+        upper_ctrl_limit=MAX_LINE_POINTS,
+        doc="FlyImage: rows of the image",
+    )
+    first_row = pvproperty(
+        name="FirstRow",
+        value=0,
+        dtype=RangedInteger,
+        lower_ctrl_limit=0,
+        upper_ctrl_limit=MAX_LINE_POINTS - 1,
+        doc="FlyImage: the row to start from",
+    )
+    image_y_start = ranged_pvproperty(
+        "ImageYStart", 0.0, *STEP_RANGE_UM, units="um", doc="FlyImage: fine Y of row 0"
+    )
+    image_y_step = ranged_pvproperty(
+        "ImageYStep", 0.1, *STEP_RANGE_UM, units="um", doc="FlyImage: fine Y step"
+    )
+    serpentine = pvproperty(
+        name="Serpentine",
+        value="Off",
+        dtype=CheckedEnum,
+        enum_strings=("Off", "On"),
+        doc="FlyImage: odd rows reversed",
+    )
+    row_index = pvproperty(
+        name="RowIndex_RBV", value=-1, read_only=True, doc="FlyImage: last row published"
+    )
+    fly_image = pvproperty(
+        name="FlyImage_RBV",
+        value="Unavailable",
+        dtype=CheckedEnum,
+        enum_strings=("Unavailable", "Available"),
+        read_only=True,
+        doc="Whether FlyImage can run (the stage in this process)",
+    )
     noise = pvproperty(
         name="Noise",
         value="On",
@@ -173,12 +226,14 @@ class CounterIOC(PVGroup):
         # One acquisition at a time: an Acquire put while one runs (a client resuming a
         # paused scan re-triggers the row it abandoned) starts when that one has ended.
         self._acquiring = asyncio.Lock()
+        self._image: asyncio.Task | None = None
 
     @noise.startup
     async def noise(self, instance, async_lib):
         if isinstance(self.positions, ChannelAccessPositions):
             await self.positions.connect()
         await instance.write("On" if self.model.noise else "Off")
+        await self.fly_image.write("Available" if self.positions.controls_motion else "Unavailable")
 
     @noise.putter
     async def noise(self, instance, value):
@@ -188,6 +243,8 @@ class CounterIOC(PVGroup):
     @acquire.putter
     async def acquire(self, instance, value):
         if value != "Acquire":
+            if self._image is not None:
+                self._image.cancel()
             return "Done"
         async with self._acquiring:
             await instance.write("Acquire", verify_value=False)
@@ -199,6 +256,9 @@ class CounterIOC(PVGroup):
 
     async def _acquire(self, instance) -> None:
         dwell_ms = float(self.dwell.value)
+        if self.mode.value == "FlyImage":
+            await self._stoppable(self._fly_image(instance, dwell_ms))
+            return
         if self.mode.value == "StepLine":
             counts, positions = await self._step_line(instance, dwell_ms)
             await self._publish_line(counts, positions)
@@ -264,6 +324,87 @@ class CounterIOC(PVGroup):
         middles = starts + dwell_s / 2
         counts = await self._counts(instance, middles, dwell_ms)
         return counts, np.asarray(self.positions.position("fine_x", middles), dtype=float)
+
+    async def _stoppable(self, acquisition) -> None:
+        """Run ``acquisition`` until it ends or an Acquire=Done put stops it."""
+        self._image = asyncio.ensure_future(acquisition)
+        try:
+            await asyncio.wait({self._image})
+        finally:
+            task, self._image = self._image, None
+            task.cancel()  # a no-op when it ended; else this putter itself was cancelled
+        if not task.cancelled():
+            task.result()
+
+    def _row_extents(
+        self, dwell_s: float
+    ) -> tuple[tuple[float, float], tuple[float, float], float]:
+        """Where fine X starts and stops a forward and a reversed row, and its velocity.
+
+        One dwell bin per point from the start of the move: half a step beyond each end
+        point, shifted forward by the distance the axis lags while it accelerates.
+        """
+        step = float(self.line_step.value)
+        first = float(self.line_start.value)
+        last = first + step * (int(self.line_points.value) - 1)
+        velocity = abs(step) / dwell_s
+        lag = self.positions.ramp_lag("fine_x", velocity)
+        half, sign = step / 2.0, np.sign(step)
+        forward = (first - half + sign * lag, last + half + sign * lag)
+        backward = (last + half - sign * lag, first - half - sign * lag)
+        return forward, backward, velocity
+
+    async def _fly_image(self, instance, dwell_ms: float) -> None:
+        """Every row from FirstRow on: step fine Y, fly fine X, post the row as it ends."""
+        if not self.positions.controls_motion:
+            text = "FlyImage: the stage is in another process (fly rows in Line mode)"
+            raise await refusal(instance, self.message, text)
+        rows, first = int(self.image_rows.value), int(self.first_row.value)
+        if first >= rows:
+            raise await refusal(
+                instance, self.message, f"FlyImage: FirstRow {first} >= ImageRows {rows}"
+            )
+        dwell_s = dwell_ms / 1000.0
+        forward, backward, velocity = self._row_extents(dwell_s)
+        serpentine = self.serpentine.value == "On"
+
+        def extent(row: int) -> tuple[float, float]:
+            return backward if serpentine and row % 2 else forward
+
+        def y_of(row: int) -> float:
+            return float(self.image_y_start.value) + float(self.image_y_step.value) * row
+
+        bins = (np.arange(int(self.line_points.value)) + 0.5) * dwell_s
+        await self.row_index.write(first - 1)
+        try:
+            await asyncio.gather(
+                self.positions.move("fine_x", extent(first)[0]),
+                self.positions.move("fine_y", y_of(first)),
+            )
+            for row in range(first, rows):
+                try:
+                    t0 = await self.positions.fly("fine_x", extent(row)[1], velocity)
+                except ValueError as error:
+                    raise await refusal(instance, self.message, f"FlyImage: {error}") from error
+                times = t0 + bins
+                counts = await self._counts(instance, times, dwell_ms)
+                measured = np.asarray(self.positions.position("fine_x", times), dtype=float)
+                last = row + 1 == rows
+                # The retrace starts before the row is posted; fine Y after it, so a
+                # client reading fine Y as the row is posted reads the row's own Y.
+                retrace = (
+                    None
+                    if last
+                    else asyncio.ensure_future(self.positions.move("fine_x", extent(row + 1)[0]))
+                )
+                await self._publish_line(counts, measured)
+                await self.row_index.write(row)
+                if retrace is not None:
+                    await asyncio.gather(retrace, self.positions.move("fine_y", y_of(row + 1)))
+        except asyncio.CancelledError:
+            await self.positions.stop("fine_x")
+            await self.positions.stop("fine_y")
+            raise
 
     async def _fine_x_motion_start(self, instance, *, armed_at: float) -> float:
         """Wait (up to MOTION_WAIT_S) for fine X to start moving; its start time."""

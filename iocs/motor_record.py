@@ -411,6 +411,32 @@ class SimMotor(PVGroup):
             raise ValueError("the axis was stopped before the last point")
         return profile.arrivals
 
+    async def fly_to(self, target: float, velocity: float) -> float:
+        """The controller moves to ``target`` (user units) at ``velocity``; when it started.
+
+        A fly segment the controller runs at its own speed (VELO is left as it is, so
+        the record's moves keep the travel velocity).  Returns once the axis arrived; a
+        target outside the user limits is refused (ValueError), a STOP meanwhile raises.
+        """
+        f = self.fields
+        low, high = f.user_low_limit.value, f.user_high_limit.value
+        if low != high and not (low <= target <= high):
+            await f.limit_violation.write(1)
+            raise ValueError(f"{target:.4f} is not within the limits [{low:g}, {high:g}]")
+        await f.limit_violation.write(0)
+        await f.dial_desired_value.write(self.dial_from_user(target), verify_value=False)
+        await self.motor.write(float(target), verify_value=False)
+        self._start_move(self.dial_from_user(target), velocity=velocity)
+        move = self.trajectory
+        await self._motion_done.wait()
+        if self.trajectory is not move:
+            raise ValueError("the axis was stopped before the end of the fly segment")
+        return move.t0
+
+    def ramp_lag(self, velocity: float) -> float:
+        """How far the axis falls behind a constant-velocity start while it accelerates."""
+        return velocity * float(self.fields.seconds_to_velocity.value) / 2.0
+
     async def stop_motion(self, *, keep_target: bool) -> None:
         """Stop where the axis is now; VAL follows RBV unless pausing."""
         if self._move_task is not None and not self._move_task.done():
@@ -485,7 +511,7 @@ class SimMotor(PVGroup):
     def _is_moving(self) -> bool:
         return self._move_task is not None and not self._move_task.done()
 
-    def _start_move(self, dial_target: float) -> None:
+    def _start_move(self, dial_target: float, *, velocity: float | None = None) -> None:
         f = self.fields
         now = self.clock()
         start = float(self.trajectory.position_at(now))
@@ -495,7 +521,7 @@ class SimMotor(PVGroup):
             start=start,
             target=dial_target,
             t0=now,
-            velocity=f.velocity.value,
+            velocity=f.velocity.value if velocity is None else velocity,
             accel_time=f.seconds_to_velocity.value,
             base_velocity=f.base_velocity.value,
         )

@@ -99,6 +99,8 @@ def image_rows(
     timing = row_timing(beamline, request.mode, detectors, x_motor, horizontal=True)
     if timing is not RowMode.POINT:
         rows = fly_rows if timing is RowMode.LINE else step_rows
+        # Step rows have no serpentine option (bidirectional=True needs mode='line').
+        serpentine = {"bidirectional": request.bidirectional} if timing is RowMode.LINE else {}
         return (
             yield from rows(
                 beamline,
@@ -107,7 +109,7 @@ def image_rows(
                 grid.y_points[:, None],
                 request.dwell_ms,
                 readables=readables,
-                bidirectional=request.bidirectional,
+                **serpentine,
             )
         )
     plan = step_path([*detectors, *readables], [y_motor, x_motor], grid.path())

@@ -63,6 +63,7 @@ class CounterIOC(PVGroup):
         <prefix>ImageYStart        FlyImage: fine Y of row 0, µm
         <prefix>ImageYStep         FlyImage: fine Y step between rows, µm
         <prefix>Serpentine         FlyImage: Off | On (odd rows flown from +X to -X)
+        <prefix>RowY_RBV           FlyImage: fine Y measured during the last row, µm
         <prefix>RowIndex_RBV       FlyImage: the last row published (-1: none yet)
         <prefix>FlyImage_RBV       Unavailable | Available: the stage is in this process
         <prefix>Noise              Off | On: Poisson noise (Off gives expectation values)
@@ -79,7 +80,8 @@ class CounterIOC(PVGroup):
     FlyImage mode lets the stage's controller time a whole image on one Acquire: from
     ``FirstRow`` on, fine Y steps to each row, fine X flies it (one dwell per point,
     retraced at the travel velocity, or reversed on odd rows when ``Serpentine``) and
-    each row's LineCounts/LinePositions are posted, then ``RowIndex_RBV``, as it ends.
+    each row's LineCounts/LinePositions/RowY are posted, then ``RowIndex_RBV``, while
+    the stage already moves to the next row.
     Only with the stage in this process (``FlyImage_RBV``); Acquire=Done stops it.
     """
 
@@ -179,6 +181,14 @@ class CounterIOC(PVGroup):
         dtype=CheckedEnum,
         enum_strings=("Off", "On"),
         doc="FlyImage: odd rows reversed",
+    )
+    row_y = pvproperty(
+        name="RowY_RBV",
+        value=0.0,
+        read_only=True,
+        units="um",
+        precision=4,
+        doc="FlyImage: fine Y during the last row",
     )
     row_index = pvproperty(
         name="RowIndex_RBV", value=-1, read_only=True, doc="FlyImage: last row published"
@@ -282,7 +292,10 @@ class CounterIOC(PVGroup):
             state = beam_state(self.positions, times).with_(
                 detector_x_um=self.x.position_at(times), detector_y_um=self.y.position_at(times)
             )
-            counts = self.model.counts(state, dwell_ms)
+            # Off the event loop: the stage's moves and the other PVs go on meanwhile.
+            counts = await asyncio.get_running_loop().run_in_executor(
+                None, self.model.counts, state, dwell_ms
+            )
         except (KeyError, ValueError) as error:
             raise await refusal(instance, self.message, f"acquisition failed: {error}") from error
         return np.atleast_1d(counts).astype(np.int64)
@@ -386,21 +399,23 @@ class CounterIOC(PVGroup):
                     t0 = await self.positions.fly("fine_x", extent(row)[1], velocity)
                 except ValueError as error:
                     raise await refusal(instance, self.message, f"FlyImage: {error}") from error
+                # The next row's moves start as this one ends; it is counted meanwhile.
+                next_row = (
+                    []
+                    if row + 1 == rows
+                    else [
+                        self.positions.move("fine_x", extent(row + 1)[0]),
+                        self.positions.move("fine_y", y_of(row + 1)),
+                    ]
+                )
+                moves = asyncio.gather(*next_row)
                 times = t0 + bins
                 counts = await self._counts(instance, times, dwell_ms)
                 measured = np.asarray(self.positions.position("fine_x", times), dtype=float)
-                last = row + 1 == rows
-                # The retrace starts before the row is posted; fine Y after it, so a
-                # client reading fine Y as the row is posted reads the row's own Y.
-                retrace = (
-                    None
-                    if last
-                    else asyncio.ensure_future(self.positions.move("fine_x", extent(row + 1)[0]))
-                )
+                await self.row_y.write(float(self.positions.position("fine_y", times.mean())))
                 await self._publish_line(counts, measured)
                 await self.row_index.write(row)
-                if retrace is not None:
-                    await asyncio.gather(retrace, self.positions.move("fine_y", y_of(row + 1)))
+                await moves
         except asyncio.CancelledError:
             await self.positions.stop("fine_x")
             await self.positions.stop("fine_y")

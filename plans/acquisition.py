@@ -428,12 +428,12 @@ def fly_image_rows(
 
     One Acquire flies every row (fine Y stepped between rows, fine X retraced or
     reversed by the controller); each row's event is made as the controller posts it,
-    with :func:`fly_rows`' keys: the counter and fine Y as they read when the row was
-    posted, then ``readables``.  A checkpoint per row: a pause stops the controller and
-    the resume restarts it at the row it redoes.
+    with :func:`fly_rows`' keys: the row's counts and measured X, its measured fine Y
+    (and target as the setpoint), then ``readables``.  A checkpoint per row: a pause
+    stops the controller and the resume restarts it at the row it redoes.
     """
     counter, fine_y = beamline.counter, beamline.stage.fine_y
-    rows = FlyImageRows(counter, [fine_y])
+    rows = FlyImageRows(counter, fine_y, y_points)
     counter_view, y_view = rows.view(counter), rows.view(fine_y)
 
     def events():

@@ -124,6 +124,7 @@ class PointCounter(NamedIocErrors, CleanUnstage, Device):
         put_complete=True,
         auto_monitor=True,
     )
+    row_y = Cpt(EpicsSignalRO, "RowY_RBV", kind="omitted", auto_monitor=True)
     row_index = Cpt(EpicsSignalRO, "RowIndex_RBV", kind="omitted", auto_monitor=True)
     fly_image = Cpt(EpicsSignalRO, "FlyImage_RBV", string=True, kind="omitted")
     noise = Cpt(
@@ -249,23 +250,28 @@ class FlyImageRows:
     ``set(row)`` (a plan's ``abs_set``) finishes when that row has been posted, starting
     the controller's acquisition at ``row`` if none is under way (the first row, or a
     resumed scan's); ``stop`` (the RunEngine's, on pause or abort) stops it, so a resume
-    restarts the image at the row it redoes.  As each row is posted (``row_index``), the
-    counter and ``readables`` (auto-monitored devices only: the motors whose row it is)
-    are read from their monitors; ``view(device)`` reads as that device did then.
+    restarts the image at the row it redoes.  ``view(counter)`` and ``view(y_motor)``
+    read as the row was posted: its counts and measured X, the fine Y measured during
+    it (RowY_RBV) with its target ``y_points[row]`` as the setpoint.
     """
 
-    def __init__(self, counter: PointCounter, readables: Sequence[Device]) -> None:
+    def __init__(self, counter: PointCounter, y_motor: StxmMotor, y_points: np.ndarray) -> None:
         self.counter = counter
         self.name = f"{counter.name}_image_rows"
         self.parent = None
-        self._devices = [counter, *readables]
+        self._y_motor, self._y_points = y_motor, np.asarray(y_points, dtype=float)
         self._posted: dict[int, dict[int, dict]] = {}
         self._waiting: dict[int, Status] = {}
         self._current = 0
         self._first = 0
         self._acquiring: Status | None = None
         self._posted_at: list[tuple[int, float]] = []
-        self._data_signals = (counter.line_counts, counter.line_positions, counter.counts)
+        self._data_signals = (
+            counter.line_counts,
+            counter.line_positions,
+            counter.counts,
+            counter.row_y,
+        )
         self._data: dict[str, dict] = {}
         self._tokens: list[tuple[Signal, int]] = []
         self._lock = threading.Lock()
@@ -295,8 +301,15 @@ class FlyImageRows:
             self._data[obj.name] = {"value": value, "timestamp": timestamp}
         self._take_rows()
 
-    def _counter_reading(self) -> dict:
-        return self.counter.read() | {name: dict(data) for name, data in self._data.items()}
+    def _row_readings(self, row: int) -> dict[int, dict]:
+        """The counter's and fine Y's readings of ``row``, from the data it was posted with."""
+        counter = self.counter.read()
+        counter.update({name: dict(data) for name, data in self._data.items() if name in counter})
+        y_motor = self._y_motor.read()
+        y_motor[self._y_motor.user_readback.name] = dict(self._data[self.counter.row_y.name])
+        setpoint = y_motor[self._y_motor.user_setpoint.name]
+        setpoint["value"] = float(self._y_points[row])
+        return {id(self.counter): counter, id(self._y_motor): y_motor}
 
     def _take_rows(self) -> None:
         """Read each posted row once all its data have come.
@@ -321,8 +334,7 @@ class FlyImageRows:
                 if not all(stamp > after for stamp in stamps):
                     break
                 self._posted_at.pop(0)
-                readings = {id(device): device.read() for device in self._devices[1:]}
-                self._posted[row] = readings | {id(self.counter): self._counter_reading()}
+                self._posted[row] = self._row_readings(row)
                 finished.append(self._waiting.pop(row, None))
         for status in finished:
             if status is not None:

@@ -9,6 +9,7 @@ import time
 import numpy as np
 from caproto.server import PVGroup, SubGroup, pvproperty
 
+from .motion import Trajectory
 from .motor_record import SimMotor
 from .physics import StxmModel
 from .positions import (
@@ -349,26 +350,49 @@ class CounterIOC(PVGroup):
         if not task.cancelled():
             task.result()
 
-    def _row_extents(
-        self, dwell_s: float
-    ) -> tuple[tuple[float, float], tuple[float, float], float]:
-        """Where fine X starts and stops a forward and a reversed row, and its velocity.
+    def _image_profiles(
+        self, first: int, dwell_s: float
+    ) -> tuple[list[Trajectory], list[Trajectory], list[Trajectory]]:
+        """The controller's wave tables for rows ``first``…: fine X's and fine Y's moves.
 
-        One dwell bin per point from the start of the move: half a step beyond each end
-        point, shifted forward by the distance the axis lags while it accelerates.
+        Each row: fine X goes to where the row starts (travel velocity) while fine Y
+        steps to the row; then fine X flies it at one step per dwell, one dwell bin per
+        point from the start of the move: half a step beyond each end point, shifted
+        forward by the distance the axis lags while it accelerates.  Odd rows fly back
+        when Serpentine is On.  Returns (X moves, Y moves, each row's flight).
         """
         step = float(self.line_step.value)
-        first = float(self.line_start.value)
-        last = first + step * (int(self.line_points.value) - 1)
-        velocity = abs(step) / dwell_s
-        lag = self.positions.ramp_lag("fine_x", velocity)
-        half, sign = step / 2.0, np.sign(step)
-        forward = (first - half + sign * lag, last + half + sign * lag)
-        backward = (last + half - sign * lag, first - half - sign * lag)
-        return forward, backward, velocity
+        points = float(self.line_start.value) + step * np.arange(int(self.line_points.value))
+        x_motion = self.positions.motion_settings("fine_x")
+        y_motion = self.positions.motion_settings("fine_y")
+        fly_motion = x_motion | {"velocity": abs(step) / dwell_s}
+        lag = np.sign(step) * fly_motion["velocity"] * x_motion["accel_time"] / 2.0
+        forward = (points[0] - step / 2 + lag, points[-1] + step / 2 + lag)
+        backward = (points[-1] + step / 2 - lag, points[0] - step / 2 - lag)
+        serpentine = self.serpentine.value == "On"
+        t = self.clock()
+        x = float(self.positions.position("fine_x", t))
+        y = float(self.positions.position("fine_y", t))
+        x_moves, y_moves, flights = [], [], []
+        for row in range(first, int(self.image_rows.value)):
+            start, stop = backward if serpentine and row % 2 else forward
+            y_row = float(self.image_y_start.value) + float(self.image_y_step.value) * row
+            approach = Trajectory(start=x, target=start, t0=t, **x_motion)
+            step_y = Trajectory(start=y, target=y_row, t0=t, **y_motion)
+            flight = Trajectory(
+                start=start,
+                target=stop,
+                t0=max(approach.end_time, step_y.end_time),
+                **fly_motion,
+            )
+            x_moves += [approach, flight]
+            y_moves.append(step_y)
+            flights.append(flight)
+            t, x, y = flight.end_time, stop, y_row
+        return x_moves, y_moves, flights
 
     async def _fly_image(self, instance, dwell_ms: float) -> None:
-        """Every row from FirstRow on: step fine Y, fly fine X, post the row as it ends."""
+        """Every row from FirstRow on, as the controller's wave tables; each posted as it ends."""
         if not self.positions.controls_motion:
             text = "FlyImage: the stage is in another process (fly rows in Line mode)"
             raise await refusal(instance, self.message, text)
@@ -378,44 +402,23 @@ class CounterIOC(PVGroup):
                 instance, self.message, f"FlyImage: FirstRow {first} >= ImageRows {rows}"
             )
         dwell_s = dwell_ms / 1000.0
-        forward, backward, velocity = self._row_extents(dwell_s)
-        serpentine = self.serpentine.value == "On"
-
-        def extent(row: int) -> tuple[float, float]:
-            return backward if serpentine and row % 2 else forward
-
-        def y_of(row: int) -> float:
-            return float(self.image_y_start.value) + float(self.image_y_step.value) * row
-
+        x_moves, y_moves, flights = self._image_profiles(first, dwell_s)
         bins = (np.arange(int(self.line_points.value)) + 0.5) * dwell_s
         await self.row_index.write(first - 1)
         try:
-            await asyncio.gather(
-                self.positions.move("fine_x", extent(first)[0]),
-                self.positions.move("fine_y", y_of(first)),
-            )
-            for row in range(first, rows):
-                try:
-                    t0 = await self.positions.fly("fine_x", extent(row)[1], velocity)
-                except ValueError as error:
-                    raise await refusal(instance, self.message, f"FlyImage: {error}") from error
-                # The next row's moves start as this one ends; it is counted meanwhile.
-                next_row = (
-                    []
-                    if row + 1 == rows
-                    else [
-                        self.positions.move("fine_x", extent(row + 1)[0]),
-                        self.positions.move("fine_y", y_of(row + 1)),
-                    ]
-                )
-                moves = asyncio.gather(*next_row)
-                times = t0 + bins
+            try:
+                await self.positions.follow("fine_x", x_moves)
+                await self.positions.follow("fine_y", y_moves)
+            except ValueError as error:
+                raise await refusal(instance, self.message, f"FlyImage: {error}") from error
+            for row, flight in enumerate(flights, start=first):
+                await asyncio.sleep(max(0.0, flight.end_time - self.clock()))
+                times = flight.t0 + bins
                 counts = await self._counts(instance, times, dwell_ms)
                 measured = np.asarray(self.positions.position("fine_x", times), dtype=float)
                 await self.row_y.write(float(self.positions.position("fine_y", times.mean())))
                 await self._publish_line(counts, measured)
                 await self.row_index.write(row)
-                await moves
         except asyncio.CancelledError:
             await self.positions.stop("fine_x")
             await self.positions.stop("fine_y")

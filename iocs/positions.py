@@ -113,13 +113,13 @@ class LocalPositions:
         ioc, attribute, _ = MOTOR_AXES[axis]
         return await getattr(self.groups[ioc], attribute).step_through(targets, hold)
 
-    async def fly(self, axis: str, target: float, velocity: float) -> float:
-        """The controller moves ``axis`` to ``target`` at ``velocity``; when it started."""
-        return await self._motor(axis).fly_to(target, velocity)
+    def motion_settings(self, axis: str) -> dict[str, float]:
+        """The velocity, accel_time and base_velocity ``axis`` moves with."""
+        return self._motor(axis).motion_settings()
 
-    def ramp_lag(self, axis: str, velocity: float) -> float:
-        """How far ``axis`` lags a constant-velocity start while it accelerates to ``velocity``."""
-        return self._motor(axis).ramp_lag(velocity)
+    async def follow(self, axis: str, moves: list) -> None:
+        """The controller runs ``moves`` (Trajectory, user units) on ``axis``; returns at once."""
+        await self._motor(axis).follow(moves)
 
     async def stop(self, axis: str) -> None:
         """Stop ``axis`` where it is (a controller's abort)."""

@@ -342,8 +342,7 @@ def fly_rows(
     """
     counter, fine_x = beamline.counter, beamline.stage.fine_x
     rows_at = np.atleast_2d(np.asarray(row_positions, dtype=float))
-    whole = list(row_motors) == [beamline.stage.fine_y] and _evenly_spaced(rows_at[:, 0])
-    if whole and (yield from bps.rd(counter.fly_image)) == "Available":
+    if (yield from flies_whole_images(beamline, row_motors, rows_at)):
         return (
             yield from fly_image_rows(
                 beamline,
@@ -410,9 +409,21 @@ def fly_rows(
     return (yield from configured(settings, rows()))
 
 
-def _evenly_spaced(points: np.ndarray) -> bool:
-    step = points[1] - points[0] if points.size > 1 else 0.0
-    return bool(np.allclose(np.diff(points), step, rtol=0, atol=1e-6))
+def flies_whole_images(
+    beamline: Beamline, row_motors: Sequence[Any], row_positions: np.ndarray
+) -> MsgGenerator[bool]:
+    """Plan stub: whether the counter's controller flies these rows as one image.
+
+    Rows of fine Y alone, evenly spaced, and a counter that can (FlyImage_RBV: the
+    stage in its process); otherwise fly rows go one by one.
+    """
+    if list(row_motors) != [beamline.stage.fine_y]:
+        return False
+    ys = np.asarray(row_positions, dtype=float)[:, 0]
+    step = ys[1] - ys[0] if ys.size > 1 else 0.0
+    if not np.allclose(np.diff(ys), step, rtol=0, atol=1e-6):
+        return False
+    return (yield from bps.rd(beamline.counter.fly_image)) == "Available"
 
 
 def fly_image_rows(

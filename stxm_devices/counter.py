@@ -283,12 +283,6 @@ class FlyImageRows:
     def reading_of(self, device: Device) -> dict:
         return self._posted[self._current][id(device)]
 
-    def read(self) -> dict:
-        return {}
-
-    def describe(self) -> dict:
-        return {}
-
     def _on_row(self, *, value, timestamp, **_) -> None:
         with self._lock:
             self._posted_at.append((int(value), float(timestamp)))

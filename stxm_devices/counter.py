@@ -59,6 +59,11 @@ class PointCounter(NamedIocErrors, CleanUnstage, Device):
     reading is Line mode's (counts waveform, measured X per point); ``step_line_settings``
     gives the settings for a row of given X positions.
 
+    In FlyImage mode one Acquire flies a whole image in the IOC (``image_rows`` rows
+    of fine Y from ``image_y_start`` by ``image_y_step``, each a Line-mode row of fine X
+    from ``line_start`` by ``line_step``, ``serpentine`` reversing odd rows), posting
+    each row as it ends; :class:`FlyImageRows` follows the rows for a plan.
+
     A trigger's status fails when the counter IOC disconnects (at once, naming the PV)
     or when the line / dwell has not finished ``acquire_timeout_margin_s`` after it
     should have, so a scan never waits for a counter that is gone.
@@ -67,12 +72,16 @@ class PointCounter(NamedIocErrors, CleanUnstage, Device):
     ----------
     counts : counts of the last trigger (Line: the line's total) — NXstxm counter0/data
     dwell : dwell per point, ms (NXstxm count_time, in s)
-    mode : Single | Line
+    mode : Single | Line | StepLine | FlyImage
     line_points : points per line
     line_trigger : FineXMotion | Immediate — what starts an armed line
     line_start, line_step : StepLine: fine X of the first point and the step, µm
     settle_time : StepLine: wait after each move before counting, ms
     settle_tolerance : StepLine: largest distance from a point's target to count at, µm
+    image_rows, image_y_start, image_y_step, serpentine : FlyImage: the image's rows
+    first_row : FlyImage: the row to start from
+    row_y, row_index : FlyImage: the last row's measured fine Y and its index
+    fly_image : whether FlyImage can run (the stage in the counter's process)
     x, y : the detector's stage, µm (detector images)
     line_counts : counts per point of the last line (Line mode only)
     line_positions : measured fine X per point, µm (Line mode only)
@@ -178,8 +187,12 @@ class PointCounter(NamedIocErrors, CleanUnstage, Device):
         """
         mode = self.mode.get()
         points = int(self.line_points.get()) if mode in ROW_MODES else 1
+        if mode == CounterMode.FLY_IMAGE.value:
+            points *= int(self.image_rows.get())
         timeout = points * float(self.dwell.get()) / 1000.0 + self.acquire_timeout_margin_s
-        if mode == CounterMode.LINE.value:
+        if mode == CounterMode.FLY_IMAGE.value:  # a retrace and a Y step per row
+            timeout += int(self.image_rows.get()) * self.step_move_allowance_s
+        elif mode == CounterMode.LINE.value:
             timeout += self.motion_wait_s
         elif mode == CounterMode.STEP_LINE.value:
             per_point = float(self.settle_time.get()) / 1000.0 + self.step_move_allowance_s

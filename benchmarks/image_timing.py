@@ -3,6 +3,8 @@
 Starts its own sim on a free loopback port, runs ``stxm_image`` at 1 ms dwell as
 unidirectional and bidirectional (serpentine) fly lines and in step mode, and prints
 wall time, the ratio to the ideal and the overhead per row and per point, side by side.
+Line-mode images are flown whole by the counter's controller (its FlyImage mode: the
+sim hosts the stage in the counter's process); row by row, one trigger per row, where not.
 Targets (issue 13): line mode within 1.25× of ideal unidirectional, 1.10× bidirectional.
 
     python benchmarks/image_timing.py [--line-points 100] [--step-points 30]

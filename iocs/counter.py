@@ -9,6 +9,7 @@ import time
 import numpy as np
 from caproto.server import PVGroup, SubGroup, pvproperty
 
+from .motion import Trajectory
 from .motor_record import SimMotor
 from .physics import StxmModel
 from .positions import (
@@ -47,17 +48,25 @@ class CounterIOC(PVGroup):
     PVs::
 
         <prefix>DwellTime          dwell per point, ms (DWELL_RANGE_MS; else refused)
-        <prefix>Mode               Single | Line | StepLine
+        <prefix>Mode               Single | Line | StepLine | FlyImage
         <prefix>Acquire            Done | Acquire; put-callback completes when data are ready
         <prefix>Counts_RBV         counts of the last acquisition (Line: the line's total)
         <prefix>LinePoints         points per line, 1…MAX_LINE_POINTS
         <prefix>LineTrigger        FineXMotion | Immediate: when an armed line starts
-        <prefix>LineStart          StepLine: fine X of the first point, µm
-        <prefix>LineStep           StepLine: fine X step between points, µm
+        <prefix>LineStart          StepLine, FlyImage: fine X of the first point, µm
+        <prefix>LineStep           StepLine, FlyImage: fine X step between points, µm
         <prefix>SettleTime         StepLine: wait after each move before counting, ms
         <prefix>SettleTolerance    StepLine: how far from its target fine X may count, µm
         <prefix>LineCounts_RBV     Line mode: counts per point (waveform)
         <prefix>LinePositions_RBV  Line mode: fine-X position measured at each point, µm
+        <prefix>ImageRows          FlyImage: rows of the image
+        <prefix>FirstRow           FlyImage: the row to start from (a resumed scan's)
+        <prefix>ImageYStart        FlyImage: fine Y of row 0, µm
+        <prefix>ImageYStep         FlyImage: fine Y step between rows, µm
+        <prefix>Serpentine         FlyImage: Off | On (odd rows flown from +X to -X)
+        <prefix>RowY_RBV           FlyImage: fine Y measured during the last row, µm
+        <prefix>RowIndex_RBV       FlyImage: the last row published (-1: none yet)
+        <prefix>FlyImage_RBV       Unavailable | Available: the stage is in this process
         <prefix>Noise              Off | On: Poisson noise (Off gives expectation values)
         <prefix>Message_RBV        last error, empty when fine
         <prefix>DetX <prefix>DetY  the detector's stage (motor records, µm; 0,0 on the beam)
@@ -68,6 +77,13 @@ class CounterIOC(PVGroup):
     moving (``LineTrigger`` FineXMotion, the default; the client arms, then starts the
     move) or at once (Immediate).  Running alone, the counter follows the stage, OSA,
     zone-plate and energy IOCs over Channel Access.
+
+    FlyImage mode lets the stage's controller time a whole image on one Acquire: from
+    ``FirstRow`` on, fine Y steps to each row, fine X flies it (one dwell per point,
+    retraced at the travel velocity, or reversed on odd rows when ``Serpentine``) and
+    each row's LineCounts/LinePositions/RowY are posted, then ``RowIndex_RBV``, while
+    the stage already moves to the next row.
+    Only with the stage in this process (``FlyImage_RBV``); Acquire=Done stops it.
     """
 
     dwell = ranged_pvproperty(
@@ -77,7 +93,7 @@ class CounterIOC(PVGroup):
         name="Mode",
         value="Single",
         dtype=CheckedEnum,
-        enum_strings=("Single", "Line", "StepLine"),
+        enum_strings=("Single", "Line", "StepLine", "FlyImage"),
         doc="Acquisition mode",
     )
     acquire = pvproperty(
@@ -138,6 +154,54 @@ class CounterIOC(PVGroup):
         precision=4,
         doc="StepLine: largest distance from the target to count at",
     )
+    image_rows = pvproperty(
+        name="ImageRows",
+        value=1,
+        dtype=RangedInteger,
+        lower_ctrl_limit=1,
+        upper_ctrl_limit=MAX_LINE_POINTS,
+        doc="FlyImage: rows of the image",
+    )
+    first_row = pvproperty(
+        name="FirstRow",
+        value=0,
+        dtype=RangedInteger,
+        lower_ctrl_limit=0,
+        upper_ctrl_limit=MAX_LINE_POINTS - 1,
+        doc="FlyImage: the row to start from",
+    )
+    image_y_start = ranged_pvproperty(
+        "ImageYStart", 0.0, *STEP_RANGE_UM, units="um", doc="FlyImage: fine Y of row 0"
+    )
+    image_y_step = ranged_pvproperty(
+        "ImageYStep", 0.1, *STEP_RANGE_UM, units="um", doc="FlyImage: fine Y step"
+    )
+    serpentine = pvproperty(
+        name="Serpentine",
+        value="Off",
+        dtype=CheckedEnum,
+        enum_strings=("Off", "On"),
+        doc="FlyImage: odd rows reversed",
+    )
+    row_y = pvproperty(
+        name="RowY_RBV",
+        value=0.0,
+        read_only=True,
+        units="um",
+        precision=4,
+        doc="FlyImage: fine Y during the last row",
+    )
+    row_index = pvproperty(
+        name="RowIndex_RBV", value=-1, read_only=True, doc="FlyImage: last row published"
+    )
+    fly_image = pvproperty(
+        name="FlyImage_RBV",
+        value="Unavailable",
+        dtype=CheckedEnum,
+        enum_strings=("Unavailable", "Available"),
+        read_only=True,
+        doc="Whether FlyImage can run (the stage in this process)",
+    )
     noise = pvproperty(
         name="Noise",
         value="On",
@@ -173,12 +237,14 @@ class CounterIOC(PVGroup):
         # One acquisition at a time: an Acquire put while one runs (a client resuming a
         # paused scan re-triggers the row it abandoned) starts when that one has ended.
         self._acquiring = asyncio.Lock()
+        self._image: asyncio.Task | None = None
 
     @noise.startup
     async def noise(self, instance, async_lib):
         if isinstance(self.positions, ChannelAccessPositions):
             await self.positions.connect()
         await instance.write("On" if self.model.noise else "Off")
+        await self.fly_image.write("Available" if self.positions.controls_motion else "Unavailable")
 
     @noise.putter
     async def noise(self, instance, value):
@@ -188,6 +254,8 @@ class CounterIOC(PVGroup):
     @acquire.putter
     async def acquire(self, instance, value):
         if value != "Acquire":
+            if self._image is not None:
+                self._image.cancel()
             return "Done"
         async with self._acquiring:
             await instance.write("Acquire", verify_value=False)
@@ -199,6 +267,9 @@ class CounterIOC(PVGroup):
 
     async def _acquire(self, instance) -> None:
         dwell_ms = float(self.dwell.value)
+        if self.mode.value == "FlyImage":
+            await self._stoppable(self._fly_image(instance, dwell_ms))
+            return
         if self.mode.value == "StepLine":
             counts, positions = await self._step_line(instance, dwell_ms)
             await self._publish_line(counts, positions)
@@ -222,7 +293,10 @@ class CounterIOC(PVGroup):
             state = beam_state(self.positions, times).with_(
                 detector_x_um=self.x.position_at(times), detector_y_um=self.y.position_at(times)
             )
-            counts = self.model.counts(state, dwell_ms)
+            # Off the event loop: the stage's moves and the other PVs go on meanwhile.
+            counts = await asyncio.get_running_loop().run_in_executor(
+                None, self.model.counts, state, dwell_ms
+            )
         except (KeyError, ValueError) as error:
             raise await refusal(instance, self.message, f"acquisition failed: {error}") from error
         return np.atleast_1d(counts).astype(np.int64)
@@ -264,6 +338,91 @@ class CounterIOC(PVGroup):
         middles = starts + dwell_s / 2
         counts = await self._counts(instance, middles, dwell_ms)
         return counts, np.asarray(self.positions.position("fine_x", middles), dtype=float)
+
+    async def _stoppable(self, acquisition) -> None:
+        """Run ``acquisition`` until it ends or an Acquire=Done put stops it."""
+        self._image = asyncio.ensure_future(acquisition)
+        try:
+            await asyncio.wait({self._image})
+        finally:
+            task, self._image = self._image, None
+            task.cancel()  # a no-op when it ended; else this putter itself was cancelled
+        if not task.cancelled():
+            task.result()
+
+    def _image_profiles(
+        self, first: int, dwell_s: float
+    ) -> tuple[list[Trajectory], list[Trajectory], list[Trajectory]]:
+        """The controller's wave tables for rows ``first``…: fine X's and fine Y's moves.
+
+        Each row: fine X goes to where the row starts (travel velocity) while fine Y
+        steps to the row; then fine X flies it at one step per dwell, one dwell bin per
+        point from the start of the move: half a step beyond each end point, shifted
+        forward by the distance the axis lags while it accelerates.  Odd rows fly back
+        when Serpentine is On.  Returns (X moves, Y moves, each row's flight).
+        """
+        step = float(self.line_step.value)
+        points = float(self.line_start.value) + step * np.arange(int(self.line_points.value))
+        x_motion = self.positions.motion_settings("fine_x")
+        y_motion = self.positions.motion_settings("fine_y")
+        fly_motion = x_motion | {"velocity": abs(step) / dwell_s}
+        lag = np.sign(step) * fly_motion["velocity"] * x_motion["accel_time"] / 2.0
+        forward = (points[0] - step / 2 + lag, points[-1] + step / 2 + lag)
+        backward = (points[-1] + step / 2 - lag, points[0] - step / 2 - lag)
+        serpentine = self.serpentine.value == "On"
+        t = self.clock()
+        x = float(self.positions.position("fine_x", t))
+        y = float(self.positions.position("fine_y", t))
+        x_moves, y_moves, flights = [], [], []
+        for row in range(first, int(self.image_rows.value)):
+            start, stop = backward if serpentine and row % 2 else forward
+            y_row = float(self.image_y_start.value) + float(self.image_y_step.value) * row
+            approach = Trajectory(start=x, target=start, t0=t, **x_motion)
+            step_y = Trajectory(start=y, target=y_row, t0=t, **y_motion)
+            flight = Trajectory(
+                start=start,
+                target=stop,
+                t0=max(approach.end_time, step_y.end_time),
+                **fly_motion,
+            )
+            x_moves += [approach, flight]
+            y_moves.append(step_y)
+            flights.append(flight)
+            t, x, y = flight.end_time, stop, y_row
+        return x_moves, y_moves, flights
+
+    async def _fly_image(self, instance, dwell_ms: float) -> None:
+        """Every row from FirstRow on, as the controller's wave tables; each posted as it ends."""
+        if not self.positions.controls_motion:
+            text = "FlyImage: the stage is in another process (fly rows in Line mode)"
+            raise await refusal(instance, self.message, text)
+        rows, first = int(self.image_rows.value), int(self.first_row.value)
+        if first >= rows:
+            raise await refusal(
+                instance, self.message, f"FlyImage: FirstRow {first} >= ImageRows {rows}"
+            )
+        dwell_s = dwell_ms / 1000.0
+        x_moves, y_moves, flights = self._image_profiles(first, dwell_s)
+        bins = (np.arange(int(self.line_points.value)) + 0.5) * dwell_s
+        await self.row_index.write(first - 1)
+        try:
+            try:
+                await self.positions.follow("fine_x", x_moves)
+                await self.positions.follow("fine_y", y_moves)
+            except ValueError as error:
+                raise await refusal(instance, self.message, f"FlyImage: {error}") from error
+            for row, flight in enumerate(flights, start=first):
+                await asyncio.sleep(max(0.0, flight.end_time - self.clock()))
+                times = flight.t0 + bins
+                counts = await self._counts(instance, times, dwell_ms)
+                measured = np.asarray(self.positions.position("fine_x", times), dtype=float)
+                await self.row_y.write(float(self.positions.position("fine_y", times.mean())))
+                await self._publish_line(counts, measured)
+                await self.row_index.write(row)
+        except asyncio.CancelledError:
+            await self.positions.stop("fine_x")
+            await self.positions.stop("fine_y")
+            raise
 
     async def _fine_x_motion_start(self, instance, *, armed_at: float) -> float:
         """Wait (up to MOTION_WAIT_S) for fine X to start moving; its start time."""

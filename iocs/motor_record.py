@@ -31,6 +31,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 from caproto.server import PVGroup, menus, pvproperty
@@ -410,6 +411,51 @@ class SimMotor(PVGroup):
         if self.trajectory is not profile:
             raise ValueError("the axis was stopped before the last point")
         return profile.arrivals
+
+    def motion_settings(self) -> dict[str, float]:
+        """The record's velocity, accel_time and base_velocity (a Trajectory's keywords)."""
+        f = self.fields
+        return {
+            "velocity": float(f.velocity.value),
+            "accel_time": float(f.seconds_to_velocity.value),
+            "base_velocity": float(f.base_velocity.value),
+        }
+
+    async def follow(self, moves: list[Trajectory]) -> None:
+        """The controller runs ``moves`` (user units, each from its own t0: a wave table).
+
+        One motion as the record sees it, as :meth:`step_through`: VAL/DVAL post the
+        last target, DMOV stays 0 and RBV follows until the last move ends.  Returns
+        once it started; a target outside the user limits is refused (ValueError).
+        """
+        f = self.fields
+        targets = np.array([move.target for move in moves])
+        low, high = f.user_low_limit.value, f.user_high_limit.value
+        if low != high and np.any((targets < low) | (targets > high)):
+            await f.limit_violation.write(1)
+            raise ValueError(f"a target is not within the limits [{low:g}, {high:g}]")
+        if f.set_use_switch.value == "Set" or f.stop_pause_move_go.value != "Go":
+            raise ValueError(
+                f"the motor is in SET={f.set_use_switch.value}, SPMG={f.stop_pause_move_go.value}"
+            )
+        await f.limit_violation.write(0)
+        await f.dial_desired_value.write(self.dial_from_user(targets[-1]), verify_value=False)
+        await self.motor.write(float(targets[-1]), verify_value=False)
+        profile = StepProfile(
+            [
+                replace(
+                    move,
+                    start=self.dial_from_user(move.start),
+                    target=self.dial_from_user(move.target),
+                )
+                for move in moves
+            ]
+        )
+        if self._move_task is not None and not self._move_task.done():
+            self._move_task.cancel()
+        self.trajectory = profile
+        self._motion_done.clear()
+        self._move_task = asyncio.get_running_loop().create_task(self._run_move(profile))
 
     async def stop_motion(self, *, keep_target: bool) -> None:
         """Stop where the axis is now; VAL follows RBV unless pausing."""

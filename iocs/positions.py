@@ -51,6 +51,9 @@ SETTINGS: dict[str, tuple[str, str, str]] = {
 class PositionReader(Protocol):
     """What an IOC needs to know of the others."""
 
+    #: Whether the stage's controller is in this process (whole images flown in-process).
+    controls_motion: bool
+
     def position(self, axis: str, times: float | np.ndarray) -> np.ndarray: ...
 
     def setting(self, name: str) -> object: ...
@@ -77,8 +80,14 @@ class PositionReader(Protocol):
 class LocalPositions:
     """Positions straight from the motor trajectories of IOCs in this process."""
 
+    controls_motion = True
+
     def __init__(self, groups: Mapping[str, PVGroup]) -> None:
         self.groups = groups
+
+    def _motor(self, axis: str):
+        ioc, attribute, _ = MOTOR_AXES[axis]
+        return getattr(self.groups[ioc], attribute)
 
     def position(self, axis: str, times: float | np.ndarray) -> np.ndarray:
         ioc, attribute, _ = MOTOR_AXES[axis]
@@ -104,6 +113,18 @@ class LocalPositions:
         ioc, attribute, _ = MOTOR_AXES[axis]
         return await getattr(self.groups[ioc], attribute).step_through(targets, hold)
 
+    def motion_settings(self, axis: str) -> dict[str, float]:
+        """The velocity, accel_time and base_velocity ``axis`` moves with."""
+        return self._motor(axis).motion_settings()
+
+    async def follow(self, axis: str, moves: list) -> None:
+        """The controller runs ``moves`` (Trajectory, user units) on ``axis``; returns at once."""
+        await self._motor(axis).follow(moves)
+
+    async def stop(self, axis: str) -> None:
+        """Stop ``axis`` where it is (a controller's abort)."""
+        await self._motor(axis).stop_motion(keep_target=False)
+
 
 class ChannelAccessPositions:
     """Positions followed over Channel Access (monitors), interpolated in time.
@@ -112,6 +133,8 @@ class ChannelAccessPositions:
     the axes of those IOCs are followed.  Call :meth:`connect` from the IOC's event
     loop (a startup hook) before use.
     """
+
+    controls_motion = False
 
     #: Monitor updates kept per axis: a whole step row (up to 4096 points, a few RBV
     #: updates each) is looked up once it is over.

@@ -6,7 +6,8 @@
 - :func:`step_rows` — one event per row: the counter's StepLine mode, in which the sim's
   controller moves fine X, settles and counts each point of the row with the stage still.
 - :func:`fly_rows` — one event per row: the counter's line mode while fine X flies, the
-  event holding the counts waveform and the measured X of every point (as pyStxm).
+  event holding the counts waveform and the measured X of every point (as pyStxm); a
+  fine-X × fine-Y image is flown whole by the stage's controller where it can.
 - :func:`returning` — put motors back where they were after a plan, whatever happens.
 - :func:`configured` — set signals for a plan and put them back afterwards, whatever happens.
 - :func:`cleanup_after` — run a plan, then its cleanup; a failing cleanup (a dead IOC
@@ -26,6 +27,7 @@ from bluesky import preprocessors as bpp
 from bluesky.utils import FailedStatus, Msg, MsgGenerator, root_ancestor, separate_devices
 
 from stxm_devices import Beamline
+from stxm_devices.counter import FlyImageRows
 
 from ._patterns import fly_extent, fly_velocity
 from .checks import PlanArgumentError, check_choice, check_within_limits
@@ -333,8 +335,24 @@ def fly_rows(
     ``snaking`` says so.  Unidirectional rows retrace at the stage's travel velocity;
     that velocity is put while the row's event is made, and the fly velocity while
     the counter is armed, so neither costs a round trip of its own.
+
+    Rows of fine Y at evenly spaced positions are flown by the stage's controller in
+    one acquisition (:func:`fly_image_rows`) when the counter can (``FlyImage_RBV``);
+    otherwise (a counter IOC running apart from the stage, other row motors) row by row.
     """
     counter, fine_x = beamline.counter, beamline.stage.fine_x
+    rows_at = np.atleast_2d(np.asarray(row_positions, dtype=float))
+    if (yield from flies_whole_images(beamline, row_motors, rows_at)):
+        return (
+            yield from fly_image_rows(
+                beamline,
+                x_points,
+                rows_at[:, 0],
+                dwell_ms,
+                readables=readables,
+                bidirectional=bidirectional,
+            )
+        )
     accel_s = float((yield from bps.rd(fine_x.acceleration)))
     travel = float((yield from bps.rd(fine_x.velocity)))
     fly = fly_velocity(x_points, dwell_ms)
@@ -418,6 +436,72 @@ def measured_rows(
         return (yield from step_rows(beamline, *rows, dwell_ms, readables=readables))
     plan = step_path([*detectors, *readables], *points)
     return (yield from counting(beamline, detectors, dwell_ms, plan))
+
+
+def flies_whole_images(
+    beamline: Beamline, row_motors: Sequence[Any], row_positions: np.ndarray
+) -> MsgGenerator[bool]:
+    """Plan stub: whether the counter's controller flies these rows as one image.
+
+    Rows of fine Y alone, evenly spaced, and a counter that can (FlyImage_RBV: the
+    stage in its process); otherwise fly rows go one by one.
+    """
+    if list(row_motors) != [beamline.stage.fine_y]:
+        return False
+    ys = np.asarray(row_positions, dtype=float)[:, 0]
+    step = ys[1] - ys[0] if ys.size > 1 else 0.0
+    if not np.allclose(np.diff(ys), step, rtol=0, atol=1e-6):
+        return False
+    return (yield from bps.rd(beamline.counter.fly_image)) == "Available"
+
+
+def fly_image_rows(
+    beamline: Beamline,
+    x_points: np.ndarray,
+    y_points: np.ndarray,
+    dwell_ms: float,
+    *,
+    readables: Sequence[Any] = (),
+    bidirectional: bool = False,
+) -> MsgGenerator:
+    """One event per row of an image the stage's controller flies whole (FlyImage mode).
+
+    One Acquire flies every row (fine Y stepped between rows, fine X retraced or
+    reversed by the controller); each row's event is made as the controller posts it,
+    with :func:`fly_rows`' keys: the row's counts and measured X, its measured fine Y
+    (and target as the setpoint), then ``readables``.  A checkpoint per row: a pause
+    stops the controller and the resume restarts it at the row it redoes.
+    """
+    counter, fine_y = beamline.counter, beamline.stage.fine_y
+    rows = FlyImageRows(counter, fine_y, y_points)
+    counter_view, y_view = rows.view(counter), rows.view(fine_y)
+
+    def events():
+        for row in range(y_points.size):
+            yield from bps.checkpoint()
+            yield from bps.abs_set(rows, row, group="row")
+            yield from bps.wait(group="row")
+            yield from bps.create("primary")
+            for device in (counter_view, y_view, *readables):
+                yield from bps.read(device)
+            yield from bps.save()
+
+    def finish():
+        rows.close()
+        yield from bps.null()
+
+    settings = {
+        counter.mode: "FlyImage",
+        counter.line_points: int(len(x_points)),
+        counter.line_start: float(x_points[0]),
+        counter.line_step: float(x_points[1] - x_points[0]),
+        counter.dwell: float(dwell_ms),
+        counter.image_rows: int(y_points.size),
+        counter.image_y_start: float(y_points[0]),
+        counter.image_y_step: float(y_points[1] - y_points[0]) if y_points.size > 1 else 0.0,
+        counter.serpentine: "On" if bidirectional else "Off",
+    }
+    return (yield from configured(settings, cleanup_after(events(), finish)))
 
 
 def counting(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
+import logging
 import threading
 from collections.abc import Sequence
 
 import numpy as np
 from ophyd import Component as Cpt
-from ophyd import Device, EpicsSignal, EpicsSignalRO
+from ophyd import Device, EpicsSignal, EpicsSignalRO, Signal
 from ophyd.status import Status
 
 from .channel_access import (
@@ -22,6 +23,8 @@ from .channel_access import (
 )
 from .motor import StxmMotor
 
+logger = logging.getLogger(__name__)
+
 
 class CounterMode(enum.StrEnum):
     """Acquisition modes of the counter (its Mode PV's enum strings)."""
@@ -29,10 +32,13 @@ class CounterMode(enum.StrEnum):
     SINGLE = "Single"
     LINE = "Line"
     STEP_LINE = "StepLine"
+    FLY_IMAGE = "FlyImage"
 
 
-#: Modes in which one trigger acquires a whole row (one event per row).
-ROW_MODES = frozenset({CounterMode.LINE.value, CounterMode.STEP_LINE.value})
+#: Modes whose reading is a row (one event per row).
+ROW_MODES = frozenset(
+    {CounterMode.LINE.value, CounterMode.STEP_LINE.value, CounterMode.FLY_IMAGE.value}
+)
 
 
 class CounterError(RuntimeError):
@@ -54,6 +60,11 @@ class PointCounter(NamedIocErrors, CleanUnstage, Device):
     reading is Line mode's (counts waveform, measured X per point); ``step_line_settings``
     gives the settings for a row of given X positions.
 
+    In FlyImage mode one Acquire flies a whole image in the IOC (``image_rows`` rows
+    of fine Y from ``image_y_start`` by ``image_y_step``, each a Line-mode row of fine X
+    from ``line_start`` by ``line_step``, ``serpentine`` reversing odd rows), posting
+    each row as it ends; :class:`FlyImageRows` follows the rows for a plan.
+
     A trigger's status fails when the counter IOC disconnects (at once, naming the PV)
     or when the line / dwell has not finished ``acquire_timeout_margin_s`` after it
     should have, so a scan never waits for a counter that is gone.
@@ -62,12 +73,16 @@ class PointCounter(NamedIocErrors, CleanUnstage, Device):
     ----------
     counts : counts of the last trigger (Line: the line's total) — NXstxm counter0/data
     dwell : dwell per point, ms (NXstxm count_time, in s)
-    mode : Single | Line
+    mode : Single | Line | StepLine | FlyImage
     line_points : points per line
     line_trigger : FineXMotion | Immediate — what starts an armed line
     line_start, line_step : StepLine: fine X of the first point and the step, µm
     settle_time : StepLine: wait after each move before counting, ms
     settle_tolerance : StepLine: largest distance from a point's target to count at, µm
+    image_rows, image_y_start, image_y_step, serpentine : FlyImage: the image's rows
+    first_row : FlyImage: the row to start from
+    row_y, row_index : FlyImage: the last row's measured fine Y and its index
+    fly_image : whether FlyImage can run (the stage in the counter's process)
     x, y : the detector's stage, µm (detector images)
     line_counts : counts per point of the last line (Line mode only)
     line_positions : measured fine X per point, µm (Line mode only)
@@ -101,6 +116,27 @@ class PointCounter(NamedIocErrors, CleanUnstage, Device):
     settle_tolerance = Cpt(
         GuardedSignal, "SettleTolerance", kind="config", put_complete=True, auto_monitor=True
     )
+    image_rows = Cpt(
+        GuardedSignal, "ImageRows", kind="config", put_complete=True, auto_monitor=True
+    )
+    first_row = Cpt(GuardedSignal, "FirstRow", kind="omitted", put_complete=True)
+    image_y_start = Cpt(
+        GuardedSignal, "ImageYStart", kind="config", put_complete=True, auto_monitor=True
+    )
+    image_y_step = Cpt(
+        GuardedSignal, "ImageYStep", kind="config", put_complete=True, auto_monitor=True
+    )
+    serpentine = Cpt(
+        GuardedSignal,
+        "Serpentine",
+        string=True,
+        kind="config",
+        put_complete=True,
+        auto_monitor=True,
+    )
+    row_y = Cpt(EpicsSignalRO, "RowY_RBV", kind="omitted", auto_monitor=True)
+    row_index = Cpt(EpicsSignalRO, "RowIndex_RBV", kind="omitted", auto_monitor=True)
+    fly_image = Cpt(EpicsSignalRO, "FlyImage_RBV", string=True, kind="omitted")
     noise = Cpt(
         GuardedSignal, "Noise", string=True, kind="config", put_complete=True, auto_monitor=True
     )
@@ -152,8 +188,12 @@ class PointCounter(NamedIocErrors, CleanUnstage, Device):
         """
         mode = self.mode.get()
         points = int(self.line_points.get()) if mode in ROW_MODES else 1
+        if mode == CounterMode.FLY_IMAGE.value:
+            points *= int(self.image_rows.get())
         timeout = points * float(self.dwell.get()) / 1000.0 + self.acquire_timeout_margin_s
-        if mode == CounterMode.LINE.value:
+        if mode == CounterMode.FLY_IMAGE.value:  # a retrace and a Y step per row
+            timeout += int(self.image_rows.get()) * self.step_move_allowance_s
+        elif mode == CounterMode.LINE.value:
             timeout += self.motion_wait_s
         elif mode == CounterMode.STEP_LINE.value:
             per_point = float(self.settle_time.get()) / 1000.0 + self.step_move_allowance_s
@@ -204,3 +244,185 @@ class PointCounter(NamedIocErrors, CleanUnstage, Device):
 
     def describe(self) -> dict:
         return self._without_line_keys(super().describe())
+
+
+class _RowView:
+    """A device as read when a row was posted: the reading the event of that row holds."""
+
+    def __init__(self, device: Device, rows: FlyImageRows) -> None:
+        self._device, self._rows = device, rows
+
+    def read(self) -> dict:
+        return self._rows.reading_of(self._device)
+
+    def __getattr__(self, name: str):
+        return getattr(self._device, name)
+
+
+class FlyImageRows:
+    """The rows of a FlyImage acquisition, as the controller posts them.
+
+    ``set(row)`` (a plan's ``abs_set``) finishes when that row has been posted, starting
+    the controller's acquisition at ``row`` if none is under way (the first row, or a
+    resumed scan's); ``stop`` (the RunEngine's, on pause or abort) stops it, so a resume
+    restarts the image at the row it redoes.  ``view(counter)`` and ``view(y_motor)``
+    read as the row was posted: its counts and measured X, the fine Y measured during
+    it (RowY_RBV) with its target ``y_points[row]`` as the setpoint.
+    """
+
+    def __init__(self, counter: PointCounter, y_motor: StxmMotor, y_points: np.ndarray) -> None:
+        self.counter = counter
+        self.name = f"{counter.name}_image_rows"
+        self.parent = None
+        self._y_motor, self._y_points = y_motor, np.asarray(y_points, dtype=float)
+        self._posted: dict[int, dict[int, dict]] = {}
+        self._waiting: dict[int, Status] = {}
+        self._current = 0
+        self._first = 0
+        self._acquiring: Status | None = None
+        self._posted_at: list[tuple[int, float]] = []
+        self._data_signals = (
+            counter.line_counts,
+            counter.line_positions,
+            counter.counts,
+            counter.row_y,
+        )
+        self._data: dict[str, dict] = {}
+        self._tokens: list[tuple[Signal, int]] = []
+        self._lock = threading.Lock()
+
+    def view(self, device: Device) -> _RowView:
+        """``device`` read as it was when the current row was posted."""
+        return _RowView(device, self)
+
+    def reading_of(self, device: Device) -> dict:
+        return self._posted[self._current][id(device)]
+
+    def _on_row(self, *, value, timestamp, **_) -> None:
+        with self._lock:
+            self._posted_at.append((int(value), float(timestamp)))
+        self._take_rows()
+
+    def _on_data(self, *, obj: Signal, value, timestamp, **_) -> None:
+        # The value as this update carried it: a signal's cached value and timestamp
+        # are not updated together.
+        with self._lock:
+            self._data[obj.name] = {"value": value, "timestamp": timestamp}
+        self._take_rows()
+
+    def _row_readings(self, row: int) -> dict[int, dict]:
+        """The counter's and fine Y's readings of ``row``, from the data it was posted with."""
+        counter = self.counter.read()
+        counter.update({name: dict(data) for name, data in self._data.items() if name in counter})
+        y_motor = self._y_motor.read()
+        y_motor[self._y_motor.user_readback.name] = dict(self._data[self.counter.row_y.name])
+        setpoint = y_motor[self._y_motor.user_setpoint.name]
+        setpoint["value"] = float(self._y_points[row])
+        return {id(self.counter): counter, id(self._y_motor): y_motor}
+
+    def _take_rows(self) -> None:
+        """Read each posted row once all its data have come.
+
+        Monitors of several PVs may arrive in any order: a row's data are those newer
+        than the index posted before it and not newer than its own.
+        """
+        names = [signal.name for signal in self._data_signals]
+        finished = []
+        with self._lock:
+            while len(self._posted_at) > 1:
+                (_, after), (row, at) = self._posted_at[0], self._posted_at[1]
+                if row < self._first:  # a restart's "none yet": rows start after it
+                    self._posted_at.pop(0)
+                    continue
+                if any(name not in self._data for name in names):
+                    break
+                stamps = [self._data[name]["timestamp"] for name in names]
+                if any(stamp > at for stamp in stamps):  # already the next row's: lost
+                    self._posted_at.pop(0)
+                    continue
+                if not all(stamp > after for stamp in stamps):
+                    break
+                self._posted_at.pop(0)
+                self._posted[row] = self._row_readings(row)
+                finished.append(self._waiting.pop(row, None))
+        for status in finished:
+            if status is not None:
+                settle_status(status)
+
+    def set(self, row: int) -> Status:
+        row = self._current = int(row)
+        status = Status(self)
+        with self._lock:
+            if row in self._posted:
+                status.set_finished()
+                return status
+            self._waiting[row] = status
+        counter = self.counter
+        per_row = int(counter.line_points.get()) * float(counter.dwell.get()) / 1000.0
+        guard_status(
+            status,
+            [counter.acquire, counter.row_index, counter.message],
+            timeout=per_row + counter.acquire_timeout_margin_s,
+            action=f"{counter.name} flying image row {row}",
+        )
+        if self._acquiring is None and not status.done:
+            self._start(row)
+        return status
+
+    def _start(self, row: int) -> None:
+        """Start the controller's acquisition at ``row``."""
+        self._first = row
+        if not self._tokens:
+            counter = self.counter
+            self._tokens = [
+                (counter.row_index, counter.row_index.subscribe(self._on_row, run=False))
+            ]
+            for signal in self._data_signals:
+                self._tokens.append((signal, signal.subscribe(self._on_data, run=False)))
+        acquiring = self._acquiring = Status(self)
+        counter = self.counter
+
+        def check() -> None:
+            try:
+                message = fresh_read(counter.message)
+            except Exception as error:  # noqa: BLE001 - the waiting rows carry it
+                self._fail(error)
+                return
+            if message:
+                self._fail(CounterError(f"{counter.prefix}Acquire: {message}"))
+            if self._acquiring is acquiring:
+                self._acquiring = None
+
+        def finished(*args, **kwargs) -> None:
+            threading.Thread(target=check, daemon=True).start()
+
+        def acquire(first_row: Status) -> None:
+            if first_row.success and self._acquiring is acquiring:
+                counter.acquire.put(1, use_complete=True, callback=finished)
+            elif not first_row.success:
+                self._fail(first_row.exception() or CounterError("FirstRow put failed"))
+
+        counter.first_row.set(row).add_callback(acquire)
+
+    def _fail(self, error: Exception) -> None:
+        with self._lock:
+            waiting, self._waiting = list(self._waiting.values()), {}
+        for status in waiting:
+            settle_status(status, error)
+
+    def stop(self, *, success: bool = False) -> None:
+        """Stop the controller (pause, abort): a later ``set`` restarts it at its row."""
+        if self._acquiring is None:
+            return
+        self._acquiring = None
+        try:
+            self.counter.acquire.put(0)
+        except Exception as error:  # noqa: BLE001 - a dead IOC has stopped already
+            logger.warning("stopping %s failed: %r", self.counter.name, error)
+
+    def close(self) -> None:
+        """Stop following the rows (the image is over)."""
+        self.stop()
+        for signal, token in self._tokens:
+            signal.unsubscribe(token)
+        self._tokens = []

@@ -15,7 +15,7 @@ import pytest
 import plans
 from iocs.physics import Phantom
 from nxstxm import NXstxmAssembler
-from plans import Region
+from plans import Region, acquisition
 
 ENERGY = 709.6  # Fe L3: the iron-oxide particles stand out
 SHAPE = (10, 40)  # rows, points per row
@@ -134,3 +134,54 @@ def test_a_bidirectional_stack_equals_a_unidirectional_one(RE, noiseless_at_iron
         correlation = np.corrcoef(uni[energy].ravel(), bi[energy].ravel())[0, 1]
         assert correlation > 0.95, (energy, correlation)
         assert abs(shift_px(bi[energy, 1::2], uni[energy, 1::2])) <= 0.5
+
+
+#: What the whole-image and row-by-row files must agree on: counts, measured X and Y.
+MEASURED = (
+    "counter0/data",
+    "counter0/sample_y",
+    "instrument/sample_x/data",
+    "instrument/sample_y/data",
+)
+
+
+def one_row_at_a_time(*_):
+    """In place of ``acquisition.flies_whole_images``: the per-row path."""
+    yield from ()
+    return False
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_the_whole_image_path_gives_the_row_by_row_image(
+    RE, noiseless_at_iron_edge, tmp_path, monkeypatch, bidirectional
+):
+    """The controller flying the whole image (FlyImage) and the plan flying row by row
+    (Line mode) give the same counts, measured X and Y, and the same event keys."""
+    beamline = noiseless_at_iron_edge
+    images = {}
+    for whole in (True, False):
+        if not whole:
+            monkeypatch.setattr(acquisition, "flies_whole_images", one_row_at_a_time)
+        documents: list = []
+        assembler = NXstxmAssembler(tmp_path / str(whole))
+        plan = image_plan(beamline, bidirectional=bidirectional)
+        RE(plan, [assembler, lambda name, doc, documents=documents: documents.append((name, doc))])
+        assert assembler.errors == []
+        [path] = assembler.written
+        with h5py.File(path, "r") as f:
+            image = {name: f[f"entry0/{name}"][()] for name in MEASURED}
+        descriptor = next(d for n, d in documents if n == "descriptor" and d["name"] == "primary")
+        image["mode"] = descriptor["configuration"]["counter0"]["data"]["counter0_mode"]
+        image["keys"] = sorted(descriptor["data_keys"])
+        images[whole] = image
+    whole, rows = images[True], images[False]
+    assert (whole["mode"], rows["mode"]) == ("FlyImage", "Line")
+    assert whole["keys"] == rows["keys"]
+    counts = whole["counter0/data"].astype(float)
+    assert counts.shape == rows["counter0/data"].shape == SHAPE
+    assert counts.std() > 0.05 * counts.mean()  # the particle is in the image
+    # Noiseless counts: whole numbers of a smooth model, so one count of rounding.
+    np.testing.assert_allclose(counts, rows["counter0/data"], atol=1.5)
+    step = 8 / (SHAPE[1] - 1)
+    for name in ("instrument/sample_x/data", "instrument/sample_y/data", "counter0/sample_y"):
+        np.testing.assert_allclose(whole[name], rows[name], atol=0.01 * step, err_msg=name)

@@ -31,6 +31,8 @@ def test_counter_ioc_follows_a_stage_ioc_in_another_process(sim, ca_ports):
         counter = PointCounter("SA:counter0:", name="counter0")
         for device in (fine_x, fine_y, counter):
             device.wait_for_connection(timeout=10)
+        # The stage in another process: no whole images (plans fly its rows one by one).
+        assert counter.fly_image.get() == "Unavailable"
         energy = float(epics.caget("SIM:energy:Energy.RBV", timeout=15))
         phantom = Phantom()
         disk = next(d for d in phantom.disks if d.material == "iron_oxide" and abs(d.x_um) < 40)

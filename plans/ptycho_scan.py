@@ -168,62 +168,79 @@ def _row_extent(points: np.ndarray, dwell_ms: float, accel_s: float) -> tuple[fl
 def fly_frames(
     beamline: Beamline, x_points: np.ndarray, y_points: np.ndarray, dwell_ms: float
 ) -> MsgGenerator:
-    """Fly fine X along each row (serpentine) while the camera free-runs; an event per frame.
+    """The stage controller flies the whole serpentine raster; an event per frame.
 
-    Per row: fine X/Y to the row's start, the camera armed for nX frames of ``dwell_ms``
-    back to back (TriggerMode External: they start with fine X's motion), fine X flies
-    at one step per dwell; the previous row's events are collected meanwhile.
+    As fly-scan controllers do, nothing goes back and forth per row: the rows are
+    loaded into the stage's raster (fine X start/stop and fine Y per row, the fly
+    velocity) once, the camera armed once for every frame (NumImages = nX per trigger,
+    NumTriggers = nY, TriggerMode External: each row's series starts with its fly), the
+    raster started once.  While it runs, each row's frames become an event page as soon
+    as FrameRec: shows it (monitored records, no round trip).
     """
     detector, stage = beamline.detector, beamline.stage
     fine_x, fine_y = stage.fine_x, stage.fine_y
-    record = detector.frame_record
+    record, raster, cam = detector.frame_record, stage.raster, detector.cam
     frames = FlyFrames(detector, [fine_x, fine_y], beamline.ring_current)
     accel_s = float((yield from bps.rd(fine_x.acceleration)))
-    velocity = fly_velocity(x_points, dwell_ms)
-    extents = [_row_extent(_row(x_points, k), dwell_ms, accel_s) for k in range(y_points.size)]
+    extents = np.array(
+        [_row_extent(_row(x_points, k), dwell_ms, accel_s) for k in range(y_points.size)]
+    )
+    nx, ny = x_points.size, y_points.size
+    row_s = nx * dwell_ms / 1000.0
+    columns_of = {
+        fine_x.name: record.fine_x,
+        fine_y.name: record.fine_y,
+        "time": record.mid_time,
+        "total": record.total,
+    }
 
-    def add_row() -> MsgGenerator:
-        """The row just flown, from the camera's FrameRec: (one read per column)."""
-        count = int((yield from bps.rd(record.num_frames)))
-        if count != x_points.size:
-            raise RuntimeError(
-                f"{record.prefix}: {count} frames recorded for a row of {x_points.size} points"
-            )
+    def take_rows(done: int) -> MsgGenerator[int]:
+        """Rows after the first ``done`` that FrameRec: shows complete, added; rows done."""
+        rows = min(int((yield from bps.rd(record.num_frames))) // nx, ny)
+        if rows <= done:
+            return done
         columns = {}
-        for name, signal in (
-            (fine_x.name, record.fine_x),
-            (fine_y.name, record.fine_y),
-            ("time", record.mid_time),
-            ("total", record.total),
-        ):
-            columns[name] = np.asarray((yield from bps.rd(signal)))[:count]
-        if columns["time"][0] <= frames.last_time:  # monitors: never the row before again
+        for name, signal in columns_of.items():  # posted before NumFrames_RBV
+            columns[name] = np.asarray((yield from bps.rd(signal)))[done * nx : rows * nx]
+        if columns["time"][0] <= frames.last_time:
             raise RuntimeError(f"{record.prefix}: the frames recorded are a previous row's")
         ring = float((yield from bps.rd(beamline.ring_current)))
-        frames.add_row(detector.frame_datums(count), columns, ring)
+        frames.add_row(detector.frame_datums(len(columns["time"])), columns, ring)
+        return rows
 
     def fly() -> MsgGenerator:
-        start, _ = extents[0]
-        yield from bps.mv(fine_x, start, fine_y, float(y_points[0]))
-        yield from bps.mv(fine_x.velocity, velocity)
-        for k, (y, (start, stop)) in enumerate(zip(y_points, extents, strict=True)):
-            yield from bps.checkpoint()
-            yield from bps.mv(fine_x, start, fine_y, float(y))
-            yield from bps.trigger(detector, group="row")
-            yield from bps.abs_set(fine_x, stop, group="row")
-            if k:
-                yield from bps.collect(frames, return_payload=False)
-            yield from bps.wait(group="row")
-            yield from add_row()
-        yield from bps.collect(frames, return_payload=False)
+        yield from bps.mv(
+            raster.x_starts,
+            extents[:, 0],
+            raster.x_stops,
+            extents[:, 1],
+            raster.ys,
+            np.asarray(y_points, dtype=float),
+            raster.velocity,
+            fly_velocity(x_points, dwell_ms),
+        )
+        yield from bps.checkpoint()
+        armed = yield from bps.trigger(detector, group="raster")
+        while not (yield from bps.rd(cam.acquire_busy)) and not armed.done:
+            yield from bps.sleep(0.001)  # armed before the controller starts
+        yield from bps.abs_set(raster.execute, 1, group="raster")
+        done = 0
+        while done < ny:
+            yield from bps.sleep(row_s / 2)
+            finished = armed.done
+            done = yield from take_rows(done)
+            yield from bps.collect(frames, return_payload=False)
+            if finished and done < ny:
+                yield from bps.wait(group="raster")  # raises the camera's or stage's error
+                raise RuntimeError(f"{record.prefix}: {done} of {ny} rows recorded")
+        yield from bps.wait(group="raster")
 
-    cam = detector.cam
     settings = {
         cam.acquire_time: dwell_ms / 1000.0,
         cam.acquire_period: dwell_ms / 1000.0,
-        cam.num_images: int(x_points.size),
+        cam.num_images: int(nx),
+        cam.num_triggers: int(ny),
         cam.trigger_mode: "External",
-        fine_x.velocity: float((yield from _read(fine_x.velocity))),
     }
     for signal in settings:  # ophyd's camera settings connect on first use
         signal.wait_for_connection(timeout=5.0)
@@ -240,6 +257,9 @@ def check_fly_grid(beamline: Beamline, grid: Grid, dwell_ms: float) -> MsgGenera
     stage = beamline.stage
     if grid.x_points.size < 2:
         raise PlanArgumentError("mode='fly' needs at least 2 points per row")
+    most = beamline.detector.frame_record.max_frames
+    if grid.x_points.size * grid.y_points.size > most:
+        raise PlanArgumentError(f"mode='fly' records at most {most} frames (FrameRec:)")
     accel_s = float((yield from bps.rd(stage.fine_x.acceleration)))
     ends = [*_row_extent(grid.x_points, dwell_ms, accel_s)]
     ends += [*_row_extent(grid.x_points[::-1], dwell_ms, accel_s)]

@@ -7,15 +7,17 @@ document, nP × 2, µm).
 
 ``mode="step"`` (the default, any grid or spiral, any detectors): the stage stops at
 each point, the detector exposes, one event per point.  ``mode="fly"`` (a grid, the
-area detector alone): fine X flies each row (serpentine: alternate rows fly back)
-while the camera free-runs NumImages = nX back-to-back exposures, its series started by
-the start of fine X's motion (TriggerMode External), so frame k is centred on point k.
-Each frame's position is the one measured at its mid-exposure (the detector IOC's
-``FrameRec:``, from the stage controller's position record, not the command), and the
-frame was rendered there.  The row's frames become one event each (collected as a
-flyer's, :class:`FlyFrames`), with step mode's keys and the measured fine X/Y, so the
-assembler and the ``.ptyd`` place them alike; a row's events go out while the next row
-flies.
+area detector alone, at most 4096 points): the stage controller flies the whole grid
+from one start (its ``Raster:``, loaded once: fine X flies each row, serpentine, fine
+Y steps between rows) while the camera, armed once, takes NumImages = nX back-to-back
+exposures per row, each row's series started by that row's fly (TriggerMode External,
+NumTriggers = nY), so frame k of a row is centred on point k.  Each frame's position
+is the one measured at its mid-exposure (the detector IOC's ``FrameRec:``, from the
+stage controller's position record, not the command), and the frame was rendered
+there.  A row's frames become one event each (collected as a flyer's,
+:class:`FlyFrames`), with step mode's keys and the measured fine X/Y, so the assembler
+and the ``.ptyd`` place them alike; they go out as soon as the row ends, while the
+raster goes on.
 
 The detector's pixel size and distance go into ``plan_args`` (the ``.ptyd`` states them
 for ptypy): given, or for the simulated camera its own (read as the plan starts); for

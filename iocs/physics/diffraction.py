@@ -14,8 +14,8 @@ Geometry: a detector ``width_mm`` wide at ``distance_mm`` behind the sample, rea
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -50,10 +50,11 @@ def _pupil(
     return pupil.astype(np.complex64), qy, qx
 
 
-#: Threads an FFT of a batch of frames may use (pocketfft's; results do not depend on it).
-FFT_WORKERS = os.cpu_count() or 1
-#: Frames transformed together at most (more spill the cache and cost more per frame).
-FFT_BATCH = 8
+#: Threads an FFT of a batch of frames may use (pocketfft's; results do not depend on it):
+#: one, as a frame series draws its noise in a second thread meanwhile.
+FFT_WORKERS = 1
+#: Frames transformed together at most (more spill the cache: 8 cost ~40 % more a frame).
+FFT_BATCH = 2
 
 
 @lru_cache(maxsize=32)
@@ -289,7 +290,9 @@ class FrameSeries:
 
     Consecutive equal states (a still stage) share one noise-free pattern (and its
     sampler): only the noise is drawn per frame, so a frame costs its photons, not an
-    FFT; the patterns of a moving stage are computed together (``expected_batch``).
+    FFT; the patterns of a moving stage are computed together (``expected_batch``, up to
+    FFT_BATCH at once), and each batch's noise is drawn in a thread of its own while the
+    next batch is computed (in order: the same frames as drawn in one thread).
     Noise-free frames (``rng`` None) equal ``FarFieldDetector.frame``'s.
     """
 
@@ -298,6 +301,11 @@ class FrameSeries:
     _expected: np.ndarray | None = field(default=None, init=False, repr=False)
     _sampler: PoissonSampler | None = field(default=None, init=False, repr=False)
     _noiseless: np.ndarray | None = field(default=None, init=False, repr=False)
+    _noise_thread: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="noise"),
+        init=False,
+        repr=False,
+    )
 
     def frames(
         self,
@@ -312,12 +320,35 @@ class FrameSeries:
         out = np.empty((len(states), *self.detector.shape), np.uint16)
         keys = [(_state_key(state), exposure_s, self.detector.shape) for state in states]
         new = [k for k, key in enumerate(keys) if key != (keys[k - 1] if k else self._key)]
-        patterns = self.detector.expected_batch(model, [states[k] for k in new], exposure_s)
-        fresh = dict(zip(new, patterns, strict=True))
-        for index, key in enumerate(keys):
-            if index in fresh:
-                self._expected, self._key = fresh[index], key
-                self._sampler = self._noiseless = None
+        ends = [*new[1:], len(states)]
+        self._fill(out, range(new[0] if new else len(states)), rng)  # the last pattern's
+        pending = None
+        for first in range(0, len(new), FFT_BATCH):
+            chunk = new[first : first + FFT_BATCH]
+            patterns = self.detector.expected_batch(model, [states[k] for k in chunk], exposure_s)
+            if pending is not None:
+                pending.result()
+            runs = [
+                (keys[k], pattern, range(k, end))
+                for k, pattern, end in zip(chunk, patterns, ends[first:], strict=False)
+            ]
+            pending = self._noise_thread.submit(self._fill_runs, out, runs, rng)
+        if pending is not None:
+            pending.result()
+        return out
+
+    def _fill_runs(
+        self, out: np.ndarray, runs: list[tuple], rng: np.random.Generator | None
+    ) -> None:
+        """Frames of each (key, pattern, frame indices) run, in order (the noise thread)."""
+        for key, pattern, indices in runs:
+            self._key, self._expected = key, pattern
+            self._sampler = self._noiseless = None
+            self._fill(out, indices, rng)
+
+    def _fill(self, out: np.ndarray, indices: range, rng: np.random.Generator | None) -> None:
+        """Frames ``indices`` of the current pattern: its noise, or it rounded."""
+        for index in indices:
             if rng is None:
                 if self._noiseless is None:
                     self._noiseless = np.minimum(np.rint(self._expected), UINT16_MAX)
@@ -326,7 +357,6 @@ class FrameSeries:
                 if self._sampler is None:
                     self._sampler = PoissonSampler(self._expected)
                 out[index] = self._sampler.draw(rng)
-        return out
 
 
 def _state_key(state: BeamState) -> tuple:

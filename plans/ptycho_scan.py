@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 from bluesky import plan_stubs as bps
-from bluesky.utils import MsgGenerator
+from bluesky.utils import Msg, MsgGenerator
 
 from nxstxm.contract import EnergyRegion, Polarization, Roi, ScanType, SpatialRegion
 from stxm_devices import Beamline
@@ -101,10 +101,10 @@ class FlyFrames:
     """A fly scan's frames as bluesky collects a flyer's: an event per frame, per row.
 
     The camera free-runs through a row, so its frames are known only after it: each row's
-    frames are added (:meth:`add_row`) and a ``collect`` emits them in the "primary"
-    stream with the keys step mode's events have — the detector's datum and total, fine
-    X/Y (measured at the frame's mid-exposure), the ring current — so the assembler
-    places both alike.  Named as the detector, whose asset documents it passes on.
+    frames are added (:meth:`add_row`) and a ``collect`` emits them, an event page per
+    row, in the "primary" stream with the keys step mode's events have — the detector's
+    datum and total, fine X/Y (measured at the frame's mid-exposure), the ring current —
+    so the assembler places both alike.  Named as the detector, whose asset documents it passes on.
     """
 
     parent = None
@@ -118,7 +118,7 @@ class FlyFrames:
         self.ring_current = ring_current
         #: The latest frame's mid-exposure added (POSIX s).
         self.last_time = float("-inf")
-        self._events: list[dict] = []
+        self._pages: list[dict] = []
 
     @property
     def hints(self) -> dict:
@@ -139,21 +139,20 @@ class FlyFrames:
 
     def add_row(self, datums: Sequence[str], columns: Mapping[str, np.ndarray], ring: float):
         """A row's frames: their datums, per-frame ``columns`` (total, positions, mid time)."""
-        for k, datum in enumerate(datums):
-            when = float(columns["time"][k])
-            data = {
-                self.image_key: datum,
-                self.total_key: float(columns["total"][k]),
-                **{r.name: float(columns[r.name][k]) for r in self.readbacks},
-                self.ring_current.name: ring,
-            }
-            self._events.append({"data": data, "timestamps": dict.fromkeys(data, when)})
-            self.last_time = when
+        times = [float(when) for when in columns["time"]]
+        data = {
+            self.image_key: list(datums),
+            self.total_key: [float(total) for total in columns["total"]],
+            **{r.name: [float(v) for v in columns[r.name]] for r in self.readbacks},
+            self.ring_current.name: [ring] * len(times),
+        }
+        self._pages.append({"data": data, "timestamps": {key: list(times) for key in data}})
+        self.last_time = times[-1]
 
-    def collect(self):
-        events, self._events = self._events, []
-        for event in events:
-            yield {**event, "time": next(iter(event["timestamps"].values()))}
+    def collect_pages(self):
+        """The rows added since the last collect, a page each (validated once a page)."""
+        pages, self._pages = self._pages, []
+        yield from pages
 
     def collect_asset_docs(self):
         yield from self.detector.hdf1.collect_asset_docs()
@@ -198,15 +197,15 @@ def fly_frames(
 
     def take_rows(done: int) -> MsgGenerator[int]:
         """Rows after the first ``done`` that FrameRec: shows complete, added; rows done."""
-        rows = min(int((yield from bps.rd(record.num_frames))) // nx, ny)
+        rows = min(int((yield from _value(record.num_frames, 0))) // nx, ny)
         if rows <= done:
             return done
         columns = {}
         for name, signal in columns_of.items():  # posted before NumFrames_RBV
-            columns[name] = np.asarray((yield from bps.rd(signal)))[done * nx : rows * nx]
+            columns[name] = np.asarray((yield from _value(signal)))[done * nx : rows * nx]
         if columns["time"][0] <= frames.last_time:
             raise RuntimeError(f"{record.prefix}: the frames recorded are a previous row's")
-        ring = float((yield from bps.rd(beamline.ring_current)))
+        ring = float((yield from _value(beamline.ring_current)))
         frames.add_row(detector.frame_datums(len(columns["time"])), columns, ring)
         return rows
 
@@ -228,10 +227,10 @@ def fly_frames(
         yield from bps.abs_set(raster.execute, 1, group="raster")
         done = 0
         while done < ny:
-            yield from bps.sleep(row_s / 2)
+            yield Msg("sleep", None, row_s / 2)
             finished = armed.done
             done = yield from take_rows(done)
-            yield from bps.collect(frames, return_payload=False)
+            yield Msg("collect", frames, return_payload=False)
             if finished and done < ny:
                 yield from bps.wait(group="raster")  # raises the camera's or stage's error
                 raise RuntimeError(f"{record.prefix}: {done} of {ny} rows recorded")
@@ -247,6 +246,16 @@ def fly_frames(
     for signal in settings:  # ophyd's camera settings connect on first use
         signal.wait_for_connection(timeout=5.0)
     return (yield from configured(settings, fly()))
+
+
+def _value(signal: Any, default: Any = None) -> MsgGenerator:
+    """A signal's value, its read message yielded directly (``default`` when listed).
+
+    As ``bps.rd``, less its cost: bluesky's plan stubs format the call stack at each
+    call (~1 ms here), too much for a loop polling a fly scan's rows.
+    """
+    reading = yield Msg("read", signal)
+    return default if reading is None else reading[signal.name]["value"]
 
 
 def _row(x_points: np.ndarray, index: int) -> np.ndarray:

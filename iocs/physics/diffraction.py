@@ -265,16 +265,23 @@ class PoissonSampler:
         bright = flat >= BRIGHT_PHOTONS
         self.bright = np.flatnonzero(bright)
         self.bright_expected = flat[self.bright]
-        self.cumulative = np.cumsum(np.where(bright, 0.0, flat))
+        self._dim = np.where(bright, 0.0, flat)
+        self.dim_total = float(self._dim.sum())
+        self._cumulative: np.ndarray | None = None  # made when a dim photon first comes
 
     def draw(self, rng: np.random.Generator) -> np.ndarray:
-        size = self.cumulative.size
-        total = float(self.cumulative[-1]) if size else 0.0
-        photons = rng.random(rng.poisson(total)) * total if total > 0 else np.empty(0)
-        photons.sort()
-        pixels = np.searchsorted(self.cumulative, photons, side="right")
-        np.minimum(pixels, size - 1, out=pixels)  # a draw of exactly Σλ
-        counts = np.bincount(pixels, minlength=size)
+        size = self._dim.size
+        counts = np.zeros(size, np.int64)
+        photons = rng.poisson(self.dim_total) if self.dim_total > 0 else 0
+        if photons:
+            if self._cumulative is None:
+                self._cumulative = np.cumsum(self._dim)
+            total = float(self._cumulative[-1])
+            where = rng.random(photons) * total
+            where.sort()
+            pixels = np.searchsorted(self._cumulative, where, side="right")
+            np.minimum(pixels, size - 1, out=pixels)  # a draw of exactly Σλ
+            counts += np.bincount(pixels, minlength=size)
         counts[self.bright] += rng.poisson(self.bright_expected)
         return np.minimum(counts, UINT16_MAX).astype(np.uint16).reshape(self.shape)
 

@@ -17,7 +17,8 @@ stage controller's position record, not the command), and the frame was rendered
 there.  A row's frames become one event each (collected as a flyer's,
 :class:`FlyFrames`), with step mode's keys and the measured fine X/Y, so the assembler
 and the ``.ptyd`` place them alike; they go out as soon as the row ends, while the
-raster goes on.
+raster goes on.  A raster is not rewound: a pause during it ends the scan (the
+RunEngine stops the stage's axes), as a pause of a step scan's row would not.
 
 The detector's pixel size and distance go into ``plan_args`` (the ``.ptyd`` states them
 for ptypy): given, or for the simulated camera its own (read as the plan starts); for
@@ -225,6 +226,9 @@ def fly_frames(
         while not (yield from bps.rd(cam.acquire_busy)) and not armed.done:
             yield from bps.sleep(0.001)  # armed before the controller starts
         yield from bps.abs_set(raster.execute, 1, group="raster")
+        # Not rewound: a replay would start a second raster and emit rows again.  A pause
+        # meanwhile aborts (the RunEngine stops the raster: RasterExecute.stop).
+        yield from bps.clear_checkpoint()
         done = 0
         while done < ny:
             yield Msg("sleep", None, row_s / 2)

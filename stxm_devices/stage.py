@@ -8,19 +8,32 @@ from ophyd import Device, EpicsSignal
 from .motor import StxmMotor
 
 
+class RasterExecute(EpicsSignal):
+    """``Raster:Execute``: stopping it stops fine X and Y, which ends the raster.
+
+    The RunEngine stops what a plan set when it aborts or pauses.
+    """
+
+    def stop(self, *, success: bool = False) -> None:
+        stage = self.parent.parent
+        for motor in (stage.fine_x, stage.fine_y):
+            motor.stop(success=success)
+
+
 class FlyRaster(Device):
     """``Raster:``: a fly raster of fine X/Y the stage controller runs from one put.
 
     Load the rows (fine X start and stop, fine Y, µm; fly velocity, µm/s), then put
-    ``execute`` 1 (completes when the last row is flown).  The controller's motion
-    output fires at each row's fly start: an externally triggered camera's trigger.
+    ``execute`` 1 (completes when the last row is flown; stopping ``execute`` stops the
+    axes).  The controller's motion output fires at each row's fly start: an
+    externally triggered camera's trigger.
     """
 
     x_starts = Cpt(EpicsSignal, "FineXStart")
     x_stops = Cpt(EpicsSignal, "FineXStop")
     ys = Cpt(EpicsSignal, "FineY")
     velocity = Cpt(EpicsSignal, "Velocity")
-    execute = Cpt(EpicsSignal, "Execute", put_complete=True)
+    execute = Cpt(RasterExecute, "Execute", put_complete=True)
 
 
 class SampleStage(Device):

@@ -18,7 +18,7 @@ there.  A row's frames become one event each (collected as a flyer's,
 :class:`FlyFrames`), with step mode's keys and the measured fine X/Y, so the assembler
 and the ``.ptyd`` place them alike; they go out as soon as the row ends, while the
 raster goes on.  A raster is not rewound: a pause during it ends the scan (the
-RunEngine stops the stage's axes), as a pause of a step scan's row would not.
+RunEngine stops the stage's axes), where a step scan would resume.
 
 The detector's pixel size and distance go into ``plan_args`` (the ``.ptyd`` states them
 for ptypy): given, or for the simulated camera its own (read as the plan starts); for

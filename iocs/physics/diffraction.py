@@ -164,7 +164,8 @@ class FarFieldDetector:
         iy, ix = round(y0 / dx_um), round(x0 / dx_um)
         rows, columns = self.shape
         top, left = iy - rows // 2, ix - columns // 2
-        key = (state.energy_ev, state.polarization, state.theta_deg, dx_um)
+        checkered = self._checkered()
+        key = (state.energy_ev, state.polarization, state.theta_deg, dx_um, checkered)
         strip = self._patches.get(key)
         if strip is None or not _inside(strip, top, left, rows, columns):
             margin_y, margin_x = rows // STRIP_MARGIN[0], columns * STRIP_MARGIN[1]
@@ -179,6 +180,10 @@ class FarFieldDetector:
                 theta_deg=state.theta_deg,
             )
             patch = np.exp((-0.5 - 0.5j * self.delta_over_beta) * od).astype(np.complex64)
+            if checkered:  # (−1)^(i+j) of the lattice: each window's far field comes centred
+                rows_odd = np.arange(strip_top, strip_top + patch.shape[0]) % 2
+                columns_odd = np.arange(strip_left, strip_left + patch.shape[1]) % 2
+                patch[(rows_odd[:, None] ^ columns_odd[None, :]).astype(bool)] *= -1
             strip = (strip_top, strip_left, patch)
             self._patches = {key: strip}  # one strip is enough: frames come in order
         strip_top, strip_left, patch = strip
@@ -186,6 +191,15 @@ class FarFieldDetector:
         window = patch[row : row + rows, column : column + columns]
         offset = (round(y0 - iy * dx_um, 6), round(x0 - ix * dx_um, 6))
         return window, offset
+
+    def _checkered(self) -> bool:
+        """Whether the far field is centred by a sign pattern on the sample (even shapes).
+
+        FFT(x·(−1)^(i+j)) is fftshift(FFT(x)) when both sizes are even; a window of the
+        signed lattice carries the pattern times ±1, which the power does not see, so
+        the shift costs nothing per frame.
+        """
+        return self.shape[0] % 2 == 0 and self.shape[1] % 2 == 0
 
     def expected(self, model: StxmModel, state: BeamState, exposure_s: float) -> np.ndarray:
         """Noise-free photons per pixel for one exposure (float64, ``shape``)."""
@@ -226,7 +240,9 @@ class FarFieldDetector:
             far_field = scipy.fft.fft2(probes, norm="ortho", workers=FFT_WORKERS)
             power = far_field.real.astype(np.float64) ** 2 + far_field.imag**2
             power *= np.array(incidents)[:, None, None]
-            out[list(indices)] = scipy.fft.fftshift(power, axes=(-2, -1))
+            if not self._checkered():
+                power = scipy.fft.fftshift(power, axes=(-2, -1))
+            out[list(indices)] = power
         return out
 
     def frame(

@@ -193,6 +193,24 @@ class SimDetectorCam(ArrayPort):
         return int(self.get("SizeY")), int(self.get("SizeX"))
 
 
+class ExternalTriggers(PVGroup):
+    """``cam1:NumTriggers``: how many triggers an externally triggered acquisition takes.
+
+    As ADEiger's: each trigger starts a series of NumImages frames (a fly raster's row),
+    so one arm covers NumTriggers × NumImages frames.  1 (the default): one series.
+    """
+
+    num_triggers = pvproperty(name="NumTriggers", value=1, doc="Triggers per acquisition")
+    num_triggers_rbv = pvproperty(name="NumTriggers_RBV", value=1, read_only=True)
+
+    @num_triggers.putter
+    async def num_triggers(self, instance, value):
+        if value < 1:
+            raise RefusedPutError(f"{self.prefix}NumTriggers must be >= 1, got {value}")
+        await self.num_triggers_rbv.write(value)
+        return value
+
+
 def _series(name: str, units: str, doc: str) -> pvproperty:
     return pvproperty(
         name=name,
@@ -213,7 +231,8 @@ class FrameRecord(PVGroup):
     mid-exposure (µm, what it was rendered at, as a controller's position attributes
     recorded with each frame), that mid-exposure time (POSIX s) and the frame's total
     counts (Stats1's Total, for every frame rather than the last).  A fly scan reads
-    them once per row.  Cleared when an acquisition starts, posted when it ends; the
+    them as each row ends.  Cleared when an acquisition starts, posted after each
+    trigger's series (External) and when it ends; the
     last MAX_RECORDED frames are kept.
     """
 
@@ -265,14 +284,17 @@ class DetectorIOC(PVGroup):
         <prefix>ROI1: … ROI4:    ROI1 …      NDROI
         <prefix>Stats1: … Stats5:  STATS1 …  NDStats
         <prefix>Proc1: Trans1: Over1: (Over1:1: … 8:) CC1: CB1:   pass-through plugins
+        <prefix>FrameRec:        per frame: measured fine X/Y mid-exposure, time, total
+        <prefix>cam1:NumTriggers series per External acquisition (ADEiger's record)
 
     image1, ROI1, Stats1 and HDF1 start enabled (the ``ENABLED`` macro), the others
     disabled, every plugin fed by SIM1.  Frames are the far-field diffraction of the
     probe on the phantom at the stage's position mid-exposure
     (``iocs.physics.diffraction``), Poisson noise unless the model's noise is off, uint16;
     ``FrameRec:`` (:class:`FrameRecord`) lists those positions per frame.  TriggerMode
-    External starts the exposure series when fine X starts moving, as a camera
-    triggered by the stage controller's motion output (a fly scan arms, then moves).
+    External starts each exposure series (NumTriggers of them) when fine X starts
+    moving, as a camera triggered by the stage controller's motion output (a fly scan
+    arms once, then the controller runs its raster).
     Running alone, the IOC follows the stage, OSA, zone-plate and energy IOCs over
     Channel Access.  Files go only inside the data roots (``--data-root``).
     """
@@ -301,7 +323,9 @@ class DetectorIOC(PVGroup):
         self._stop = asyncio.Event()
         self.cam = SimDetectorCam(self.prefix + "cam1:", detector=self, port=CAM_PORT)
         self.frame_record = FrameRecord(prefix=self.prefix + "FrameRec:")
+        self.triggers = ExternalTriggers(prefix=self.prefix + "cam1:")
         self.pvdb.update(self.frame_record.pvdb)
+        self.pvdb.update(self.triggers.pvdb)
         self.plugins = self._plugins(list(data_roots or default_data_roots()))
         self.image1, self.hdf1, self.tiff1 = self.plugins[0], self.plugins[1], self.plugins[2]
         self.roi1 = next(p for p in self.plugins if p.port == "ROI1")
@@ -424,13 +448,13 @@ class DetectorIOC(PVGroup):
     async def acquire(self) -> None:
         """Acquire the frames ImageMode asks for, one per period, honouring AcquireTime.
 
-        Frame i is exposed from start + i·period: the schedule never stretches.  The
-        camera wakes when a frame is read out, or every BATCH_INTERVAL_S at faster
-        rates, and hands every frame read out since to the plugins at once.  If the
-        frames cannot be made as fast as asked, they come late (none is lost),
-        ArrayRate_RBV shows the rate achieved and StatusMessage_RBV says so.
+        TriggerMode External: a series per trigger (fine X's motion output), NumTriggers
+        of them, FrameRec: posted after each.  If the frames cannot be made as fast as
+        asked, they come late (none is lost), ArrayRate_RBV shows the rate achieved and
+        StatusMessage_RBV says so.
         """
         cam = self.cam
+        armed = self.clock()  # a trigger from here on counts (External)
         self._stop.clear()
         await cam.set_many(
             (("Acquire", 1), ("Acquire_RBV", 1), ("AcquireBusy", 1), ("DetectorState_RBV", ACQUIRE))
@@ -442,36 +466,16 @@ class DetectorIOC(PVGroup):
             count = self._frame_count()
             exposure = float(cam.get("AcquireTime"))
             period = max(exposure, float(cam.get("AcquirePeriod")))
-            start = self.clock()
-            if cam.get("TriggerMode") == EXTERNAL:
+            if cam.get("TriggerMode") != EXTERNAL:
+                await self._series(self.clock(), count, exposure, period)
+                return
+            start = armed
+            for trigger in range(int(self.triggers.num_triggers.value)):
                 start = await self._motion_start(armed_at=start)
-                if start is None:
+                done = trigger * count
+                if start is None or not await self._series(start, count, exposure, period, done):
                     return
-            wall_start = self.wall_clock() - (self.clock() - start)
-            delivered, woke, posted = 0, start, start
-            while delivered < count and not self._stop.is_set():
-                now = self.clock()
-                read_out = min(count, math.floor((now - start - exposure) / period) + 1)
-                if read_out <= delivered:
-                    next_out = start + delivered * period + exposure
-                    if not await self._pause(max(next_out, woke + BATCH_INTERVAL_S) - now):
-                        break
-                    continue
-                woke = now
-                batch = range(delivered, min(read_out, delivered + MAX_BATCH))
-                offsets = np.array([index * period for index in batch])
-                frames = await self._frames(
-                    start + offsets + exposure / 2, wall_start + offsets + exposure, exposure
-                )
-                delivered = batch.stop
-                cam.count_arrays(frames)
-                cam.stage([("NumImagesCounter_RBV", delivered)])
-                if cam.get("ArrayCallbacks"):
-                    await self.publish(frames, cam.port)
-                self._report_lag(self.clock() - (start + (delivered - 1) * period + exposure))
-                if self.clock() - posted >= POST_INTERVAL_S:
-                    posted = self.clock()
-                    await self.post()
+                await self.frame_record.publish()  # a fly raster's row, read as it ends
         finally:
             await self.post()
             await self.frame_record.publish()
@@ -480,6 +484,45 @@ class DetectorIOC(PVGroup):
                 await self.hdf1.idle()
                 await self.tiff1.idle()
             await cam.set_many((("AcquireBusy", 0), ("DetectorState_RBV", IDLE)))
+
+    async def _series(
+        self, start: float, count: float, exposure: float, period: float, counted: int = 0
+    ) -> bool:
+        """Frames ``count`` of ``exposure`` s every ``period`` s from ``start``; whether all came.
+
+        ``counted``: the frames of this acquisition before (earlier triggers').
+
+        Frame i is exposed from start + i·period: the schedule never stretches.  The
+        camera wakes when a frame is read out, or every BATCH_INTERVAL_S at faster
+        rates, and hands every frame read out since to the plugins at once.
+        """
+        cam = self.cam
+        wall_start = self.wall_clock() - (self.clock() - start)
+        delivered, woke, posted = 0, start, start
+        while delivered < count and not self._stop.is_set():
+            now = self.clock()
+            read_out = min(count, math.floor((now - start - exposure) / period) + 1)
+            if read_out <= delivered:
+                next_out = start + delivered * period + exposure
+                if not await self._pause(max(next_out, woke + BATCH_INTERVAL_S) - now):
+                    break
+                continue
+            woke = now
+            batch = range(delivered, min(read_out, delivered + MAX_BATCH))
+            offsets = np.array([index * period for index in batch])
+            frames = await self._frames(
+                start + offsets + exposure / 2, wall_start + offsets + exposure, exposure
+            )
+            delivered = batch.stop
+            cam.count_arrays(frames)
+            cam.stage([("NumImagesCounter_RBV", counted + delivered)])
+            if cam.get("ArrayCallbacks"):
+                await self.publish(frames, cam.port)
+            self._report_lag(self.clock() - (start + (delivered - 1) * period + exposure))
+            if self.clock() - posted >= POST_INTERVAL_S:
+                posted = self.clock()
+                await self.post()
+        return delivered >= count
 
     async def _motion_start(self, *, armed_at: float) -> float | None:
         """When fine X started moving after ``armed_at``; None if stopped or it never did."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +67,11 @@ class Trajectory:
     def end_time(self) -> float:
         return self.t0 + self.duration
 
+    @property
+    def trigger_times(self) -> tuple[float, ...]:
+        """When the controller's motion output fired: the start of a move that goes somewhere."""
+        return (self.t0,) if self.distance > 0 else ()
+
     def position_at(self, t: float | np.ndarray) -> np.ndarray:
         """Position at time(s) ``t``; before t0 the start, after the end the target."""
         t = np.asarray(t, dtype=float)
@@ -94,12 +100,18 @@ class StepProfile:
     it like any move.
     """
 
-    def __init__(self, moves: list[Trajectory]) -> None:
+    def __init__(self, moves: list[Trajectory], triggers: Sequence[int] | None = None) -> None:
         if not moves:
             raise ValueError("a step profile needs at least one move")
         self.moves = moves
         self._t0s = np.array([move.t0 for move in moves])
         self._ends = np.array([move.end_time for move in moves])
+        #: The moves whose start fires the motion output (default: every real move).
+        self.triggers = (
+            [k for k, move in enumerate(moves) if move.distance > 0]
+            if triggers is None
+            else list(triggers)
+        )
 
     @classmethod
     def through(
@@ -116,6 +128,10 @@ class StepProfile:
             moves.append(move)
             here, when = float(target), move.end_time + hold
         return cls(moves)
+
+    @property
+    def trigger_times(self) -> tuple[float, ...]:
+        return tuple(float(self._t0s[k]) for k in self.triggers)
 
     @property
     def arrivals(self) -> np.ndarray:
@@ -159,3 +175,54 @@ class StepProfile:
             mask = which == index
             out[mask] = self.moves[int(index)].position_at(t[mask])
         return out
+
+
+@dataclass(frozen=True)
+class Axis:
+    """An axis's own motion settings (VELO, ACCL, VBAS) and where it is."""
+
+    position: float
+    velocity: float
+    accel_time: float
+    base_velocity: float = 0.0
+
+    def move(self, start: float, target: float, t0: float, velocity: float | None = None):
+        return Trajectory(
+            start=start,
+            target=target,
+            t0=t0,
+            velocity=self.velocity if velocity is None else velocity,
+            accel_time=self.accel_time,
+            base_velocity=self.base_velocity,
+        )
+
+
+def fly_raster(
+    x: Axis,
+    y: Axis,
+    x_starts: np.ndarray,
+    x_stops: np.ndarray,
+    ys: np.ndarray,
+    fly_velocity: float,
+    t0: float,
+) -> tuple[StepProfile, StepProfile]:
+    """A whole fly raster as a controller runs it from one start: (X profile, Y profile).
+
+    Row k: X and Y go to (``x_starts[k]``, ``ys[k]``) at their own velocities, then X
+    flies to ``x_stops[k]`` at ``fly_velocity`` (from rest, with its ACCL and VBAS, as a
+    move of the motor record would); the next row begins when the fly has ended.  The
+    X profile's motion output fires at each fly's start (a row's trigger), not at the
+    repositioning moves.
+    """
+    x_moves, y_moves, triggers = [], [], []
+    here_x, here_y, when = x.position, y.position, t0
+    for start, stop, row_y in zip(x_starts, x_stops, ys, strict=True):
+        to_start = x.move(here_x, float(start), when)
+        to_row = y.move(here_y, float(row_y), when)
+        begin = max(to_start.end_time, to_row.end_time)
+        fly = x.move(float(start), float(stop), begin, fly_velocity)
+        triggers.append(len(x_moves) + 1)
+        x_moves += [to_start, fly]
+        y_moves.append(to_row)
+        here_x, here_y, when = float(stop), float(row_y), fly.end_time
+    return StepProfile(x_moves, triggers), StepProfile(y_moves, [])

@@ -38,7 +38,7 @@ from caproto.server import PVGroup, menus, pvproperty
 from caproto.server.records import MotorFields, register_record
 from caproto.server.server import PvpropertyDouble, PvpropertyShort
 
-from .motion import StepProfile, Trajectory
+from .motion import Axis, StepProfile, Trajectory
 from .refusal import CheckedEnum, RangedDouble, Refusing, finite_copies, out_of_range
 
 MSTA_DIRECTION = 1 << 0
@@ -369,13 +369,27 @@ class SimMotor(PVGroup):
         """The controller moves through ``targets`` (user units), holding ``hold`` s at each.
 
         One motion as the record sees it (a wave table run by the controller, not a put
-        per point): VAL/DVAL post the last target, DMOV stays 0 and RBV follows the
-        axis every ``update_period`` until it arrived at the last target.  Returns when
-        it arrived at each target (monotonic).  A target outside the user limits is
-        refused (LVIO, ValueError) before anything moves; a STOP meanwhile raises.
+        per point): see :meth:`run_profile`.  Returns when it arrived at each target
+        (monotonic).
         """
-        f = self.fields
         targets = np.asarray(targets, dtype=float)
+        await self.check_targets(targets)
+        f = self.fields
+        profile = StepProfile.through(
+            float(self.trajectory.position_at(self.clock())),
+            np.array([self.dial_from_user(target) for target in targets]),
+            self.clock(),
+            hold,
+            velocity=f.velocity.value,
+            accel_time=f.seconds_to_velocity.value,
+            base_velocity=f.base_velocity.value,
+        )
+        await self.run_profile(profile)
+        return profile.arrivals
+
+    async def check_targets(self, targets: np.ndarray) -> None:
+        """Refuse (LVIO, ValueError) a target outside the user limits, or a motor not in Go."""
+        f = self.fields
         low, high = f.user_low_limit.value, f.user_high_limit.value
         outside = np.flatnonzero((targets < low) | (targets > high)) if low != high else []
         if len(outside):
@@ -390,27 +404,34 @@ class SimMotor(PVGroup):
                 f"the motor is in SET={f.set_use_switch.value}, SPMG={f.stop_pause_move_go.value}"
             )
         await f.limit_violation.write(0)
-        await f.dial_desired_value.write(self.dial_from_user(targets[-1]), verify_value=False)
-        await self.motor.write(float(targets[-1]), verify_value=False)
-        now = self.clock()
+
+    async def run_profile(self, profile: StepProfile) -> None:
+        """Run a controller's profile (dial units, checked first) as one motion.
+
+        VAL/DVAL post the last target, DMOV stays 0 and RBV follows the axis every
+        ``update_period`` until it arrived; a STOP meanwhile raises ValueError.
+        """
+        f = self.fields
+        await f.dial_desired_value.write(profile.target, verify_value=False)
+        await self.motor.write(self.user_from_dial(profile.target), verify_value=False)
         if self._move_task is not None and not self._move_task.done():
             self._move_task.cancel()
-        profile = StepProfile.through(
-            float(self.trajectory.position_at(now)),
-            np.array([self.dial_from_user(target) for target in targets]),
-            now,
-            hold,
-            velocity=f.velocity.value,
-            accel_time=f.seconds_to_velocity.value,
-            base_velocity=f.base_velocity.value,
-        )
         self.trajectory = profile
         self._motion_done.clear()
         self._move_task = asyncio.get_running_loop().create_task(self._run_move(profile))
         await self._motion_done.wait()
         if self.trajectory is not profile:
             raise ValueError("the axis was stopped before the last point")
-        return profile.arrivals
+
+    def axis(self) -> Axis:
+        """Its motion settings and dial position now (for a controller's profile)."""
+        f = self.fields
+        return Axis(
+            position=float(self.trajectory.position_at(self.clock())),
+            velocity=f.velocity.value,
+            accel_time=f.seconds_to_velocity.value,
+            base_velocity=f.base_velocity.value,
+        )
 
     def motion_settings(self) -> dict[str, float]:
         """The record's velocity, accel_time and base_velocity (a Trajectory's keywords)."""

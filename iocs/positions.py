@@ -59,7 +59,12 @@ class PositionReader(Protocol):
     def setting(self, name: str) -> object: ...
 
     def motion_started_after(self, axis: str, t: float) -> float | None:
-        """Start time of a move of ``axis`` begun after ``t``, if any."""
+        """Start time of a move of ``axis`` begun after ``t``, if any.
+
+        A controller's profile (a fly raster) counts the moves its motion output fires
+        at (each row's fly), which a standalone IOC following MOVN over Channel Access
+        sees as one move.
+        """
         ...
 
     async def move(self, axis: str, target: float) -> float:
@@ -99,8 +104,8 @@ class LocalPositions:
 
     def motion_started_after(self, axis: str, t: float) -> float | None:
         ioc, attribute, _ = MOTOR_AXES[axis]
-        trajectory = getattr(self.groups[ioc], attribute).trajectory
-        return trajectory.t0 if trajectory.t0 > t and trajectory.distance > 0 else None
+        triggers = getattr(self.groups[ioc], attribute).trajectory.trigger_times
+        return next((start for start in triggers if start > t), None)
 
     async def move(self, axis: str, target: float) -> float:
         ioc, attribute, _ = MOTOR_AXES[axis]

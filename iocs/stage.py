@@ -2,12 +2,77 @@
 
 from __future__ import annotations
 
-from caproto.server import PVGroup, SubGroup
+import asyncio
 
+import numpy as np
+from caproto.server import PVGroup, SubGroup, pvproperty
+
+from .motion import fly_raster
 from .motor_record import SimMotor
 from .prefixes import subsystem_prefix
-from .refusal import message_pvproperty
+from .refusal import message_pvproperty, refusal
 from .runner import run_standalone
+
+#: The most rows a fly raster's wave table holds.
+MAX_RASTER_ROWS = 4096
+
+
+def _rows(name: str, doc: str) -> pvproperty:
+    return pvproperty(
+        name=name, value=[0.0], max_length=MAX_RASTER_ROWS, dtype=float, units="um", doc=doc
+    )
+
+
+class FlyRaster(PVGroup):
+    """``Raster:``: a fly raster of fine X and Y run by the stage controller from one start.
+
+    As a PI E-712 wave table: the rows are loaded (per row fine X's start and stop and
+    fine Y), then one put to Execute runs them all: X and Y to a row's start at their
+    own VELO, X flies the row at Velocity (from rest, with its ACCL/VBAS), next row.
+    The controller's motion output fires at each row's fly start (what an externally
+    triggered camera counts as a trigger).  Execute completes when the last row is
+    flown; rows outside the limits, or of unequal lengths, are refused before anything
+    moves (Message_RBV says why).
+    """
+
+    x_starts = _rows("FineXStart", "Fine X at each row's start (um)")
+    x_stops = _rows("FineXStop", "Fine X at each row's end (um)")
+    ys = _rows("FineY", "Fine Y of each row (um)")
+    velocity = pvproperty(name="Velocity", value=1.0, units="um/s", doc="Fine X fly velocity")
+    execute = pvproperty(name="Execute", value=0, doc="1: run the rows (completes when done)")
+
+    @execute.putter
+    async def execute(self, instance, value):
+        if not value:
+            return 0
+        stage = self.parent
+        x, y = stage.fine_x, stage.fine_y
+        starts, stops = np.asarray(self.x_starts.value), np.asarray(self.x_stops.value)
+        ys, velocity = np.asarray(self.ys.value), float(self.velocity.value)
+        try:
+            if not starts.size == stops.size == ys.size or velocity <= 0:
+                raise ValueError(
+                    f"{starts.size}, {stops.size} and {ys.size} rows (equal needed), "
+                    f"velocity {velocity} (> 0 needed)"
+                )
+            await x.check_targets(np.concatenate([starts, stops]))
+            await y.check_targets(ys)
+        except ValueError as error:
+            raise await refusal(instance, stage.message, f"Raster: {error}") from error
+        x_profile, y_profile = fly_raster(
+            x.axis(),
+            y.axis(),
+            np.array([x.dial_from_user(v) for v in starts]),
+            np.array([x.dial_from_user(v) for v in stops]),
+            np.array([y.dial_from_user(v) for v in ys]),
+            velocity,
+            x.clock(),
+        )
+        try:
+            await asyncio.gather(x.run_profile(x_profile), y.run_profile(y_profile))
+        except ValueError as error:
+            raise await refusal(instance, stage.message, f"Raster: {error}") from error
+        return 0
 
 
 class SampleStageIOC(PVGroup):
@@ -19,10 +84,12 @@ class SampleStageIOC(PVGroup):
         <prefix>CoarseX <prefix>CoarseY  coarse stage
         <prefix>Z                        sample Z (focus direction)
         <prefix>GoniX <prefix>GoniY <prefix>GoniZ <prefix>GoniTheta   goniometer
+        <prefix>Raster:        a fly raster of fine X/Y run by the controller (FlyRaster)
         <prefix>Message_RBV    why the last put to a motor field was refused
     """
 
     message = message_pvproperty()
+    raster = SubGroup(FlyRaster, prefix="Raster:")
     fine_x = SubGroup(
         SimMotor,
         prefix="FineX",

@@ -7,15 +7,18 @@ document, nP × 2, µm).
 
 ``mode="step"`` (the default, any grid or spiral, any detectors): the stage stops at
 each point, the detector exposes, one event per point.  ``mode="fly"`` (a grid, the
-area detector alone): fine X flies each row (serpentine: alternate rows fly back)
-while the camera free-runs NumImages = nX back-to-back exposures, its series started by
-the start of fine X's motion (TriggerMode External), so frame k is centred on point k.
-Each frame's position is the one measured at its mid-exposure (the detector IOC's
-``FrameRec:``, from the stage controller's position record, not the command), and the
-frame was rendered there.  The row's frames become one event each (collected as a
-flyer's, :class:`FlyFrames`), with step mode's keys and the measured fine X/Y, so the
-assembler and the ``.ptyd`` place them alike; a row's events go out while the next row
-flies.
+area detector alone, at most 4096 points): the stage controller flies the whole grid
+from one start (its ``Raster:``, loaded once: fine X flies each row, serpentine, fine
+Y steps between rows) while the camera, armed once, takes NumImages = nX back-to-back
+exposures per row, each row's series started by that row's fly (TriggerMode External,
+NumTriggers = nY), so frame k of a row is centred on point k.  Each frame's position
+is the one measured at its mid-exposure (the detector IOC's ``FrameRec:``, from the
+stage controller's position record, not the command), and the frame was rendered
+there.  A row's frames become one event each (collected as a flyer's,
+:class:`FlyFrames`), with step mode's keys and the measured fine X/Y, so the assembler
+and the ``.ptyd`` place them alike; they go out as soon as the row ends, while the
+raster goes on.  A raster is not rewound: a pause during it ends the scan (the
+RunEngine stops the stage's axes), where a step scan would resume.
 
 The detector's pixel size and distance go into ``plan_args`` (the ``.ptyd`` states them
 for ptypy): given, or for the simulated camera its own (read as the plan starts); for
@@ -30,7 +33,7 @@ from typing import Any
 
 import numpy as np
 from bluesky import plan_stubs as bps
-from bluesky.utils import MsgGenerator
+from bluesky.utils import Msg, MsgGenerator
 
 from nxstxm.contract import EnergyRegion, Polarization, Roi, ScanType, SpatialRegion
 from stxm_devices import Beamline
@@ -99,10 +102,10 @@ class FlyFrames:
     """A fly scan's frames as bluesky collects a flyer's: an event per frame, per row.
 
     The camera free-runs through a row, so its frames are known only after it: each row's
-    frames are added (:meth:`add_row`) and a ``collect`` emits them in the "primary"
-    stream with the keys step mode's events have — the detector's datum and total, fine
-    X/Y (measured at the frame's mid-exposure), the ring current — so the assembler
-    places both alike.  Named as the detector, whose asset documents it passes on.
+    frames are added (:meth:`add_row`) and a ``collect`` emits them, an event page per
+    row, in the "primary" stream with the keys step mode's events have — the detector's
+    datum and total, fine X/Y (measured at the frame's mid-exposure), the ring current —
+    so the assembler places both alike.  Named as the detector, whose asset documents it passes on.
     """
 
     parent = None
@@ -116,7 +119,7 @@ class FlyFrames:
         self.ring_current = ring_current
         #: The latest frame's mid-exposure added (POSIX s).
         self.last_time = float("-inf")
-        self._events: list[dict] = []
+        self._pages: list[dict] = []
 
     @property
     def hints(self) -> dict:
@@ -137,21 +140,20 @@ class FlyFrames:
 
     def add_row(self, datums: Sequence[str], columns: Mapping[str, np.ndarray], ring: float):
         """A row's frames: their datums, per-frame ``columns`` (total, positions, mid time)."""
-        for k, datum in enumerate(datums):
-            when = float(columns["time"][k])
-            data = {
-                self.image_key: datum,
-                self.total_key: float(columns["total"][k]),
-                **{r.name: float(columns[r.name][k]) for r in self.readbacks},
-                self.ring_current.name: ring,
-            }
-            self._events.append({"data": data, "timestamps": dict.fromkeys(data, when)})
-            self.last_time = when
+        times = [float(when) for when in columns["time"]]
+        data = {
+            self.image_key: list(datums),
+            self.total_key: [float(total) for total in columns["total"]],
+            **{r.name: [float(v) for v in columns[r.name]] for r in self.readbacks},
+            self.ring_current.name: [ring] * len(times),
+        }
+        self._pages.append({"data": data, "timestamps": {key: list(times) for key in data}})
+        self.last_time = times[-1]
 
-    def collect(self):
-        events, self._events = self._events, []
-        for event in events:
-            yield {**event, "time": next(iter(event["timestamps"].values()))}
+    def collect_pages(self):
+        """The rows added since the last collect, a page each (validated once a page)."""
+        pages, self._pages = self._pages, []
+        yield from pages
 
     def collect_asset_docs(self):
         yield from self.detector.hdf1.collect_asset_docs()
@@ -168,66 +170,96 @@ def _row_extent(points: np.ndarray, dwell_ms: float, accel_s: float) -> tuple[fl
 def fly_frames(
     beamline: Beamline, x_points: np.ndarray, y_points: np.ndarray, dwell_ms: float
 ) -> MsgGenerator:
-    """Fly fine X along each row (serpentine) while the camera free-runs; an event per frame.
+    """The stage controller flies the whole serpentine raster; an event per frame.
 
-    Per row: fine X/Y to the row's start, the camera armed for nX frames of ``dwell_ms``
-    back to back (TriggerMode External: they start with fine X's motion), fine X flies
-    at one step per dwell; the previous row's events are collected meanwhile.
+    As fly-scan controllers do, nothing goes back and forth per row: the rows are
+    loaded into the stage's raster (fine X start/stop and fine Y per row, the fly
+    velocity) once, the camera armed once for every frame (NumImages = nX per trigger,
+    NumTriggers = nY, TriggerMode External: each row's series starts with its fly), the
+    raster started once.  While it runs, each row's frames become an event page as soon
+    as FrameRec: shows it (monitored records, no round trip).
     """
     detector, stage = beamline.detector, beamline.stage
     fine_x, fine_y = stage.fine_x, stage.fine_y
-    record = detector.frame_record
+    record, raster, cam = detector.frame_record, stage.raster, detector.cam
     frames = FlyFrames(detector, [fine_x, fine_y], beamline.ring_current)
     accel_s = float((yield from bps.rd(fine_x.acceleration)))
-    velocity = fly_velocity(x_points, dwell_ms)
-    extents = [_row_extent(_row(x_points, k), dwell_ms, accel_s) for k in range(y_points.size)]
+    extents = np.array(
+        [_row_extent(_row(x_points, k), dwell_ms, accel_s) for k in range(y_points.size)]
+    )
+    nx, ny = x_points.size, y_points.size
+    row_s = nx * dwell_ms / 1000.0
+    columns_of = {
+        fine_x.name: record.fine_x,
+        fine_y.name: record.fine_y,
+        "time": record.mid_time,
+        "total": record.total,
+    }
 
-    def add_row() -> MsgGenerator:
-        """The row just flown, from the camera's FrameRec: (one read per column)."""
-        count = int((yield from bps.rd(record.num_frames)))
-        if count != x_points.size:
-            raise RuntimeError(
-                f"{record.prefix}: {count} frames recorded for a row of {x_points.size} points"
-            )
+    def take_rows(done: int) -> MsgGenerator[int]:
+        """Rows after the first ``done`` that FrameRec: shows complete, added; rows done."""
+        rows = min(int((yield from _value(record.num_frames, 0))) // nx, ny)
+        if rows <= done:
+            return done
         columns = {}
-        for name, signal in (
-            (fine_x.name, record.fine_x),
-            (fine_y.name, record.fine_y),
-            ("time", record.mid_time),
-            ("total", record.total),
-        ):
-            columns[name] = np.asarray((yield from bps.rd(signal)))[:count]
-        if columns["time"][0] <= frames.last_time:  # monitors: never the row before again
+        for name, signal in columns_of.items():  # posted before NumFrames_RBV
+            columns[name] = np.asarray((yield from _value(signal)))[done * nx : rows * nx]
+        if columns["time"][0] <= frames.last_time:
             raise RuntimeError(f"{record.prefix}: the frames recorded are a previous row's")
-        ring = float((yield from bps.rd(beamline.ring_current)))
-        frames.add_row(detector.frame_datums(count), columns, ring)
+        ring = float((yield from _value(beamline.ring_current)))
+        frames.add_row(detector.frame_datums(len(columns["time"])), columns, ring)
+        return rows
 
     def fly() -> MsgGenerator:
-        start, _ = extents[0]
-        yield from bps.mv(fine_x, start, fine_y, float(y_points[0]))
-        yield from bps.mv(fine_x.velocity, velocity)
-        for k, (y, (start, stop)) in enumerate(zip(y_points, extents, strict=True)):
-            yield from bps.checkpoint()
-            yield from bps.mv(fine_x, start, fine_y, float(y))
-            yield from bps.trigger(detector, group="row")
-            yield from bps.abs_set(fine_x, stop, group="row")
-            if k:
-                yield from bps.collect(frames, return_payload=False)
-            yield from bps.wait(group="row")
-            yield from add_row()
-        yield from bps.collect(frames, return_payload=False)
+        yield from bps.mv(
+            raster.x_starts,
+            extents[:, 0],
+            raster.x_stops,
+            extents[:, 1],
+            raster.ys,
+            np.asarray(y_points, dtype=float),
+            raster.velocity,
+            fly_velocity(x_points, dwell_ms),
+        )
+        yield from bps.checkpoint()
+        armed = yield from bps.trigger(detector, group="raster")
+        while not (yield from bps.rd(cam.acquire_busy)) and not armed.done:
+            yield from bps.sleep(0.001)  # armed before the controller starts
+        yield from bps.abs_set(raster.execute, 1, group="raster")
+        # Not rewound: a replay would start a second raster and emit rows again.  A pause
+        # meanwhile aborts (the RunEngine stops the raster: RasterExecute.stop).
+        yield from bps.clear_checkpoint()
+        done = 0
+        while done < ny:
+            yield Msg("sleep", None, row_s / 2)
+            finished = armed.done
+            done = yield from take_rows(done)
+            yield Msg("collect", frames, return_payload=False)
+            if finished and done < ny:
+                yield from bps.wait(group="raster")  # raises the camera's or stage's error
+                raise RuntimeError(f"{record.prefix}: {done} of {ny} rows recorded")
+        yield from bps.wait(group="raster")
 
-    cam = detector.cam
     settings = {
         cam.acquire_time: dwell_ms / 1000.0,
         cam.acquire_period: dwell_ms / 1000.0,
-        cam.num_images: int(x_points.size),
+        cam.num_images: int(nx),
+        cam.num_triggers: int(ny),
         cam.trigger_mode: "External",
-        fine_x.velocity: float((yield from _read(fine_x.velocity))),
     }
     for signal in settings:  # ophyd's camera settings connect on first use
         signal.wait_for_connection(timeout=5.0)
     return (yield from configured(settings, fly()))
+
+
+def _value(signal: Any, default: Any = None) -> MsgGenerator:
+    """A signal's value, its read message yielded directly (``default`` when listed).
+
+    As ``bps.rd``, less its cost: bluesky's plan stubs format the call stack at each
+    call (~1 ms here), too much for a loop polling a fly scan's rows.
+    """
+    reading = yield Msg("read", signal)
+    return default if reading is None else reading[signal.name]["value"]
 
 
 def _row(x_points: np.ndarray, index: int) -> np.ndarray:
@@ -240,6 +272,9 @@ def check_fly_grid(beamline: Beamline, grid: Grid, dwell_ms: float) -> MsgGenera
     stage = beamline.stage
     if grid.x_points.size < 2:
         raise PlanArgumentError("mode='fly' needs at least 2 points per row")
+    most = beamline.detector.frame_record.max_frames
+    if grid.x_points.size * grid.y_points.size > most:
+        raise PlanArgumentError(f"mode='fly' records at most {most} frames (FrameRec:)")
     accel_s = float((yield from bps.rd(stage.fine_x.acceleration)))
     ends = [*_row_extent(grid.x_points, dwell_ms, accel_s)]
     ends += [*_row_extent(grid.x_points[::-1], dwell_ms, accel_s)]

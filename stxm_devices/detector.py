@@ -153,6 +153,8 @@ class DetectorCam(SimDetectorCam_V34):
     """
 
     lazy_wait_for_connection = False
+    #: TriggerMode External: series of NumImages frames per acquisition (ADEiger's record).
+    num_triggers = ADCpt(EpicsSignalWithRBV, "NumTriggers", auto_monitor=True)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -162,6 +164,7 @@ class DetectorCam(SimDetectorCam_V34):
             wait_for_plugins="Yes",
             array_callbacks="Enable",
             trigger_mode="Internal",
+            num_triggers=1,
         )
 
 
@@ -178,10 +181,13 @@ class FrameRecord(Device):
 
     Fine X/Y (µm) at each frame's mid-exposure from the stage controller's position
     record, that time (POSIX s) and the frame's total counts: a fly scan's per-frame
-    positions, read once per row: monitored, and the IOC posts them before Acquire
-    drops, so they are current when a trigger's status completes.
+    positions, read as each row ends: monitored, and the IOC posts them after each
+    series (a raster's row) and before Acquire drops, so they are current when a
+    trigger's status completes.
     """
 
+    #: Frames the IOC's records keep (the latest): a fly raster records at most so many.
+    max_frames = 4096
     num_frames = Cpt(EpicsSignalRO, "NumFrames_RBV", auto_monitor=True)
     fine_x = Cpt(EpicsSignalRO, "FineX_RBV", auto_monitor=True)
     fine_y = Cpt(EpicsSignalRO, "FineY_RBV", auto_monitor=True)
@@ -225,14 +231,20 @@ class _AreaDetector(NamedIocErrors, CleanUnstage, SingleTrigger_V34, DetectorBas
         **kwargs,
     ) -> None:
         super().__init__(prefix, name=name, **kwargs)
+        self._trigger_datum: str | None = None
         self.hdf1.write_path_template = write_path_template
         self.hdf1.read_path_template = read_path_template
 
     def expected_acquire_s(self) -> float:
-        """How long one trigger's frames take: max(AcquireTime, AcquirePeriod) × NumImages."""
+        """How long one trigger's frames take: the period × NumImages × NumTriggers.
+
+        The period is max(AcquireTime, AcquirePeriod); NumTriggers is staged 1 (a fly
+        raster's rows, externally triggered, set more).
+        """
         cam = self.cam
         frame_s = max(float(cam.acquire_time.get()), float(cam.acquire_period.get()))
-        return frame_s * max(int(cam.num_images.get()), 1)
+        series = max(int(cam.num_triggers.get()), 1)
+        return frame_s * max(int(cam.num_images.get()), 1) * series
 
     def trigger(self) -> DeviceStatus:
         """Acquire; fail with the IOC's WriteMessage if a frame was not written.
@@ -278,15 +290,19 @@ class _AreaDetector(NamedIocErrors, CleanUnstage, SingleTrigger_V34, DetectorBas
         return status
 
     def frame_datums(self, count: int) -> list[str]:
-        """Datum ids of the last trigger's ``count`` frames (a free-running series).
+        """Datum ids of the last trigger's next ``count`` frames (a free-running series).
 
-        A trigger makes the datum of its first frame; each further frame NumImages > 1
-        wrote gets its own, so each frame can be an event of its own.
+        A trigger makes the datum of its first frame; each further frame NumImages (×
+        NumTriggers) > 1 wrote gets its own, so each frame can be an event of its own;
+        a fly raster asks for each row's as the row ends.
         """
+        first = [self._trigger_datum] if self._trigger_datum is not None else []
+        self._trigger_datum = None
         more = [
-            self.hdf1.generate_datum(self._image_name, time.time(), {}) for _ in range(count - 1)
+            self.hdf1.generate_datum(self._image_name, time.time(), {})
+            for _ in range(count - len(first))
         ]
-        return [self._trigger_datum, *more]
+        return [*first, *more]
 
     def _forget_staging(self) -> None:
         super()._forget_staging()

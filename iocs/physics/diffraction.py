@@ -14,6 +14,8 @@ Geometry: a detector ``width_mm`` wide at ``distance_mm`` behind the sample, rea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -48,6 +50,58 @@ def _pupil(
     return pupil.astype(np.complex64), qy, qx
 
 
+#: Threads an FFT of a batch of frames may use (pocketfft's; results do not depend on it):
+#: one, as a frame series draws its noise in a second thread meanwhile.
+FFT_WORKERS = 1
+#: Frames transformed together at most (more spill the cache: 8 cost ~40 % more a frame).
+FFT_BATCH = 2
+
+
+@lru_cache(maxsize=32)
+def _probe_columns(
+    zone_plate: ZonePlate,
+    energy_ev: float,
+    defocus_um: float,
+    shape: tuple[int, int],
+    dx_um: float,
+    shift_y_um: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pupil with its Y shift ramp, inverse-transformed along Y; the frequencies qx.
+
+    What the probes of one Y offset share: the X ramp commutes with the transform along
+    Y, so each probe of a row is one transform along X of this times its own X ramp.
+    """
+    pupil, qy, qx = _pupil(zone_plate, energy_ev, defocus_um, shape, dx_um)
+    shift_y = shift_y_um + shape[0] // 2 * dx_um
+    ramp_y = np.exp(-2j * np.pi * qy * shift_y).astype(np.complex64)
+    columns = scipy.fft.ifft(pupil * ramp_y[:, None], axis=0, norm="ortho")
+    columns.setflags(write=False)
+    return columns, qx
+
+
+def _probes(
+    zone_plate: ZonePlate,
+    energy_ev: float,
+    defocus_um: float,
+    shape: tuple[int, int],
+    dx_um: float,
+    shift_y_um: float,
+    shifts_x_um: np.ndarray,
+) -> np.ndarray:
+    """Unit-power probes at the sample, (shifts, rows, columns), one per X shift.
+
+    Each is centred (``shift_y_um``, its ``shifts_x_um``) off the array's centre.
+    The inverse FFT of the defocused pupil; the shift (and the centring, as fftshift) is
+    a separable phase ramp on the pupil, exact for a probe band-limited by it.
+    """
+    columns, qx = _probe_columns(zone_plate, energy_ev, defocus_um, shape, dx_um, shift_y_um)
+    shifts_x = np.asarray(shifts_x_um, dtype=float) + shape[1] // 2 * dx_um
+    ramps_x = np.exp(-2j * np.pi * qx[None, :] * shifts_x[:, None]).astype(np.complex64)
+    return scipy.fft.ifft(
+        columns[None] * ramps_x[:, None, :], axis=-1, norm="ortho", workers=FFT_WORKERS
+    )
+
+
 def _probe(
     zone_plate: ZonePlate,
     energy_ev: float,
@@ -56,17 +110,9 @@ def _probe(
     dx_um: float,
     shift_um: tuple[float, float] = (0.0, 0.0),
 ) -> np.ndarray:
-    """Unit-power probe at the sample, centred ``shift_um`` (y, x) off the array's centre.
-
-    The inverse FFT of the defocused pupil; the shift (and the centring, as fftshift) is
-    a separable phase ramp on the pupil, exact for a probe band-limited by it.
-    """
-    pupil, qy, qx = _pupil(zone_plate, energy_ev, defocus_um, shape, dx_um)
-    shift_y = shift_um[0] + shape[0] // 2 * dx_um
-    shift_x = shift_um[1] + shape[1] // 2 * dx_um
-    ramp_y = np.exp(-2j * np.pi * qy * shift_y).astype(np.complex64)
-    ramp_x = np.exp(-2j * np.pi * qx * shift_x).astype(np.complex64)
-    return scipy.fft.ifft2(pupil * ramp_y[:, None] * ramp_x[None, :], norm="ortho")
+    """Unit-power probe at the sample, centred ``shift_um`` (y, x) off the array's centre."""
+    shifts_x = np.array([shift_um[1]])
+    return _probes(zone_plate, energy_ev, defocus_um, shape, dx_um, shift_um[0], shifts_x)[0]
 
 
 def _inside(strip: tuple[int, int, np.ndarray], top: int, left: int, rows: int, columns: int):
@@ -118,7 +164,8 @@ class FarFieldDetector:
         iy, ix = round(y0 / dx_um), round(x0 / dx_um)
         rows, columns = self.shape
         top, left = iy - rows // 2, ix - columns // 2
-        key = (state.energy_ev, state.polarization, state.theta_deg, dx_um)
+        checkered = self._checkered()
+        key = (state.energy_ev, state.polarization, state.theta_deg, dx_um, checkered)
         strip = self._patches.get(key)
         if strip is None or not _inside(strip, top, left, rows, columns):
             margin_y, margin_x = rows // STRIP_MARGIN[0], columns * STRIP_MARGIN[1]
@@ -133,6 +180,10 @@ class FarFieldDetector:
                 theta_deg=state.theta_deg,
             )
             patch = np.exp((-0.5 - 0.5j * self.delta_over_beta) * od).astype(np.complex64)
+            if checkered:  # (−1)^(i+j) of the lattice: each window's far field comes centred
+                rows_odd = np.arange(strip_top, strip_top + patch.shape[0]) % 2
+                columns_odd = np.arange(strip_left, strip_left + patch.shape[1]) % 2
+                patch[(rows_odd[:, None] ^ columns_odd[None, :]).astype(bool)] *= -1
             strip = (strip_top, strip_left, patch)
             self._patches = {key: strip}  # one strip is enough: frames come in order
         strip_top, strip_left, patch = strip
@@ -141,21 +192,58 @@ class FarFieldDetector:
         offset = (round(y0 - iy * dx_um, 6), round(x0 - ix * dx_um, 6))
         return window, offset
 
+    def _checkered(self) -> bool:
+        """Whether the far field is centred by a sign pattern on the sample (even shapes).
+
+        FFT(x·(−1)^(i+j)) is fftshift(FFT(x)) when both sizes are even; a window of the
+        signed lattice carries the pattern times ±1, which the power does not see, so
+        the shift costs nothing per frame.
+        """
+        return self.shape[0] % 2 == 0 and self.shape[1] % 2 == 0
+
     def expected(self, model: StxmModel, state: BeamState, exposure_s: float) -> np.ndarray:
         """Noise-free photons per pixel for one exposure (float64, ``shape``)."""
-        dx_um = self.pixel_um(state.energy_ev)
-        zone_plate = model.zone_plate(state.zp_index)
-        defocus = float(np.mean(model.defocus_um(state)))
-        transmission, offset = self._transmission(model, state, dx_um)
-        probe = _probe(
-            zone_plate, float(state.energy_ev), round(defocus, 4), self.shape, dx_um, offset
-        )
-        osa = float(np.mean(model.osa.transmission(state.osa_x_um, state.osa_y_um)))
-        incident = model.counts_per_ms * exposure_s * 1e3 * state.ring_current_ma / 500.0 * osa
-        exit_wave = probe * transmission
-        far_field = scipy.fft.fft2(exit_wave, norm="ortho")
-        power = far_field.real.astype(np.float64) ** 2 + far_field.imag**2
-        return incident * scipy.fft.fftshift(power)
+        return self.expected_batch(model, [state], exposure_s)[0]
+
+    def expected_batch(
+        self, model: StxmModel, states: Sequence[BeamState], exposure_s: float
+    ) -> np.ndarray:
+        """:meth:`expected` of each state, (states, rows, columns): the FFTs done together.
+
+        The probes of states with one Y offset come from one shared half-transform
+        (``_probe_columns``), and the far fields of the batch are one stacked FFT, each
+        frame equal to the one :meth:`expected` gives alone.
+        """
+        out = np.empty((len(states), *self.shape))
+        groups: dict[tuple, list[tuple[int, np.ndarray, float, float]]] = {}
+        for index, state in enumerate(states):
+            dx_um = self.pixel_um(state.energy_ev)
+            defocus = round(float(np.mean(model.defocus_um(state))), 4)
+            transmission, (offset_y, offset_x) = self._transmission(model, state, dx_um)
+            osa = float(np.mean(model.osa.transmission(state.osa_x_um, state.osa_y_um)))
+            incident = model.counts_per_ms * exposure_s * 1e3 * state.ring_current_ma / 500.0
+            key = (model.zone_plate(state.zp_index), float(state.energy_ev), defocus, dx_um)
+            groups.setdefault((*key, offset_y), []).append(
+                (index, transmission, offset_x, incident * osa)
+            )
+        chunks = [
+            (key, members[start : start + FFT_BATCH])
+            for key, members in groups.items()
+            for start in range(0, len(members), FFT_BATCH)
+        ]
+        for (zone_plate, energy_ev, defocus, dx_um, offset_y), members in chunks:
+            indices, windows, offsets_x, incidents = zip(*members, strict=True)
+            probes = _probes(
+                zone_plate, energy_ev, defocus, self.shape, dx_um, offset_y, np.array(offsets_x)
+            )
+            probes *= np.stack(windows)
+            far_field = scipy.fft.fft2(probes, norm="ortho", workers=FFT_WORKERS)
+            power = far_field.real.astype(np.float64) ** 2 + far_field.imag**2
+            power *= np.array(incidents)[:, None, None]
+            if not self._checkered():
+                power = scipy.fft.fftshift(power, axes=(-2, -1))
+            out[list(indices)] = power
+        return out
 
     def frame(
         self,
@@ -172,49 +260,76 @@ class FarFieldDetector:
         return np.minimum(counts, UINT16_MAX).astype(np.uint16)
 
 
-#: A frame with fewer expected photons than this many per pixel draws its noise photon
-#: by photon (``poisson_counts``) rather than pixel by pixel: sparse frames cost less so.
-SPARSE_PHOTONS_PER_PIXEL = 0.75
+#: Pixels expecting at least this many photons draw their noise pixel by pixel, the
+#: dimmer ones photon by photon (``PoissonSampler``): each the cheaper way there.
+BRIGHT_PHOTONS = 0.5
 
 
-def poisson_counts(
-    expected: np.ndarray, rng: np.random.Generator, cumulative: np.ndarray | None = None
-) -> np.ndarray:
+class PoissonSampler:
     """Poisson(``expected``) per pixel as uint16 (saturating), drawn the cheaper exact way.
 
-    A sparse frame draws its total N ~ Poisson(Σλ) and drops each of the N photons on
-    pixel i with probability λᵢ/Σλ: the pixels are then independent Poisson(λᵢ), exactly
-    (the splitting property), at a cost per photon instead of per pixel.
-    ``cumulative`` is ``expected``'s cumulative sum, if already known.
+    The pixels are independent, so they may be drawn in two sets: the bright ones
+    (λ ≥ BRIGHT_PHOTONS) pixel by pixel; for the dim rest, N ~ Poisson(Σλ) photons,
+    each dropped on pixel i with probability λᵢ/Σλ — the pixels are then independent
+    Poisson(λᵢ), exactly (the splitting property), at a cost per photon instead of per
+    pixel.  Made once per pattern, drawn once per frame.
     """
-    if cumulative is None:
-        cumulative = np.cumsum(expected, dtype=np.float64)
-    total = float(cumulative[-1]) if cumulative.size else 0.0
-    if total >= SPARSE_PHOTONS_PER_PIXEL * expected.size:
-        counts = rng.poisson(expected)
-    else:
-        photons = rng.random(rng.poisson(total)) * total
-        photons.sort()
-        pixels = np.searchsorted(cumulative, photons, side="right")
-        np.minimum(pixels, expected.size - 1, out=pixels)  # a draw of exactly Σλ
-        counts = np.bincount(pixels, minlength=expected.size).reshape(expected.shape)
-    return np.minimum(counts, UINT16_MAX).astype(np.uint16)
+
+    def __init__(self, expected: np.ndarray) -> None:
+        self._flat = np.asarray(expected, dtype=np.float64).ravel()
+        self.shape = np.shape(expected)
+        self._bright_mask = self._flat >= BRIGHT_PHOTONS
+        self.bright = np.flatnonzero(self._bright_mask)
+        self.bright_expected = self._flat[self.bright]
+        # Σλ of the dim pixels (a difference: exact to ~1e-12 of the frame's photons).
+        self.dim_total = max(float(self._flat.sum()) - float(self.bright_expected.sum()), 0.0)
+        self._cumulative: np.ndarray | None = None  # made when a dim photon first comes
+
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        bright = np.minimum(rng.poisson(self.bright_expected), UINT16_MAX).astype(np.uint16)
+        photons = rng.poisson(self.dim_total) if self.dim_total > 0 else 0
+        if photons:
+            if self._cumulative is None:
+                self._cumulative = np.cumsum(np.where(self._bright_mask, 0.0, self._flat))
+            where = rng.random(photons) * float(self._cumulative[-1])
+            where.sort()
+            pixels = np.searchsorted(self._cumulative, where, side="right")
+            np.minimum(pixels, self._flat.size - 1, out=pixels)  # a draw of exactly Σλ
+            counts = np.bincount(pixels, minlength=self._flat.size)
+            counts = np.minimum(counts, UINT16_MAX).astype(np.uint16)
+        else:
+            counts = np.zeros(self._flat.size, np.uint16)
+        counts[self.bright] = bright  # no dim photon lands on a bright pixel
+        return counts.reshape(self.shape)
+
+
+def poisson_counts(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Poisson(``expected``) per pixel as uint16 (saturating): see :class:`PoissonSampler`."""
+    return PoissonSampler(expected).draw(rng)
 
 
 @dataclass
 class FrameSeries:
     """Frames of a ``FarFieldDetector`` for a run of beam states, as a detector acquires them.
 
-    Consecutive equal states (a still stage) share one noise-free pattern: only the noise
-    is drawn per frame, so a frame costs its photons, not an FFT.  Noise-free frames
-    (``rng`` None) equal ``FarFieldDetector.frame``'s.
+    Consecutive equal states (a still stage) share one noise-free pattern (and its
+    sampler): only the noise is drawn per frame, so a frame costs its photons, not an
+    FFT; the patterns of a moving stage are computed together (``expected_batch``, up to
+    FFT_BATCH at once), and each batch's noise is drawn in a thread of its own while the
+    next batch is computed (in order: the same frames as drawn in one thread).
+    Noise-free frames (``rng`` None) equal ``FarFieldDetector.frame``'s.
     """
 
     detector: FarFieldDetector
     _key: tuple | None = field(default=None, init=False, repr=False)
     _expected: np.ndarray | None = field(default=None, init=False, repr=False)
-    _cumulative: np.ndarray | None = field(default=None, init=False, repr=False)
+    _sampler: PoissonSampler | None = field(default=None, init=False, repr=False)
     _noiseless: np.ndarray | None = field(default=None, init=False, repr=False)
+    _noise_thread: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="noise"),
+        init=False,
+        repr=False,
+    )
 
     def frames(
         self,
@@ -227,26 +342,45 @@ class FrameSeries:
         if exposure_s <= 0:
             raise ValueError(f"exposure must be positive, got {exposure_s} s")
         out = np.empty((len(states), *self.detector.shape), np.uint16)
-        for index, state in enumerate(states):
-            self._prepare(model, state, exposure_s)
+        keys = [(_state_key(state), exposure_s, self.detector.shape) for state in states]
+        new = [k for k, key in enumerate(keys) if key != (keys[k - 1] if k else self._key)]
+        ends = [*new[1:], len(states)]
+        self._fill(out, range(new[0] if new else len(states)), rng)  # the last pattern's
+        pending = None
+        for first in range(0, len(new), FFT_BATCH):
+            chunk = new[first : first + FFT_BATCH]
+            patterns = self.detector.expected_batch(model, [states[k] for k in chunk], exposure_s)
+            if pending is not None:
+                pending.result()
+            runs = [
+                (keys[k], pattern, range(k, end))
+                for k, pattern, end in zip(chunk, patterns, ends[first:], strict=False)
+            ]
+            pending = self._noise_thread.submit(self._fill_runs, out, runs, rng)
+        if pending is not None:
+            pending.result()
+        return out
+
+    def _fill_runs(
+        self, out: np.ndarray, runs: list[tuple], rng: np.random.Generator | None
+    ) -> None:
+        """Frames of each (key, pattern, frame indices) run, in order (the noise thread)."""
+        for key, pattern, indices in runs:
+            self._key, self._expected = key, pattern
+            self._sampler = self._noiseless = None
+            self._fill(out, indices, rng)
+
+    def _fill(self, out: np.ndarray, indices: range, rng: np.random.Generator | None) -> None:
+        """Frames ``indices`` of the current pattern: its noise, or it rounded."""
+        for index in indices:
             if rng is None:
                 if self._noiseless is None:
                     self._noiseless = np.minimum(np.rint(self._expected), UINT16_MAX)
                 out[index] = self._noiseless
             else:
-                if self._cumulative is None:
-                    self._cumulative = np.cumsum(self._expected, dtype=np.float64)
-                out[index] = poisson_counts(self._expected, rng, self._cumulative)
-        return out
-
-    def _prepare(self, model: StxmModel, state: BeamState, exposure_s: float) -> None:
-        """The state's noise-free pattern (its cumulative sum and frame made when needed)."""
-        key = (_state_key(state), exposure_s, self.detector.shape)
-        if key == self._key:
-            return
-        self._expected = self.detector.expected(model, state, exposure_s)
-        self._cumulative = self._noiseless = None
-        self._key = key
+                if self._sampler is None:
+                    self._sampler = PoissonSampler(self._expected)
+                out[index] = self._sampler.draw(rng)
 
 
 def _state_key(state: BeamState) -> tuple:

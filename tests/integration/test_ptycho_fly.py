@@ -169,3 +169,19 @@ def test_fly_scan_assembles_into_a_checked_file_and_ptyd_at_the_measured_positio
     with h5py.File(path.with_suffix(".ptyd"), "r") as h5:
         np.testing.assert_allclose(h5["chunks/0/positions"][:, 1], x * 1e-6)
         np.testing.assert_array_equal(h5["chunks/0/data"][()], _frames(documents)[0])
+
+
+def test_the_stage_refuses_a_raster_outside_its_limits_before_anything_moves(beamline):
+    raster, fine_x = beamline.stage.raster, beamline.stage.fine_x
+    before = fine_x.position
+    for signal, value in (
+        (raster.x_starts, [before, 49.0]),
+        (raster.x_stops, [before + 1.0, 60.0]),  # the second row runs out past +50 µm
+        (raster.ys, [0.0, 0.1]),
+        (raster.velocity, 10.0),
+    ):
+        signal.put(value, wait=True)
+    raster.execute.put(1, wait=True, timeout=10)  # refused (pyepics does not raise)
+    message = caget(f"{SUBSYSTEM_PREFIXES['stage']}Message_RBV", as_string=True)
+    assert "Raster:" in message and "60.0000" in message, message
+    assert fine_x.user_readback.get(use_monitor=False) == pytest.approx(before)

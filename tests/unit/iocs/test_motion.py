@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from iocs.motion import StepProfile, Trajectory
+from iocs.motion import Axis, StepProfile, Trajectory, fly_raster
 
 
 def test_long_move_is_trapezoidal():
@@ -45,3 +45,21 @@ def test_a_step_profile_holds_at_each_target_for_the_hold_time():
     assert profile.end_time == pytest.approx(profile.arrivals[-1])
     samples = profile.position_at(np.linspace(4.0, profile.end_time + 1, 2000))
     assert np.all(np.diff(samples) >= -1e-12) and samples[-1] == pytest.approx(3.0)
+
+
+def test_a_fly_raster_flies_each_row_from_rest_and_triggers_only_at_the_flies():
+    x = Axis(position=0.0, velocity=1000.0, accel_time=0.001)
+    y = Axis(position=5.0, velocity=1000.0, accel_time=0.001)
+    starts, stops, ys = np.array([1.0, 3.0]), np.array([3.0, 1.0]), np.array([6.0, 7.0])
+    x_profile, y_profile = fly_raster(x, y, starts, stops, ys, 50.0, t0=10.0)
+    flies = [x_profile.moves[1], x_profile.moves[3]]
+    assert x_profile.trigger_times == tuple(fly.t0 for fly in flies)
+    assert y_profile.trigger_times == ()
+    for fly, start, stop, row_y in zip(flies, starts, stops, ys, strict=True):
+        alone = Trajectory(start, stop, fly.t0, 50.0, 0.001)
+        mid = fly.t0 + np.linspace(0.0, fly.duration, 7)
+        np.testing.assert_array_equal(x_profile.position_at(mid), alone.position_at(mid))
+        np.testing.assert_allclose(y_profile.position_at(mid), row_y)  # Y still meanwhile
+    # The next row starts once the last one is flown and both axes are at its start.
+    assert flies[1].t0 >= flies[0].end_time
+    assert x_profile.end_time == flies[1].end_time and x_profile.target == 1.0

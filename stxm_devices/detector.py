@@ -153,8 +153,10 @@ class DetectorCam(SimDetectorCam_V34):
     """
 
     lazy_wait_for_connection = False
-    #: TriggerMode External: series of NumImages frames per acquisition (ADEiger's record).
-    num_triggers = ADCpt(EpicsSignalWithRBV, "NumTriggers", auto_monitor=True)
+    #: TriggerMode External: series of NumImages frames per acquisition (ADEiger's record;
+    #: the sim's camera has it, a real ADSimDetector not: used by fly scans only, never
+    #: staged, so a real camera connects, stages and counts without it).
+    num_triggers = ADCpt(EpicsSignalWithRBV, "NumTriggers", auto_monitor=True, lazy=True)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -164,7 +166,6 @@ class DetectorCam(SimDetectorCam_V34):
             wait_for_plugins="Yes",
             array_callbacks="Enable",
             trigger_mode="Internal",
-            num_triggers=1,
         )
 
 
@@ -238,12 +239,13 @@ class _AreaDetector(NamedIocErrors, CleanUnstage, SingleTrigger_V34, DetectorBas
     def expected_acquire_s(self) -> float:
         """How long one trigger's frames take: the period × NumImages × NumTriggers.
 
-        The period is max(AcquireTime, AcquirePeriod); NumTriggers is staged 1 (a fly
-        raster's rows, externally triggered, set more).
+        The period is max(AcquireTime, AcquirePeriod); NumTriggers counts only once a fly
+        scan has connected it (a fly raster's rows, externally triggered): a camera
+        without that record is read as one series.
         """
         cam = self.cam
         frame_s = max(float(cam.acquire_time.get()), float(cam.acquire_period.get()))
-        series = max(int(cam.num_triggers.get()), 1)
+        series = max(int(cam.num_triggers.get()), 1) if cam.num_triggers.connected else 1
         return frame_s * max(int(cam.num_images.get()), 1) * series
 
     def trigger(self) -> DeviceStatus:

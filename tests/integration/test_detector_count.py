@@ -18,9 +18,12 @@ from area_detector_handlers.handlers import (
     AreaDetectorHDF5Handler,
     AreaDetectorHDF5SingleHandler,
 )
+from ophyd import ADComponent as ADCpt
+from ophyd import EpicsSignalWithRBV
 
 from iocs.physics import Phantom
 from stxm_devices import AreaDetector, SingleFileAreaDetector
+from stxm_devices.detector import DetectorCam
 
 #: These tests change the shared sim's camera; it is put back after each.
 pytestmark = pytest.mark.usefixtures("camera_restored")
@@ -146,7 +149,11 @@ def test_every_compression_gives_the_same_pixels(RE, noiseless, stream_detector,
         documents = run_documents(RE, bp.count([stream_detector], num=2))
         (resource,) = of_kind(documents, "resource")
         written[setting] = adcore_frames(os.path.join(resource["root"], resource["resource_path"]))
-    assert np.array_equal(written["None"], written[compression])
+    # Two acquisitions a moment apart: the ring current (which scales the flux) drifts,
+    # so a pixel may round one count the other way; a codec error is no such thing.
+    difference = np.abs(written["None"].astype(int) - written[compression].astype(int))
+    assert difference.max() <= 1
+    assert np.count_nonzero(difference) < 0.01 * difference.size
     assert written["None"].dtype == np.uint16
 
 
@@ -232,3 +239,20 @@ def test_caproto_control_layer_counts(sim, tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "caproto layer counted" in result.stdout
+
+
+class CamWithoutNumTriggers(DetectorCam):
+    """A real ADSimDetector's camera: no NumTriggers record (the sim's is ADEiger's)."""
+
+    num_triggers = ADCpt(EpicsSignalWithRBV, "NoSuchRecordNumTriggers", lazy=True)
+
+
+class DetectorOfARealCamera(AreaDetector):
+    cam = ADCpt(CamWithoutNumTriggers, "cam1:")
+
+
+def test_a_camera_without_num_triggers_connects_stages_and_counts(RE, sim, tmp_path):
+    detector = make_detector(DetectorOfARealCamera, tmp_path)
+    documents = run_documents(RE, bp.count([detector], num=2))
+    assert len(of_kind(documents, "event")) == 2
+    assert not detector.cam.num_triggers.connected

@@ -158,7 +158,7 @@ def main() -> None:
     import epics
     import h5py
 
-    from stxm_devices.channel_access import close_channel_access
+    from stxm_devices.channel_access import closing_channel_access
     from stxm_devices.testing import running_ioc, sim_command
 
     detector = PREFIX + "det1:"
@@ -167,6 +167,7 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as directory,
         running_ioc(sim_command(port, PREFIX), port=port, ready_pv=detector + "cam1:Acquire"),
+        closing_channel_access(),  # before the sim stops: no "Virtual circuit disconnect"
     ):
         for suffix, value in [
             ("cam1:ImageMode", "Multiple"),
@@ -212,7 +213,6 @@ def main() -> None:
                 f"{f'{size}x{size}':<9}{asked:>10}{frames:>8}{rate:>10.1f}"
                 f"{shown:>11}{versus:>8}{dropped:>9}{limit_rate:>11.1f}{rate / limit_rate:>9.0%}"
             )
-        close_channel_access()  # before the sim stops: no "Virtual circuit disconnect"
     print(f"load average after: {load()}")
 
 

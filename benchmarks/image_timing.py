@@ -32,9 +32,13 @@ def main() -> None:
 
     import plans
     from stxm_devices import make_beamline
+    from stxm_devices.channel_access import closing_channel_access
     from stxm_devices.testing import running_ioc, sim_command
 
-    with running_ioc(sim_command(port), port=port, ready_pv="SIM:counter0:Noise"):
+    with (
+        running_ioc(sim_command(port), port=port, ready_pv="SIM:counter0:Noise"),
+        closing_channel_access(),
+    ):
         beamline = make_beamline("SIM:")
         RE = RunEngine({})  # noqa: N806
         print(

@@ -43,6 +43,7 @@ def main() -> None:
 
     import plans
     from stxm_devices import make_beamline
+    from stxm_devices.channel_access import closing_channel_access
     from stxm_devices.testing import running_ioc, sim_command
 
     side = args.points
@@ -58,6 +59,7 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as data,
         running_ioc(sim_command(port), port=port, ready_pv="SIM:counter0:Noise"),
+        closing_channel_access(),
     ):
         beamline = make_beamline("SIM:")
         beamline.detector.hdf1.write_path_template = f"{data}/"

@@ -52,6 +52,7 @@ def main() -> None:
     import plans
     from iocs.prefixes import subsystem_prefix
     from stxm_devices import make_beamline
+    from stxm_devices.channel_access import closing_channel_access
     from stxm_devices.testing import running_ioc, sim_command
 
     side = args.points
@@ -63,7 +64,10 @@ def main() -> None:
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {platform.node()}, "
         f"{os.cpu_count()} cores; load average {load}; {side}x{side} at {args.dwell_ms} ms"
     )
-    with running_ioc(sim_command(port), port=port, ready_pv="SIM:counter0:Noise"):
+    with (
+        running_ioc(sim_command(port), port=port, ready_pv="SIM:counter0:Noise"),
+        closing_channel_access(),
+    ):
         beamline = make_beamline("SIM:")
         counter = beamline.counter
         stage_prefix = subsystem_prefix("stage", "SIM:")

@@ -47,6 +47,15 @@ def use_loopback_channel_access(ports: Iterable[int] = (), *, force: bool = Fals
             os.environ.setdefault(key, value)
 
 
+@contextmanager
+def closing_channel_access() -> Iterator[None]:
+    """Close this process's Channel Access as the block ends (inside the IOC's block)."""
+    try:
+        yield
+    finally:
+        close_channel_access()
+
+
 def close_channel_access() -> None:
     """Clear every channel and destroy this process's CA context (pyepics), for good.
 

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 PREFIX = "SIM:det1:"
+#: Devices of this module, alive for the session (see the end of the test).
+_KEPT: list = []
 
 
 def test_stock_classes_connect_and_stats_match_numpy(sim, tmp_path):
@@ -68,4 +70,8 @@ def test_stock_classes_connect_and_stats_match_numpy(sim, tmp_path):
         assert stats.sigma.x.get(use_monitor=False) == pytest.approx(sx)
         assert stats.sigma.y.get(use_monitor=False) == pytest.approx(sy)
     finally:
-        detector.destroy()
+        # Kept, never destroyed: ophyd's destroy clears each libca channel its signals
+        # hold, and a channel is shared by every pyepics PV of that name, so the session
+        # beamline's detector would be left holding freed channels (seen once in CI:
+        # its next read went out as DBR_STS_DOUBLE, field_type -1 + 14, and failed).
+        _KEPT.append(detector)

@@ -237,14 +237,18 @@ def _clear_stuck_gets(pvname: str) -> bool:
 
 
 def fresh_read(signal: Signal, **kwargs):
-    """``signal.get(use_monitor=False)``, immune to a get stuck since a disconnect."""
-    try:
-        return signal.get(use_monitor=False, **kwargs)
-    except TimeoutError:
-        if not (signal.connected and _clear_stuck_gets(signal.pvname)):
-            raise
-        logger.info("%s: a get pending since a disconnect was dropped", signal.pvname)
-        return signal.get(use_monitor=False, **kwargs)
+    """``signal.get(use_monitor=False)``, immune to a get stuck since a disconnect.
+
+    A control layer's failure (the IOC died under the get) is re-raised naming the PV.
+    """
+    with naming_the_ioc(signal.pvname, "read"):
+        try:
+            return signal.get(use_monitor=False, **kwargs)
+        except TimeoutError:
+            if not (signal.connected and _clear_stuck_gets(signal.pvname)):
+                raise
+            logger.info("%s: a get pending since a disconnect was dropped", signal.pvname)
+            return signal.get(use_monitor=False, **kwargs)
 
 
 @contextmanager

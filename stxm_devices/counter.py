@@ -18,7 +18,6 @@ from .channel_access import (
     NamedIocErrors,
     fresh_read,
     guard_status,
-    naming_the_ioc,
     settle_status,
 )
 from .motor import StxmMotor
@@ -202,9 +201,8 @@ class PointCounter(NamedIocErrors, CleanUnstage, Device):
 
         def check() -> None:
             # A fresh read: a monitor update may trail the put's completion.
-            try:  # a get on a channel whose IOC just died names nothing: name the IOC
-                with naming_the_ioc(self.prefix, f"{self.name} read {self.message.pvname}"):
-                    message = fresh_read(self.message)
+            try:
+                message = fresh_read(self.message)
             except Exception as error:  # noqa: BLE001 - the status carries it to the plan
                 settle_status(status, error)
                 return

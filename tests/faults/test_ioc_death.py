@@ -13,7 +13,7 @@ from ophyd.utils import DisconnectedError
 
 import plans
 from nxstxm import NXstxmAssembler, check_file
-from stxm_devices.channel_access import IocDisconnectedError
+from stxm_devices.channel_access import IocDisconnectedError, fresh_read
 
 from .conftest import PREFIX
 
@@ -119,3 +119,31 @@ def test_sigkill_mid_scan_raises_promptly_naming_the_pv(
         )
     report = check_file(written)
     assert report.ok, report.text()
+
+
+def test_a_fresh_read_under_a_sigkill_names_the_pv(sim, beamline):
+    """Reads racing the kill fail naming the PV, however the control layer saw it die.
+
+    A get already on the wire when the circuit drops fails in libca with
+    ``Get failed; status code: 192``, which names nothing; one after it, as disconnected.
+    """
+    write_status = beamline.detector.hdf1.write_status
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def read_until_it_fails() -> None:
+        while not stop.is_set():
+            try:
+                fresh_read(write_status, timeout=2)
+            except Exception as error:  # noqa: BLE001 - the test looks at it
+                errors.append(error)
+                return
+
+    reader = threading.Thread(target=read_until_it_fails, daemon=True)
+    reader.start()
+    time.sleep(0.2)
+    sim.kill()
+    reader.join(15)
+    stop.set()
+    [error] = errors
+    assert write_status.pvname in str(error), error_text(error)

@@ -94,7 +94,7 @@ def image_rows(
             detectors,
             request.dwell_ms,
             rows=(grid.x_points, [y_motor], grid.y_points[:, None]),
-            points=([y_motor, x_motor], grid.path()),
+            points=([y_motor, x_motor], grid.path),
             bidirectional=request.bidirectional,
         )
     )

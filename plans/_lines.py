@@ -116,6 +116,6 @@ def line_run(
         regions={0: region},
         shape=(rows.values.size, line.xs.size),
         body=body,
-        extra={"row_mode": timing.value},
+        row_mode=timing,
     )
     return (yield from scan_run(beamline, request, spec))

@@ -12,12 +12,15 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from bluesky import plan_stubs as bps
 from ophyd.signal import EpicsSignalBase, Signal
 
 import plans
-from nxstxm.contract import ScanType, parse_metadata, validate_start
+from nxstxm.contract import Polarization, ScanType, parse_metadata, validate_start
 from plans._image import Grid
 from plans._lines import Line
+from plans._runs import RunSpec, ScanRequest, scan_run
+from plans.acquisition import RowMode
 from stxm_devices import make_beamline
 from stxm_devices.motor import StxmMotor
 from tests.integration.plan_table import PLAN_CASES
@@ -446,3 +449,58 @@ def test_a_slanted_stepped_line_builds_its_point_path_once(beamline, path_builds
     sent = messages(plan)
     assert path_builds == ["Line"]
     assert len(_primary_events(sent)) == 16
+
+
+#: Every plan, and the image and line scans in each row mode.
+ROW_MODE_PLANS = MAKE | {
+    f"{name}_{mode}": lambda b, make=make, mode=mode: make(b, mode)
+    for name, make in {
+        "image": lambda b, mode: plans.stxm_image(
+            b, x_center_um=0, x_range_um=4, nx=6, y_center_um=0, y_range_um=4, ny=3, mode=mode
+        ),
+        "slanted_line": lambda b, mode: plans.line_spectrum(
+            b,
+            start_um=(-2, 0),
+            stop_um=(2, 1),
+            n_points=8,
+            energy_regions=[(700, 710, 2)],
+            mode=mode,
+        ),
+    }.items()
+    for mode in ("step", "point")
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROW_MODE_PLANS))
+def test_the_plot_hints_follow_the_start_documents_row_mode(beamline, name):
+    """A row per event (line, step): the events run along the slow axis only, no grid."""
+    for start in starts(messages(ROW_MODE_PLANS[name](beamline))):
+        rows = start.get("row_mode") in ("line", "step")
+        assert ("gridding" in start["hints"]) is not rows
+        if rows:
+            assert len(start["hints"]["dimensions"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("row_mode", "written", "gridded"),
+    [(RowMode.LINE, "line", False), (RowMode.STEP, "step", False), (RowMode.POINT, "point", True)]
+    + [(None, None, True)],
+)
+def test_a_run_specs_row_mode_makes_the_start_row_mode_and_hints(
+    beamline, row_mode, written, gridded
+):
+    grid = Grid("SampleFineX", np.linspace(0, 1, 3), "SampleFineY", np.linspace(0, 1, 2))
+    spec = RunSpec(
+        detectors=[beamline.counter],
+        motors=list(reversed(grid.motors(beamline))),
+        regions={0: grid.region(np.array([700.0]), 1.0, [Polarization()])},
+        shape=grid.shape,
+        body=bps.null(),
+        row_mode=row_mode,
+    )
+    assert spec.row_events is not gridded
+    request = ScanRequest(ScanType.SAMPLE_IMAGE, "stxm_image", {}, 1.0)
+    [start] = starts(messages(scan_run(beamline, request, spec)))
+    assert start.get("row_mode") == written
+    assert ("gridding" in start["hints"]) is gridded
+    assert len(start["hints"]["dimensions"]) == (2 if gridded else 1)

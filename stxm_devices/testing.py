@@ -64,7 +64,7 @@ class ServiceProcess:
         Deliberate, so it counts as the owner's stop: the log goes unless kept otherwise.
         """
         self.killed_by_owner = True
-        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.kill()  # Popen's: never signals a PID it has already reaped
         self.process.wait(10)
 
 

@@ -94,7 +94,7 @@ def image_rows(
             detectors,
             request.dwell_ms,
             rows=(grid.x_points, [y_motor], grid.y_points[:, None]),
-            points=([y_motor, x_motor], grid.path()),
+            points=([y_motor, x_motor], grid.path),
             bidirectional=request.bidirectional,
         )
     )
@@ -130,8 +130,9 @@ def image_spec(
             (grid.y_points[0], grid.y_points[-1]),
             (grid.x_points[0], grid.x_points[-1]),
         ),
+        row_mode=timing,
         # bluesky's own key for serpentine rows: the assembler places odd rows reversed.
-        extra={"row_mode": timing.value, "snaking": [False, request.bidirectional]},
+        extra={"snaking": [False, request.bidirectional]},
     )
 
 

@@ -37,6 +37,17 @@ class Line:
     def horizontal(self) -> bool:
         return bool(np.all(self.ys == self.ys[0]))
 
+    def path(self, values: np.ndarray) -> np.ndarray:
+        """Every point, line by line: (row value, x, y), the line repeated at each value."""
+        values = np.asarray(values, dtype=float)
+        return np.column_stack(
+            [
+                np.repeat(values, self.xs.size),
+                np.tile(np.asarray(self.xs, dtype=float), values.size),
+                np.tile(np.asarray(self.ys, dtype=float), values.size),
+            ]
+        )
+
 
 @dataclass(frozen=True)
 class Rows:
@@ -83,7 +94,6 @@ def line_run(
     detectors = select_detectors(beamline, request.detector_names, request.mode)
     x_motor, y_motor = positioner(beamline, line.x_name), positioner(beamline, line.y_name)
     timing = row_timing(beamline, request.mode, detectors, x_motor, horizontal=line.horizontal)
-    path = np.array([(r, x, y) for r in rows.values for x, y in zip(line.xs, line.ys, strict=True)])
     body = measured_rows(
         beamline,
         timing,
@@ -94,7 +104,7 @@ def line_run(
             [rows.motor, y_motor],
             np.column_stack([rows.values, np.full(rows.values.size, line.ys[0])]),
         ),
-        points=([rows.motor, x_motor, y_motor], path),
+        points=([rows.motor, x_motor, y_motor], lambda: line.path(rows.values)),
     )
     axes = {"X": Roi.of(line.x_name, line.xs), "Y": Roi.of(line.y_name, line.ys)}
     if zp is not None:
@@ -106,6 +116,6 @@ def line_run(
         regions={0: region},
         shape=(rows.values.size, line.xs.size),
         body=body,
-        extra={"row_mode": timing.value},
+        row_mode=timing,
     )
     return (yield from scan_run(beamline, request, spec))

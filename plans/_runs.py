@@ -63,6 +63,10 @@ class RunSpec:
     """One run of a scan: what it reads and moves, the scan's regions, where its data go.
 
     ``regions`` is the whole scan request (every region), ``place`` this run's image.
+    ``row_mode`` is how the rows of an image or a line scan are measured: the start
+    document's ``row_mode`` and the plot hints (a row per event or a point per event)
+    both follow from it; None for scans of points (point spectra, generic scans,
+    ptychography): a point per event, no ``row_mode`` in the start document.
     """
 
     detectors: Sequence[Any]
@@ -73,7 +77,13 @@ class RunSpec:
     place: ImageIndex = FIRST_ENTRY
     index: int = 0
     extents: Sequence[Sequence[float]] | None = None
+    row_mode: RowMode | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def row_events(self) -> bool:
+        """Whether each event holds a whole row (LINE, STEP) rather than a point."""
+        return self.row_mode in (RowMode.LINE, RowMode.STEP)
 
 
 def scan_run(beamline: Beamline, request: ScanRequest, spec: RunSpec) -> MsgGenerator:
@@ -101,8 +111,9 @@ def scan_run(beamline: Beamline, request: ScanRequest, spec: RunSpec) -> MsgGene
             motors=spec.motors,
             shape=spec.shape,
             extents=spec.extents,
-            row_events=spec.extra.get("row_mode", RowMode.POINT) != RowMode.POINT,
+            row_events=spec.row_events,
         ),
+        **({} if spec.row_mode is None else {"row_mode": spec.row_mode.value}),
         **dict(spec.extra),
         **dict(request.md or {}),
     }

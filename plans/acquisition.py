@@ -415,15 +415,18 @@ def measured_rows(
     detectors: Sequence[Any],
     dwell_ms: float,
     rows: tuple[np.ndarray, Sequence[Any], np.ndarray],
-    points: tuple[Sequence[Any], np.ndarray],
+    points: tuple[Sequence[Any], Callable[[], np.ndarray]],
     *,
     bidirectional: bool = False,
 ) -> MsgGenerator:
     """The events of a scan of rows, measured as ``timing`` (:func:`row_timing`) says.
 
     ``rows`` = (fine X points, row motors, row positions) for a row per event (LINE:
-    flown; STEP: the counter's hardware-timed step rows); ``points`` = (motors, path)
-    for a point per event (POINT). The ring current is read with every event.
+    flown; STEP: the counter's hardware-timed step rows); ``points`` = (motors, a
+    function building the path) for a point per event (POINT): the path, a row of
+    positions per point, is built only then (row events never need it, and a large
+    image's would be the biggest thing the plan holds). The ring current is read with
+    every event.
     """
     readables = [beamline.ring_current]
     if timing is RowMode.LINE:
@@ -434,7 +437,8 @@ def measured_rows(
         )
     if timing is RowMode.STEP:
         return (yield from step_rows(beamline, *rows, dwell_ms, readables=readables))
-    plan = step_path([*detectors, *readables], *points)
+    motors, path = points
+    plan = step_path([*detectors, *readables], motors, path())
     return (yield from counting(beamline, detectors, dwell_ms, plan))
 
 

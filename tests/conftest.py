@@ -14,6 +14,7 @@ import pytest
 
 from iocs.loopback import free_port_pair
 from stxm_devices.channel_access import use_loopback_channel_access
+from stxm_devices.testing import keep_running_logs, kept_logs
 
 
 def _distinct_ports(count: int) -> list[int]:
@@ -49,3 +50,27 @@ def pystxm_runs() -> Path:
             "in ../shared/pystxm-runs (set STXM_SHARED to the folder holding pystxm-runs)"
         )
     return folder
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test keeps the logs of the processes running as it failed, and names them.
+
+    Processes a test started and stopped already keep theirs if their block raised;
+    those cleanly stopped after passing tests are deleted (``stxm_devices.testing``).
+    """
+    report = yield
+    if report.failed:
+        paths = keep_running_logs(f"{item.nodeid} failed ({report.when}) while it ran")
+        if paths:
+            report.sections.append(("process logs kept", "\n".join(map(str, paths))))
+    return report
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Every process log kept in this run (and not deleted by a test since), with why."""
+    kept = [(path, reasons) for path, reasons in kept_logs() if path.exists()]
+    if kept:
+        terminalreporter.section("process logs kept")
+        for path, reasons in kept:
+            terminalreporter.line(f"{path}: {'; '.join(reasons)}")

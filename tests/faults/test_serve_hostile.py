@@ -7,7 +7,6 @@ marked incomplete (into STXM_DATA_DIR when no --data-dir is given).
 
 from __future__ import annotations
 
-import os
 import pickle
 import signal
 import socket
@@ -127,8 +126,7 @@ def test_hostile_messages_skipped_and_kill_9_mid_scan_still_ends_with_the_file(
             for name, doc in documents[:half]:
                 publisher(name, doc)
             assert wait_until(lambda: _journaled(data_dir, half), timeout=30)
-            os.kill(service.process.pid, signal.SIGKILL)
-            service.process.wait(10)
+            service.kill()
         assert not list(data_dir.glob("*.nxs"))
         with serve(proxy, publisher, data_dir) as service:
             assert "took up journal" in service.log_text()

@@ -8,12 +8,19 @@ is read off the hardware while it is built.
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
+from bluesky import plan_stubs as bps
 from ophyd.signal import EpicsSignalBase, Signal
 
 import plans
-from nxstxm.contract import ScanType, parse_metadata, validate_start
+from nxstxm.contract import Polarization, ScanType, parse_metadata, validate_start
+from plans._image import Grid
+from plans._lines import Line
+from plans._runs import RunSpec, ScanRequest, scan_run
+from plans.acquisition import RowMode
 from stxm_devices import make_beamline
 from stxm_devices.motor import StxmMotor
 from tests.integration.plan_table import PLAN_CASES
@@ -361,3 +368,139 @@ def test_a_stepped_line_spectrum_is_hardware_timed_when_horizontal(beamline, sto
     triggers = sum(m.command == "trigger" and m.obj is counter for m in sent)
     assert starts(sent)[0]["row_mode"] == row_mode
     assert triggers == len(_primary_events(sent)) == (2 if row_mode == "step" else 16)
+
+
+#: Row-event scans as large as the counter flies (4096 points a row): their point path,
+#: had it been built, would be far larger than anything else the plan holds.
+ROW_EVENT_SCANS = {
+    "image_line": lambda b: plans.stxm_image(
+        b, x_center_um=0, x_range_um=40, nx=4096, y_center_um=0, y_range_um=40, ny=128
+    ),
+    "image_step": lambda b: plans.stxm_image(
+        b, x_center_um=0, x_range_um=40, nx=4096, y_center_um=0, y_range_um=40, ny=128, mode="step"
+    ),
+    "line_spectrum_line": lambda b: plans.line_spectrum(
+        b, start_um=(-20, 0), stop_um=(20, 0), n_points=4096, energy_regions=[(700, 710, 96)]
+    ),
+    "line_spectrum_step": lambda b: plans.line_spectrum(
+        b,
+        start_um=(-20, 0),
+        stop_um=(20, 0),
+        n_points=4096,
+        energy_regions=[(700, 710, 96)],
+        mode="step",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROW_EVENT_SCANS))
+def test_row_events_never_build_the_point_path(beamline, name):
+    """One event per row needs no per-point path: driving the plan never allocates one."""
+    plan = ROW_EVENT_SCANS[name](beamline)
+    tracemalloc.start()
+    try:
+        sent = messages(plan)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    [start] = starts(sent)
+    assert start["row_mode"] in ("line", "step")
+    n_points, n_axes = int(np.prod(start["shape"])), len(start["shape"])
+    path_bytes = n_points * n_axes * 8  # (y, x) per point, float64; a line's (value, x, y) more
+    assert len(_primary_events(sent)) == start["shape"][0]  # a row per event
+    # Built, the path alone is path_bytes (meshgrid's temporaries as much again); the
+    # plan's own peak, messages kept included, is a fifth of it (1.7 of 8.4 MB).
+    assert peak < path_bytes / 2, f"peak {peak} B: the {path_bytes} B point path was built"
+
+
+@pytest.fixture
+def path_builds(monkeypatch) -> list[str]:
+    """The point paths built while the test runs (Grid.path, Line.path), by class."""
+    built: list[str] = []
+    for cls in (Grid, Line):
+
+        def spy(self, *args, _original=cls.path):
+            built.append(type(self).__name__)
+            return _original(self, *args)
+
+        monkeypatch.setattr(cls, "path", spy)
+    return built
+
+
+@pytest.mark.parametrize(
+    ("name", "built"),
+    [("osa_image", ["Grid"]), ("stxm_image", []), ("line_spectrum", []), ("sample_focus", [])],
+)
+def test_only_point_events_build_the_point_path(beamline, path_builds, name, built):
+    sent = messages(MAKE[name](beamline))
+    assert path_builds == built
+    assert (starts(sent)[0]["row_mode"] == "point") == bool(built)
+
+
+def test_a_slanted_stepped_line_builds_its_point_path_once(beamline, path_builds):
+    plan = plans.line_spectrum(
+        beamline,
+        start_um=(-2, 0),
+        stop_um=(2, 1),
+        n_points=8,
+        energy_regions=[(700.0, 710.0, 2)],
+        mode="step",
+    )
+    sent = messages(plan)
+    assert path_builds == ["Line"]
+    assert len(_primary_events(sent)) == 16
+
+
+#: Every plan, and the image and line scans in each row mode.
+ROW_MODE_PLANS = MAKE | {
+    f"{name}_{mode}": lambda b, make=make, mode=mode: make(b, mode)
+    for name, make in {
+        "image": lambda b, mode: plans.stxm_image(
+            b, x_center_um=0, x_range_um=4, nx=6, y_center_um=0, y_range_um=4, ny=3, mode=mode
+        ),
+        "slanted_line": lambda b, mode: plans.line_spectrum(
+            b,
+            start_um=(-2, 0),
+            stop_um=(2, 1),
+            n_points=8,
+            energy_regions=[(700, 710, 2)],
+            mode=mode,
+        ),
+    }.items()
+    for mode in ("step", "point")
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROW_MODE_PLANS))
+def test_the_plot_hints_follow_the_start_documents_row_mode(beamline, name):
+    """A row per event (line, step): the events run along the slow axis only, no grid."""
+    for start in starts(messages(ROW_MODE_PLANS[name](beamline))):
+        rows = start.get("row_mode") in ("line", "step")
+        assert ("gridding" in start["hints"]) is not rows
+        if rows:
+            assert len(start["hints"]["dimensions"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("row_mode", "written", "gridded"),
+    [(RowMode.LINE, "line", False), (RowMode.STEP, "step", False), (RowMode.POINT, "point", True)]
+    + [(None, None, True)],
+)
+def test_a_run_specs_row_mode_makes_the_start_row_mode_and_hints(
+    beamline, row_mode, written, gridded
+):
+    grid = Grid("SampleFineX", np.linspace(0, 1, 3), "SampleFineY", np.linspace(0, 1, 2))
+    spec = RunSpec(
+        detectors=[beamline.counter],
+        motors=list(reversed(grid.motors(beamline))),
+        regions={0: grid.region(np.array([700.0]), 1.0, [Polarization()])},
+        shape=grid.shape,
+        body=bps.null(),
+        row_mode=row_mode,
+    )
+    assert spec.row_events is not gridded
+    request = ScanRequest(ScanType.SAMPLE_IMAGE, "stxm_image", {}, 1.0)
+    [start] = starts(messages(scan_run(beamline, request, spec)))
+    assert start.get("row_mode") == written
+    assert ("gridding" in start["hints"]) is gridded
+    assert len(start["hints"]["dimensions"]) == (2 if gridded else 1)

@@ -3,14 +3,23 @@
 libca searches for the channels of an IOC that went away with a backoff: the longer the
 IOC was down, the later its channels find it again (seconds after it is back; beacons
 do not shorten it, docs/faults.md).  A channel created anew is searched at once.  So a
-watcher thread keeps the last server of every pyepics channel, probes each server whose
-channels are disconnected with fresh UDP searches (caproto's protocol objects, no libca
-state): one name per record (``P:det1:cam1``, ``P:stage:FineX``), all in one datagram,
-since names of an IOC that never comes back (another prefix once served on the same
-port) must not hide the records that are back.  Every disconnected channel of a record
-that answers is replaced by a new libca channel of the same name.  The pyepics ``PV``
-objects (and so the ophyd signals holding them) stay the same: each is pointed at the
-new channel, and its monitor is made again when the channel connects.
+watcher thread keeps the last server of every pyepics channel that connected, probes
+each server whose channels are disconnected with fresh UDP searches (caproto's
+protocol objects, no libca state): one name per record (``P:det1:cam1``,
+``P:stage:FineX``), all in one datagram, since names of an IOC that never comes back
+(another prefix once served on the same port) must not hide the records that are back.
+Every disconnected channel of a record that answers is replaced by a new libca channel
+of the same name.  The pyepics ``PV`` objects (and so the ophyd signals holding them)
+stay the same: each is pointed at the new channel, and its monitor is made again when
+the channel connects.
+
+A server is remembered per channel (pyepics's cache entry), not per PV name: ophyd's
+``destroy`` (or a device's finalizer) clears the channels no other signal holds, and a
+device made later on the same names gets new channels that have not connected yet.
+Remembered by name, those looked like channels of a restarted IOC and were renewed
+while connecting; the replaced channel's connection event then reached the PV with the
+new, unconnected channel (field type -1), and its next read asked for DBR_STS_DOUBLE
+(-1 + 14) and failed (tests/integration/test_destroyed_device.py).
 
 ``watch_restarts()`` starts the watcher once per process; ``Beamline.connect`` calls it.
 It does nothing under another control layer than pyepics.
@@ -60,7 +69,7 @@ def _watch() -> None:
     from epics import ca
 
     context = ca.current_context()
-    servers: dict[str, str] = {}  # PV name -> host:port of the server that last served it
+    servers: dict = {}  # cache entry -> host:port of the server that last served it
     while True:
         time.sleep(POLL_S)
         if ca.libca is ca._LIBCA_FINALIZED:  # close_channel_access(): nothing left to watch
@@ -72,23 +81,30 @@ def _watch() -> None:
             logger.exception("renewing the channels of a restarted IOC failed")
 
 
-def renew_restarted(cache: dict, servers: dict[str, str]) -> int:
+def renew_restarted(cache: dict, servers: dict) -> int:
     """One look: renew the disconnected channels of every record that answers again.
 
     ``cache`` is pyepics's channel cache (PV name -> entry) of this context; ``servers``
-    remembers across looks which server served each name.  Returns the number renewed.
+    remembers across looks which server served each entry (a channel that connected).
+    An entry no longer cached (its channel cleared) is forgotten; a new entry of the
+    same name is not down until it has connected once.  Returns the number renewed.
     """
     from epics import ca
 
+    entries = [
+        entry
+        for entry in list(cache.values())
+        if isinstance(entry, ca._CacheItem) and entry.chid is not None
+    ]
+    for gone in servers.keys() - set(entries):
+        del servers[gone]
     down: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for name, entry in list(cache.items()):
-        if not isinstance(entry, ca._CacheItem) or entry.chid is None:
-            continue
+    for entry in entries:
         if entry.conn:
-            if name not in servers:
-                servers[name] = ca.host_name(entry.chid)
-        elif name in servers:
-            down[servers[name]][record_of(name)].append(entry)
+            if entry not in servers:
+                servers[entry] = ca.host_name(entry.chid)
+        elif entry in servers:
+            down[servers[entry]][record_of(entry.pvname)].append(entry)
     renewed = 0
     for server, records in down.items():
         back = _answering([entries[0].pvname for entries in records.values()])
@@ -98,7 +114,7 @@ def renew_restarted(cache: dict, servers: dict[str, str]) -> int:
                 continue
             for entry in entries:
                 if renew_channel(entry):  # else connected meanwhile: nothing to renew
-                    servers.pop(entry.pvname, None)
+                    servers.pop(entry, None)
                     count += 1
         if count:
             clear_retired()

@@ -13,8 +13,6 @@ import numpy as np
 import pytest
 
 PREFIX = "SIM:det1:"
-#: Devices of this module, alive for the session (see the end of the test).
-_KEPT: list = []
 
 
 def test_stock_classes_connect_and_stats_match_numpy(sim, tmp_path):
@@ -70,8 +68,6 @@ def test_stock_classes_connect_and_stats_match_numpy(sim, tmp_path):
         assert stats.sigma.x.get(use_monitor=False) == pytest.approx(sx)
         assert stats.sigma.y.get(use_monitor=False) == pytest.approx(sy)
     finally:
-        # Kept, never destroyed: ophyd's destroy clears each libca channel its signals
-        # hold, and a channel is shared by every pyepics PV of that name, so the session
-        # beamline's detector would be left holding freed channels (seen once in CI:
-        # its next read went out as DBR_STS_DOUBLE, field_type -1 + 14, and failed).
-        _KEPT.append(detector)
+        # Destroying it clears the channels only it holds; devices made later on these
+        # names connect afresh (tests/integration/test_destroyed_device.py).
+        detector.destroy()

@@ -3,7 +3,8 @@
 The test bodies are ophyd's, imported from the installed package untouched; only the
 fixtures of ophyd's conftest that they use are mapped here: ``ad_prefix`` is the sim's
 detector (``SIM:det1:``, which serves ADCore's commonPlugins set, TIFF1 included) and
-``cleanup`` destroys the devices a test made, and every test runs on both of ophyd's
+``cleanup`` destroys the devices a test made (devices made later on the same names
+connect afresh: test_destroyed_device.py), and every test runs on both of ophyd's
 control layers (pyepics and caproto), as ophyd's ``cl_selector`` does.  ophyd's
 ``adsim`` marker is registered in pyproject.  Exceptions, each with a real IOC's
 reason, would be listed in ``EXCEPTIONS``: there are none.  ophyd itself skips

@@ -95,6 +95,26 @@ def test_only_channels_of_a_known_server_are_probed():
         # Never connected: no server known, nothing to probe or renew.
         assert renew_restarted(cache, {}) == 0
         # A server that does not answer: nothing renewed either.
-        assert renew_restarted(cache, {pv.pvname: "localhost:1"}) == 0
+        assert renew_restarted(cache, {ca.get_cache(pv.pvname): "localhost:1"}) == 0
+        """
+    )
+
+
+def test_a_channel_made_anew_on_a_cleared_name_is_not_taken_for_a_known_one():
+    run_alone(
+        """
+        from epics import PV, ca
+        from stxm_devices.reconnect import renew_restarted
+
+        name = "NOSUCHIOC:reconnect:remade"
+        PV(name)
+        cleared = ca.get_cache(name)
+        servers = {cleared: "localhost:1"}  # as if it had connected to a server
+        ca.clear_channel(cleared.chid)  # what ophyd's destroy does to a PV's last holder
+        PV(name)  # a device made later on the same name: a new channel, never connected
+        cache = ca._cache[ca.current_context()]
+        assert cache[name] is not cleared
+        assert renew_restarted(cache, servers) == 0
+        assert servers == {}  # the cleared channel is forgotten, the new one not yet known
         """
     )

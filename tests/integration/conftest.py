@@ -77,7 +77,15 @@ def ring_current_spread(beamline):
 
 @pytest.fixture
 def RE():
-    return RunEngine({}, call_returns_result=True)
+    """A RunEngine; one a failing test left paused is aborted afterwards.
+
+    The abort runs the plan's cleanup, which unstages the session beamline's devices:
+    left staged, they would fail every later test that stages them (RedundantStaging).
+    """
+    engine = RunEngine({}, call_returns_result=True)
+    yield engine
+    if engine.state == "paused":
+        engine.abort("left paused by a failing test")
 
 
 @pytest.fixture

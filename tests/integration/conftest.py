@@ -64,7 +64,9 @@ class RingCurrentSpread:
         self.values.append(float(value))
 
     def relative(self) -> float:
-        """(highest - lowest) / lowest of the posts seen so far."""
+        """(highest - lowest) / lowest of the posts seen so far (0 before any)."""
+        if not self.values:
+            return 0.0
         return (max(self.values) - min(self.values)) / min(self.values)
 
 

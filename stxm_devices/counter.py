@@ -201,10 +201,8 @@ class PointCounter(NamedIocErrors, CleanUnstage, Device):
         status = Status(self)
 
         def check() -> None:
-            # A fresh read: a monitor update may trail the put's completion.
-            try:  # a get on a channel whose IOC just died names nothing: name the IOC
-                with naming_the_ioc(self.prefix, f"{self.name} read {self.message.pvname}"):
-                    message = fresh_read(self.message)
+            try:
+                message = _acquire_message(self)
             except Exception as error:  # noqa: BLE001 - the status carries it to the plan
                 settle_status(status, error)
                 return
@@ -257,6 +255,16 @@ class _RowView:
 
     def __getattr__(self, name: str):
         return getattr(self._device, name)
+
+
+def _acquire_message(counter: PointCounter) -> str:
+    """Message_RBV after an acquisition, read fresh, naming the IOC if the read fails.
+
+    Fresh: a monitor update may trail the put's completion.  A get on a channel whose
+    IOC just died says only "Get failed; status code: 192".
+    """
+    with naming_the_ioc(counter.prefix, f"{counter.name} read {counter.message.pvname}"):
+        return fresh_read(counter.message)
 
 
 class FlyImageRows:
@@ -384,7 +392,7 @@ class FlyImageRows:
 
         def check() -> None:
             try:
-                message = fresh_read(counter.message)
+                message = _acquire_message(counter)
             except Exception as error:  # noqa: BLE001 - the waiting rows carry it
                 self._fail(error)
                 return

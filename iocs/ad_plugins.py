@@ -134,8 +134,13 @@ class ArrayPort(RecordSet):
         )
 
     async def update_rate(self, now: float) -> None:
-        """ArrayRate_RBV: arrays counted since the last call, per second (ADCore's calc)."""
-        counter = int(self.get("ArrayCounter_RBV"))
+        """ArrayRate_RBV: arrays counted since the last call, per second (ADCore's calc).
+
+        The calc reads the ArrayCounter_RBV *record* (INPB), as posted: not frames staged
+        but not posted yet (a batch the plugins are still taking when the calc runs),
+        which would put them in this second's rate and ArrayCounter_RBV in the next.
+        """
+        counter = int(self.records["ArrayCounter_RBV"].value)
         if self._rate_mark is not None and now > self._rate_mark[0]:
             then, counted = self._rate_mark
             await self.set("ArrayRate_RBV", max(counter - counted, 0) / (now - then))

@@ -13,7 +13,9 @@ its monitors while it processes, before the put callback.  A client that reads i
 monitor cache right after ``put(wait=True)`` (ophyd's ``set_current_position`` then
 ``position``) saw the old value.  Each circuit here sends a put's completion (or its
 failure) only once the monitors queued before it are on the wire; monitors queued
-after it do not delay it.
+after it do not delay it.  The wait is bounded (a client that stops reading must not
+stall puts) in time the server process ran, so a process stalled by a loaded machine
+does not give up on waking before its subscription loop has had a turn.
 """
 
 from __future__ import annotations
@@ -31,8 +33,32 @@ from caproto.asyncio.utils import _TransportWrapper
 
 #: Batching window for monitor updates unless CAPROTO_SERVER_HIGH_LOAD_TIMEOUT_SEC says otherwise.
 LOW_LATENCY_BATCH_S = 0.0005
-#: Longest a put's completion waits for earlier monitors (a stuck client must not stall puts).
-MONITOR_FLUSH_LIMIT_S = 1.0
+#: Longest a put's completion waits for earlier monitors (a stuck client must not stall puts),
+#: counted in time the server ran: longer than caproto's longest batching hold (MAX_LATENCY,
+#: 1 s, under a flood of monitors).
+MONITOR_FLUSH_LIMIT_S = 2.0
+#: A gap between two looks at the clock longer than this counts only this much: the server
+#: process was not running (a loaded machine, SIGSTOP, a long garbage collection).
+RUNNING_STEP_S = 0.05
+
+
+class _RunningTime:
+    """Seconds the server ran since this was made, a stalled process's gaps left out.
+
+    A deadline in wall-clock time passes while the whole process is stalled: the put
+    that was waiting for its monitors then gives up on waking, though the subscription
+    loop has not yet had a chance to send them.
+    """
+
+    def __init__(self) -> None:
+        self._last = time.monotonic()
+        self._elapsed = 0.0
+
+    def __call__(self) -> float:
+        now = time.monotonic()
+        self._elapsed += min(now - self._last, RUNNING_STEP_S)
+        self._last = now
+        return self._elapsed
 
 
 class _CountingQueue(asyncio.Queue):
@@ -88,10 +114,10 @@ class MonitorsFirstCircuit(VirtualCircuit):
 
     async def _flush_monitors(self) -> None:
         """Wait until the monitors queued so far (server-wide, then here) are sent."""
-        deadline = time.monotonic() + MONITOR_FLUSH_LIMIT_S
+        running = _RunningTime()
         context = self.context
         routed = context.subscriptions_routed + context.subscription_queue.qsize()
-        while context.subscriptions_routed < routed and time.monotonic() < deadline:
+        while context.subscriptions_routed < routed and running() < MONITOR_FLUSH_LIMIT_S:
             await asyncio.sleep(0)  # the server's subscription loop is ready to run
         target = self.subscription_queue.put_count
         if self._sent >= target:
@@ -99,9 +125,10 @@ class MonitorsFirstCircuit(VirtualCircuit):
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append((target, waiter))
         try:
-            await asyncio.wait_for(waiter, max(deadline - time.monotonic(), 0.0))
-        except TimeoutError:
-            self.log.warning("put completion sent before monitors still queued")
+            while not waiter.done() and running() < MONITOR_FLUSH_LIMIT_S:
+                await asyncio.wait([waiter], timeout=RUNNING_STEP_S)
+            if not waiter.done():
+                self.log.warning("put completion sent before monitors still queued")
         finally:
             self._waiters.remove((target, waiter))
 

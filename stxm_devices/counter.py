@@ -413,6 +413,10 @@ class FlyImageRows:
         if self._acquiring is None:
             return
         self._acquiring = None
+        if not self.counter.acquire.connected:
+            # Its IOC is gone, and the acquisition with it: a put would first wait (in
+            # the RunEngine's thread, ~30 s in pyepics) for the channel to come back.
+            return
         try:
             self.counter.acquire.put(0)
         except Exception as error:  # noqa: BLE001 - a dead IOC has stopped already

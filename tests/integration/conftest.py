@@ -40,9 +40,54 @@ def noiseless(beamline):
     beamline.counter.noise.set("On").wait(5)
 
 
+class RingCurrentSpread:
+    """The ring current's posts while a test runs: how far apart the flux of two counts can be.
+
+    Every count scales with the ring current, which the sim posts every second (decaying
+    0.003 % a post) and tops up by 0.33 % every 120 s: noiseless counts of one place taken
+    seconds apart differ by that much beside their rounding.
+    """
+
+    def __init__(self, ring_current) -> None:
+        self.values: list[float] = []
+        self._signal = ring_current
+        self._cid = None
+
+    def __enter__(self) -> RingCurrentSpread:
+        self._cid = self._signal.subscribe(self._record)  # the current value first
+        return self
+
+    def __exit__(self, *_) -> None:
+        self._signal.unsubscribe(self._cid)
+
+    def _record(self, value, **kwargs) -> None:
+        self.values.append(float(value))
+
+    def relative(self) -> float:
+        """(highest - lowest) / lowest of the posts seen so far (0 before any)."""
+        if not self.values:
+            return 0.0
+        return (max(self.values) - min(self.values)) / min(self.values)
+
+
+@pytest.fixture
+def ring_current_spread(beamline):
+    """The sim's ring current watched for the whole test (:class:`RingCurrentSpread`)."""
+    with RingCurrentSpread(beamline.ring_current) as spread:
+        yield spread
+
+
 @pytest.fixture
 def RE():
-    return RunEngine({}, call_returns_result=True)
+    """A RunEngine; one a failing test left paused is aborted afterwards.
+
+    The abort runs the plan's cleanup, which unstages the session beamline's devices:
+    left staged, they would fail every later test that stages them (RedundantStaging).
+    """
+    engine = RunEngine({}, call_returns_result=True)
+    yield engine
+    if engine.state == "paused":
+        engine.abort("left paused by a failing test")
 
 
 @pytest.fixture

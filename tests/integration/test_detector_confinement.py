@@ -61,6 +61,8 @@ def ioc(sim, ca_ports, tmp_path_factory):
             ("cam1:SizeY", 16),
             ("cam1:AcquireTime", 0.001),
             ("cam1:ImageMode", "Single"),
+            # AcquireBusy falls once HDF1's writer thread has reported (WriteStatus).
+            ("cam1:WaitForPlugins", "Yes"),
             ("HDF1:FileWriteMode", "Single"),
             ("HDF1:AutoSave", "Yes"),
             ("HDF1:EnableCallbacks", "Enable"),
@@ -75,8 +77,7 @@ def write_one(root, *, path=None, name="frame", template="%s%s_%3.3d.h5") -> tup
     put("HDF1:FileName", name)
     put("HDF1:FileTemplate", template)
     put("cam1:Acquire", 1)
-    wait_for(lambda: get("cam1:AcquireBusy") == 0)
-    time.sleep(0.05)  # the writer thread reports within a frame
+    wait_for(lambda: get("cam1:AcquireBusy") == 0)  # the write reported (WaitForPlugins)
     return get("HDF1:WriteStatus"), get("HDF1:WriteMessage", as_string=True)
 
 

@@ -119,13 +119,22 @@ def test_frames_follow_the_stage(RE, noiseless, stream_detector):
         documents = run_documents(RE, bp.list_scan([stream_detector], stage.fine_x, positions))
         _, moved = frames_via_handler(documents, stream_detector)
         documents = run_documents(RE, bp.count([stream_detector], num=2))
-        _, still = frames_via_handler(documents, stream_detector)
+        resource, still = frames_via_handler(documents, stream_detector)
     finally:
         stage.fine_x.move(start[0], wait=True)
         stage.fine_y.move(start[1], wait=True)
     assert not np.array_equal(moved[0], moved[1])
     assert not np.array_equal(moved[1], moved[2])
-    assert np.array_equal(still[0], still[1])  # no noise, no motion: the same frame
+    # No noise, no motion: the same frame, but for the ring current, which scales the flux
+    # and is posted every second (a top-up adds 0.33 %, a few hundred pixels' rounding).
+    with h5py.File(os.path.join(resource["root"], resource["resource_path"]), "r") as file:
+        ring_ma = file["/entry/instrument/NDAttributes/RingCurrent"][()]
+    if ring_ma[0] == ring_ma[1]:
+        assert np.array_equal(still[0], still[1])
+    else:  # each pixel is its expected photons rounded: at most half a count off
+        ratio = ring_ma[1] / ring_ma[0]
+        off = np.abs(still[1].astype(float) - still[0].astype(float) * ratio)
+        assert off.max() <= 0.5 * (1 + ratio), (ring_ma, off.max())
 
 
 def adcore_frames(path):
@@ -142,19 +151,20 @@ def adcore_frames(path):
 
 @pytest.mark.parametrize("compression", ["zlib", "Blosc", "LZ4", "BSLZ4"])
 def test_every_compression_gives_the_same_pixels(RE, noiseless, stream_detector, compression):
+    """Each file holds exactly the frames the IOC made: their totals are Stats1's, the last
+    is image1's. (Not the uncompressed file's pixels: the ring current, which scales the
+    flux, moves between two acquisitions, by 0.33 % at a top-up, and rounds pixels.)"""
     hdf1 = stream_detector.hdf1
-    written = {}
     for setting in ("None", compression):
         hdf1.stage_sigs["compression"] = setting
         documents = run_documents(RE, bp.count([stream_detector], num=2))
         (resource,) = of_kind(documents, "resource")
-        written[setting] = adcore_frames(os.path.join(resource["root"], resource["resource_path"]))
-    # Two acquisitions a moment apart: the ring current (which scales the flux) drifts,
-    # so a pixel may round one count the other way; a codec error is no such thing.
-    difference = np.abs(written["None"].astype(int) - written[compression].astype(int))
-    assert difference.max() <= 1
-    assert np.count_nonzero(difference) < 0.01 * difference.size
-    assert written["None"].dtype == np.uint16
+        written = adcore_frames(os.path.join(resource["root"], resource["resource_path"]))
+        served = epics.caget(PREFIX + "image1:ArrayData", count=SHAPE[0] * SHAPE[1])
+        totals = [event["data"]["det1_stats1_total"] for event in of_kind(documents, "event")]
+        assert written.dtype == np.uint16, setting
+        assert [float(frame.sum()) for frame in written] == totals, setting
+        assert np.array_equal(written[-1], served.reshape(SHAPE)), setting
 
 
 def test_swmr_reader_sees_the_stream_grow(stream_detector):

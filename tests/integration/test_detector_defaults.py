@@ -21,18 +21,20 @@ def count_resource(RE, detector, num: int = 2) -> tuple[dict, list[dict]]:
 def test_lazy_open_left_on_by_another_client_still_links_the_written_file(RE, beamline, tmp_path):
     detector = beamline.detector
     hdf1 = detector.hdf1
-    previous = hdf1.write_path_template
+    previous = hdf1.write_path_template, hdf1.lazy_open.get()
     hdf1.write_path_template = f"{tmp_path}/"
     hdf1.lazy_open.put("Yes", wait=True)  # as ophyd-async leaves it
     try:
         resource, datums = count_resource(RE, detector)
-    finally:
-        hdf1.write_path_template = previous
+        left = hdf1.lazy_open.get()
+    finally:  # the session sim as this test found it, for the tests after it
+        hdf1.write_path_template = previous[0]
+        hdf1.lazy_open.put(previous[1], wait=True)
     file = Path(resource["root"]) / resource["resource_path"]
     assert file.is_file(), f"the resource names {file}, which the IOC never wrote"
     with h5py.File(file, "r") as h5:
         assert h5["entry/data/data"].shape[0] == len(datums) == 2
-    assert hdf1.lazy_open.get() == "Yes"  # put back as it was found
+    assert left == "Yes"  # put back as it was found
 
 
 def test_write_path_levels_below_the_top_directory_are_created(RE, beamline, tmp_path):

@@ -19,6 +19,7 @@ import pytest
 from iocs.physics import FarFieldDetector, StxmModel
 from iocs.positions import MOTOR_AXES, SETTINGS, beam_state
 from iocs.prefixes import SUBSYSTEM_PREFIXES
+from stxm_devices.testing import wait_until
 
 from .conftest import SIM_PREFIX
 
@@ -119,17 +120,24 @@ class Sampler:
         return np.array([p[0] for p in posts]), np.array([p[1] for p in posts])
 
 
+def posts_while_counting(counter: Sampler, rates: Sampler) -> tuple[np.ndarray, np.ndarray]:
+    """ArrayRate_RBV's posts (IOC timestamps, values) from a full second after the run's
+    first count (the first post read may be an earlier run's) to its last."""
+    counter_stamps, _ = counter.series()
+    rate_stamps, reported = rates.series()
+    if len(counter_stamps) < 2:
+        return rate_stamps[:0], reported[:0]
+    inside = (rate_stamps > counter_stamps[1] + 1.1) & (rate_stamps < counter_stamps[-1])
+    return rate_stamps[inside], reported[inside]
+
+
 def reported_and_counted(counter: Sampler, rates: Sampler) -> tuple[np.ndarray, np.ndarray]:
     """Each ArrayRate_RBV post and the rate ArrayCounter_RBV rose at over the second before it.
 
-    Both by the IOC's timestamps (the load on this machine cannot blur them), from a full
-    second after the run's first count (the first post read may be an earlier run's) to
-    its last.
+    Both by the IOC's timestamps (the load on this machine cannot blur them).
     """
     counter_stamps, counts = counter.series()
-    rate_stamps, reported = rates.series()
-    inside = (rate_stamps > counter_stamps[1] + 1.1) & (rate_stamps < counter_stamps[-1])
-    ticks, reported = rate_stamps[inside], reported[inside]
+    ticks, reported = posts_while_counting(counter, rates)
     assert len(ticks) >= 2, "ArrayRate_RBV was not posted every second while acquiring"
     counted = np.diff(np.interp(ticks, counter_stamps, counts)) / np.diff(ticks)
     return reported[1:], counted
@@ -207,7 +215,11 @@ def test_a_rate_out_of_reach_is_reported_as_achieved(camera):
     ):
         epics.caput(P + "cam1:Acquire", 1)  # no file: HDF1 is not capturing
         try:
-            time.sleep(4.5)
+            # Until the IOC has posted three rates while counting (~4.5 s when quiet; a
+            # loaded machine may start the camera late), not for a fixed time.
+            assert wait_until(
+                lambda: len(posts_while_counting(counter, rates)[0]) >= 3, timeout=60
+            ), "ArrayRate_RBV was not posted every second while acquiring"
             message = get("cam1:StatusMessage_RBV", as_string=True)
         finally:
             put("cam1:Acquire", 0)
@@ -257,11 +269,18 @@ def test_frames_equal_the_model_frame_at_the_stage_position(camera, beamline):
         state = beam_state(StillPositions(), 0.0)
     finally:
         fine_x.move(start, wait=True)
-    expected = FarFieldDetector(shape=(128, 128)).frame(StxmModel(), state, 1 / 200.0, rng=None)
     with file:
         frames = file["entry/data/data"][()]
         sample_x = file["entry/instrument/NDAttributes/SampleX"][()]
-    assert expected.sum() > 0
+        ring_ma = file["entry/instrument/NDAttributes/RingCurrent"][()]
     np.testing.assert_allclose(sample_x, state.sample_x_um, atol=1e-3)
-    for frame in frames:
-        np.testing.assert_array_equal(frame, expected)
+    # Each frame at the ring current it was made at (posted every second, topped up every
+    # 120 s), which the frame's RingCurrent attribute records; not the one read afterwards.
+    camera = FarFieldDetector(shape=(128, 128))
+    expected = {
+        ring: camera.frame(StxmModel(), state.with_(ring_current_ma=ring), 1 / 200.0, rng=None)
+        for ring in set(ring_ma.tolist())
+    }
+    assert all(frame.sum() > 0 for frame in expected.values())
+    for frame, ring in zip(frames, ring_ma.tolist(), strict=True):
+        np.testing.assert_array_equal(frame, expected[ring])

@@ -97,10 +97,12 @@ def test_a_256_frame_at_a_still_stage_takes_a_few_ms():
     beam = state(model)
     rng = np.random.default_rng(0)
     detector.frame(model, beam, 0.01, rng)  # fills the patch and probe caches
-    start = time.perf_counter()
+    # CPU time, not wall-clock: the frame's cost, not the share of a loaded machine this
+    # process got (~2.5 ms a frame either way; 3 to 16 ms of wall-clock at load 4).
+    start = time.process_time()
     for _ in range(10):
         detector.frame(model, beam, 0.01, rng)
-    assert (time.perf_counter() - start) / 10 < 0.02
+    assert (time.process_time() - start) / 10 < 0.02
 
 
 def test_a_series_without_noise_is_the_detector_frame_of_each_state():

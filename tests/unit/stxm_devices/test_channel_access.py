@@ -45,8 +45,10 @@ def test_a_finished_status_is_left_alone():
 
 def test_deadlines_run_in_time_order_and_cancelled_ones_never_run():
     deadlines, ran, done = Deadlines(), [], threading.Event()
-    deadlines.call_later(0.3, lambda: (ran.append("late"), done.set()))
-    cancelled = deadlines.call_later(0.1, lambda: ran.append("cancelled"))
+    # The cancelled deadline is due 0.5 s on: the cancel, two statements later, comes
+    # before it even if a loaded machine holds this thread back for a tenth of a second.
+    deadlines.call_later(1.0, lambda: (ran.append("late"), done.set()))
+    cancelled = deadlines.call_later(0.5, lambda: ran.append("cancelled"))
     deadlines.call_later(0.05, lambda: ran.append("early"))
     deadlines.cancel(cancelled)
     assert done.wait(5)

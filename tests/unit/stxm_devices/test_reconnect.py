@@ -56,28 +56,27 @@ def test_renewing_points_the_same_pv_at_a_new_channel():
 def test_a_channel_a_thread_holds_is_kept_until_released():
     run_alone(
         """
-        import threading, time
+        import threading
         from epics import PV, ca
-        from stxm_devices.reconnect import clear_retired, renew_channel
+        from stxm_devices.reconnect import _held_channels, clear_retired, renew_channel
+        from stxm_devices.testing import wait_until
 
         pv = PV("NOSUCHIOC:reconnect:held")
         entry = ca.get_cache(pv.pvname)
         old = entry.chid
-        inside = threading.Event()
 
         def put_waiting_for_its_channel():  # as a put that met the disconnect: holds old
             ca.use_initial_context()
-            inside.set()
-            ca.connect_channel(old, timeout=2)
+            ca.connect_channel(old, timeout=5)  # long enough for the asserts below
 
         holder = threading.Thread(target=put_waiting_for_its_channel, daemon=True)
         holder.start()
-        inside.wait(5)
-        time.sleep(0.2)  # inside connect_channel
+        # Inside connect_channel (not a fixed sleep: a loaded machine may start it late).
+        assert wait_until(lambda: old.value in _held_channels(), timeout=10, poll_s=0.01)
         assert renew_channel(entry)
         assert clear_retired() == 0
         assert old.value in ca._chid_cache  # kept while the thread holds it
-        holder.join(10)
+        holder.join(20)
         assert clear_retired() == 1
         assert old.value not in ca._chid_cache
         """

@@ -177,7 +177,7 @@ def fly_frames(
     velocity) once, the camera armed once for every frame (NumImages = nX per trigger,
     NumTriggers = nY, TriggerMode External: each row's series starts with its fly), the
     raster started once.  While it runs, each row's frames become an event page as soon
-    as FrameRec: shows it (monitored records, no round trip).
+    as FrameRec: shows it (its monitored frame count; the row's columns then read).
     """
     detector, stage = beamline.detector, beamline.stage
     fine_x, fine_y = stage.fine_x, stage.fine_y

@@ -249,7 +249,7 @@ def fly_frames(
     }
     for signal in settings:  # ophyd's camera settings connect on first use
         signal.wait_for_connection(timeout=5.0)
-    return (yield from configured(settings, fly()))
+    return (yield from configured(settings, fly(), together=True))
 
 
 def _value(signal: Any, default: Any = None) -> MsgGenerator:

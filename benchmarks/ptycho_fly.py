@@ -9,8 +9,13 @@ Starts its own sim on a free loopback port and takes the same N×N ptychography 
 
 Prints, against the ideal (points × exposure): the whole plan's wall time (run
 documents, staging, the file, every frame) and the acquisition's (first frame to last,
-from the frames' own timestamps: the run's fixed costs left out), their ratios, and
-step/fly, with the date, the machine and its load average.  Nothing is asserted.
+from the frames' own timestamps, the times they were exposed: the run's fixed costs
+left out), their ratios, and step/fly, with the date, the machine and its load average.
+Then where each plan's wall time went: before the first exposure (checks, run start,
+baseline, staging, settings, arming), the exposures, the sim rendering behind them (its
+frames' documents reach the plan after their exposure: CPU the two cores lack), and
+after the last frame's document (settings restored, unstaging and the file closed, the
+closing baseline, the stop document).  Nothing is asserted.
 
     python benchmarks/ptycho_fly.py [--points 30] [--dwell-ms 2]
 """
@@ -65,21 +70,33 @@ def main() -> None:
         beamline.detector.hdf1.write_path_template = f"{data}/"
         RE = RunEngine({})  # noqa: N806
         total_key = beamline.detector.stats1.total.name
-        walls, spans = {}, {}
+        walls, spans, phases = {}, {}, {}
         print(
             f"{'mode':<6}{'ideal s':>8}{'wall s':>8}{'x ideal':>9}"
             f"{'acquiring s':>13}{'x ideal':>9}{'per point ms':>14}"
         )
         for mode in ("step", "fly"):
             stamps: list[float] = []
+            arrivals: list[float] = []
+
+            def note(name, doc, stamps=stamps, arrivals=arrivals):
+                times = _frame_times(name, doc, total_key)
+                if times:
+                    stamps.extend(times)
+                    arrivals.append(time.time())
+
             plan = plans.ptycho_scan(beamline, region=region, dwell_ms=args.dwell_ms, mode=mode)
-            start = time.perf_counter()
-            RE(
-                plan,
-                lambda name, doc, stamps=stamps: stamps.extend(_frame_times(name, doc, total_key)),
-            )
+            begun, start = time.time(), time.perf_counter()
+            RE(plan, note)
             walls[mode] = wall = time.perf_counter() - start
             spans[mode] = span = max(stamps) - min(stamps) + args.dwell_ms / 1000
+            exposed = max(stamps) + args.dwell_ms / 2000  # the last frame's exposure ends
+            phases[mode] = (
+                min(stamps) - args.dwell_ms / 2000 - begun,
+                span,
+                max(arrivals) - exposed,
+                begun + wall - max(arrivals),
+            )
             per_point = wall / (side * side) * 1000
             print(
                 f"{mode:<6}{ideal:8.2f}{wall:8.2f}{wall / ideal:9.2f}"
@@ -89,6 +106,10 @@ def main() -> None:
             f"fly is {walls['step'] / walls['fly']:.1f}x faster than step "
             f"({spans['step'] / spans['fly']:.1f}x acquiring)"
         )
+        print("where the wall time went (s): before the first exposure, exposures,")
+        print("last frame's document after its exposure, after the last frame's document")
+        for mode, (before, exposures, behind, after) in phases.items():
+            print(f"  {mode:<6}{before:8.3f}{exposures:8.3f}{behind:8.3f}{after:8.3f}")
 
 
 def _frame_times(name: str, doc: dict, key: str) -> list[float]:

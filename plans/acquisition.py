@@ -156,18 +156,33 @@ def returning(plan: MsgGenerator, motors: Sequence[Any]) -> MsgGenerator:
     return (yield from cleanup_after(bpp.msg_mutator(reading_first(), note_moves), back))
 
 
-def configured(settings: Mapping[Any, Any], plan: MsgGenerator) -> MsgGenerator:
-    """Run ``plan`` with each signal set to its value; restore the old values afterwards."""
+def configured(
+    settings: Mapping[Any, Any], plan: MsgGenerator, *, together: bool = False
+) -> MsgGenerator:
+    """Run ``plan`` with each signal set to its value; restore the old values afterwards.
+
+    One by one, in order; ``together`` (settings that do not depend on each other's
+    order, e.g. a camera's exposure, period and counts) sets them all at once and
+    waits once, and restores them so: a round trip for all instead of one each.
+    """
     settings = dict(settings)
     previous = {}
 
     def setup_and_run():
-        for signal, value in settings.items():
-            previous[signal] = yield from bps.rd(signal)
-            yield from bps.mv(signal, value)
+        if together:
+            for signal in settings:
+                previous[signal] = yield from bps.rd(signal)
+            yield from bps.mv(*(arg for pair in settings.items() for arg in pair))
+        else:
+            for signal, value in settings.items():
+                previous[signal] = yield from bps.rd(signal)
+                yield from bps.mv(signal, value)
         return (yield from plan)
 
     def restore():
+        if together and previous:
+            yield from bps.mv(*(arg for pair in previous.items() for arg in pair))
+            return
         for signal, value in previous.items():
             yield from bps.mv(signal, value)
 

@@ -177,7 +177,7 @@ def fly_frames(
     velocity) once, the camera armed once for every frame (NumImages = nX per trigger,
     NumTriggers = nY, TriggerMode External: each row's series starts with its fly), the
     raster started once.  While it runs, each row's frames become an event page as soon
-    as FrameRec: shows it (monitored records, no round trip).
+    as FrameRec: shows it (its monitored frame count; the row's columns then read).
     """
     detector, stage = beamline.detector, beamline.stage
     fine_x, fine_y = stage.fine_x, stage.fine_y
@@ -249,7 +249,7 @@ def fly_frames(
     }
     for signal in settings:  # ophyd's camera settings connect on first use
         signal.wait_for_connection(timeout=5.0)
-    return (yield from configured(settings, fly()))
+    return (yield from configured(settings, fly(), together=True))
 
 
 def _value(signal: Any, default: Any = None) -> MsgGenerator:

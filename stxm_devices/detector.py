@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from pathlib import PurePosixPath
 
 from apstools.devices import SimDetectorCam_V34, SingleTrigger_V34
@@ -89,6 +90,56 @@ class CaptureSignal(EpicsSignalWithRBV):
             raise DetectorWriteError(f"{self.pvname}: Capture did not start")
 
 
+class SettingsTogether:
+    """Mixin: a device's ``stage_sigs`` put at once and waited together, not one by one.
+
+    ophyd's stage sets each stage_sig in turn, each a put and a read-back: two round
+    trips to the IOC after one another, ~30 of them for this detector.  The camera's and
+    the plugins' settings do not depend on each other's order (counts, modes, enables,
+    the file name's parts), so their originals are read, then all are set at once and
+    their statuses waited together; those named in ``staged_after`` (HDF1's Capture,
+    which opens the file the others describe) follow, in order.  The device's children
+    are staged first (they have no settings here); unstaging is ophyd's (in reverse).
+    """
+
+    #: stage_sigs keys set after the others have completed, in order.
+    staged_after: tuple[str, ...] = ()
+
+    def stage(self) -> list:
+        settings, self.stage_sigs = self.stage_sigs, OrderedDict()
+        try:
+            staged = super().stage()
+        finally:
+            self.stage_sigs = settings
+        try:
+            self._set_together(settings)
+        except Exception:
+            self.unstage()
+            raise
+        return staged
+
+    def _set_together(self, settings: OrderedDict) -> None:
+        first = [(key, value) for key, value in settings.items() if key not in self.staged_after]
+        then = [(key, value) for key, value in settings.items() if key in self.staged_after]
+        signals = {key: getattr(self, key) if isinstance(key, str) else key for key in settings}
+        originals = {key: signals[key].get() for key in settings}
+        statuses = []
+        for key, value in first:
+            statuses.append(signals[key].set(value))
+            self._original_vals[signals[key]] = originals[key]  # restored even if it failed
+        errors = []
+        for status in statuses:
+            try:
+                status.wait()
+            except Exception as error:  # noqa: BLE001 - every status waited, the first raised
+                errors.append(error)
+        if errors:
+            raise errors[0]
+        for key, value in then:
+            signals[key].set(value).wait()
+            self._original_vals[signals[key]] = originals[key]
+
+
 class IocWrittenFiles:
     """Mixin for an HDF5 plugin whose files the IOC writes: paths made first, errors raised.
 
@@ -120,15 +171,19 @@ class IocWrittenFiles:
         return filename, read_path, write_path
 
 
-class StreamHDF5Plugin(IocWrittenFiles, FileStoreHDF5IterativeWrite, HDF5Plugin_V34):
+class StreamHDF5Plugin(
+    IocWrittenFiles, FileStoreHDF5IterativeWrite, SettingsTogether, HDF5Plugin_V34
+):
     """HDF1 streaming a run's frames into one file (spec AD_HDF5), SWMR on.
 
     LazyOpen is staged No: Capture opens the file (and advances FileNumber) at once,
     so the name the resource gives is the file's, whatever another client left set
     (under LazyOpen ADCore would open it, and advance the number, at the first frame).
+    Capture is staged after the other settings have completed.
     """
 
     capture = ADCpt(CaptureSignal, "Capture")
+    staged_after = ("capture",)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -137,7 +192,9 @@ class StreamHDF5Plugin(IocWrittenFiles, FileStoreHDF5IterativeWrite, HDF5Plugin_
         self.stage_sigs.move_to_end("capture")
 
 
-class SingleHDF5Plugin(IocWrittenFiles, FileStoreHDF5SingleIterativeWrite, HDF5Plugin_V34):
+class SingleHDF5Plugin(
+    IocWrittenFiles, FileStoreHDF5SingleIterativeWrite, SettingsTogether, HDF5Plugin_V34
+):
     """HDF1 writing one file per frame (spec AD_HDF5_SINGLE); Capture is not used."""
 
     def __init__(self, *args, **kwargs) -> None:
@@ -145,7 +202,7 @@ class SingleHDF5Plugin(IocWrittenFiles, FileStoreHDF5SingleIterativeWrite, HDF5P
         self.stage_sigs.pop("capture", None)
 
 
-class DetectorCam(SimDetectorCam_V34):
+class DetectorCam(SettingsTogether, SimDetectorCam_V34):
     """The camera: one frame per trigger; AcquireBusy waits for the file to be written.
 
     TriggerMode is staged Internal: a fly scan sets External (start with fine X's
@@ -169,7 +226,7 @@ class DetectorCam(SimDetectorCam_V34):
         )
 
 
-class TotalStats(StatsPlugin_V34):
+class TotalStats(SettingsTogether, StatsPlugin_V34):
     """Stats1 with its total in every event (the per-frame sum NXstxm shows as an image)."""
 
     lazy_wait_for_connection = False
@@ -177,23 +234,34 @@ class TotalStats(StatsPlugin_V34):
     total = ADCpt(EpicsSignalRO, "Total_RBV", kind="hinted", lazy=False)
 
 
+class RegionPlugin(SettingsTogether, ROIPlugin_V34):
+    """ROI1, its settings staged together."""
+
+
+class ArrayPlugin(SettingsTogether, ImagePlugin_V34):
+    """image1 (the last frame as a waveform), its settings staged together."""
+
+
 class FrameRecord(Device):
     """``FrameRec:``: per frame of the last acquisition, where the stage was and its total.
 
     Fine X/Y (µm) at each frame's mid-exposure from the stage controller's position
     record, that time (POSIX s) and the frame's total counts: a fly scan's per-frame
-    positions, read as each row ends: monitored, and the IOC posts them after each
-    series (a raster's row) and before Acquire drops, so they are current when a
-    trigger's status completes.
+    positions, read as each row ends.  The IOC posts them after each series (a
+    raster's row) and before NumFrames_RBV and Acquire drop.  NumFrames_RBV is
+    monitored; the arrays are read (a get each) once NumFrames_RBV shows a row: a
+    monitor of each would cost the client more than the read, as pyepics formats every
+    array update it receives as text (``repr``, ~3 µs an element: ~0.3 s of CPU over a
+    900-frame raster, taken from the IOC rendering the frames on the same machine).
     """
 
     #: Frames the IOC's records keep (the latest): a fly raster records at most so many.
     max_frames = 4096
     num_frames = Cpt(EpicsSignalRO, "NumFrames_RBV", auto_monitor=True)
-    fine_x = Cpt(EpicsSignalRO, "FineX_RBV", auto_monitor=True)
-    fine_y = Cpt(EpicsSignalRO, "FineY_RBV", auto_monitor=True)
-    mid_time = Cpt(EpicsSignalRO, "MidTime_RBV", auto_monitor=True)
-    total = Cpt(EpicsSignalRO, "Total_RBV", auto_monitor=True)
+    fine_x = Cpt(EpicsSignalRO, "FineX_RBV")
+    fine_y = Cpt(EpicsSignalRO, "FineY_RBV")
+    mid_time = Cpt(EpicsSignalRO, "MidTime_RBV")
+    total = Cpt(EpicsSignalRO, "Total_RBV")
 
 
 class _AreaDetector(NamedIocErrors, CleanUnstage, SingleTrigger_V34, DetectorBase):
@@ -218,8 +286,8 @@ class _AreaDetector(NamedIocErrors, CleanUnstage, SingleTrigger_V34, DetectorBas
     _default_read_attrs = ("hdf1", "stats1")
     cam = ADCpt(DetectorCam, "cam1:")
     stats1 = ADCpt(TotalStats, "Stats1:")
-    roi1 = ADCpt(ROIPlugin_V34, "ROI1:")
-    image1 = ADCpt(ImagePlugin_V34, "image1:")
+    roi1 = ADCpt(RegionPlugin, "ROI1:")
+    image1 = ADCpt(ArrayPlugin, "image1:")
     frame_record = Cpt(FrameRecord, "FrameRec:", kind="omitted")
 
     def __init__(

@@ -26,9 +26,12 @@ from .model import BeamState, StxmModel
 from .optics import ZonePlate, photon_wavelength_nm
 
 UINT16_MAX = np.iinfo(np.uint16).max
-#: The sample lattice is computed in strips rows/STRIP_MARGIN[0] taller and
-#: columns·STRIP_MARGIN[1] wider than a frame on each side (a fly row stays in one).
-STRIP_MARGIN = (4, 1)
+#: The sample lattice is computed in square tiles of LATTICE_TILE points a side, on a
+#: grid fixed to the lattice's origin, and the latest LATTICE_TILES of them kept (the
+#: least recently used go): a frame's window is copied from the tiles it overlaps, so a
+#: scan computes each part of the sample once, and a scan of the same area again none.
+LATTICE_TILE = 128
+LATTICE_TILES = 256
 #: The camera model the simulated area detector reports (cam1:Model_RBV).
 SIM_CAMERA_MODEL = "Far-field diffraction"
 
@@ -98,7 +101,11 @@ def _probes(
     shifts_x = np.asarray(shifts_x_um, dtype=float) + shape[1] // 2 * dx_um
     ramps_x = np.exp(-2j * np.pi * qx[None, :] * shifts_x[:, None]).astype(np.complex64)
     return scipy.fft.ifft(
-        columns[None] * ramps_x[:, None, :], axis=-1, norm="ortho", workers=FFT_WORKERS
+        columns[None] * ramps_x[:, None, :],
+        axis=-1,
+        norm="ortho",
+        workers=FFT_WORKERS,
+        overwrite_x=True,
     )
 
 
@@ -115,15 +122,13 @@ def _probe(
     return _probes(zone_plate, energy_ev, defocus_um, shape, dx_um, shift_um[0], shifts_x)[0]
 
 
-def _inside(strip: tuple[int, int, np.ndarray], top: int, left: int, rows: int, columns: int):
-    """Whether a ``rows`` × ``columns`` window at (top, left) lies in the cached strip."""
-    strip_top, strip_left, patch = strip
-    return (
-        strip_top <= top
-        and top + rows <= strip_top + patch.shape[0]
-        and strip_left <= left
-        and left + columns <= strip_left + patch.shape[1]
-    )
+def _spans(first: int, length: int) -> list[tuple[int, int, int]]:
+    """(tile, start in it, start in the window) of each tile that ``length`` points cross."""
+    spans = []
+    for tile in range(first // LATTICE_TILE, (first + length - 1) // LATTICE_TILE + 1):
+        start = max(first, tile * LATTICE_TILE)
+        spans.append((tile, start - tile * LATTICE_TILE, start - first))
+    return spans
 
 
 @dataclass
@@ -134,14 +139,14 @@ class FarFieldDetector:
     sampled on a fixed lattice (pitch: the sample-plane pixel, origin 0) and the probe
     shifted by the beam's offset from the nearest lattice point, so a moving stage
     costs one FFT per frame (plus a probe per new offset): the lattice is computed in
-    strips wider than a frame (``STRIP_MARGIN``) and sliced while the beam stays in one.
+    tiles (``LATTICE_TILE``), kept while used, and each frame's window copied from them.
     """
 
     shape: tuple[int, int] = (256, 256)
     width_mm: float = 14.08
     distance_mm: float = 100.0
     delta_over_beta: float = 1.5
-    _patches: dict = field(default_factory=dict, init=False, repr=False)
+    _tiles: dict = field(default_factory=dict, init=False, repr=False)
 
     def detector_pixel_um(self, columns: int) -> float:
         """The detector pixel (µm) when ``width_mm`` is read out as ``columns`` pixels."""
@@ -155,23 +160,40 @@ class FarFieldDetector:
     def _transmission(
         self, model: StxmModel, state: BeamState, dx_um: float
     ) -> tuple[np.ndarray, tuple[float, float]]:
-        """exp(−OD/2 + iφ) over the lattice patch nearest the beam; the beam's offset.
+        """exp(−OD/2 + iφ) over the lattice window nearest the beam; the beam's offset.
 
-        The offset is the beam's (y, x) from the patch centre, µm (unblurred: the probe
-        blurs).
+        The offset is the beam's (y, x) from the window's centre, µm (unblurred: the
+        probe blurs).
         """
-        x0, y0 = float(np.mean(state.sample_x_um)), float(np.mean(state.sample_y_um))
+        x0, y0 = _mean(state.sample_x_um), _mean(state.sample_y_um)
         iy, ix = round(y0 / dx_um), round(x0 / dx_um)
         rows, columns = self.shape
         top, left = iy - rows // 2, ix - columns // 2
-        checkered = self._checkered()
-        key = (state.energy_ev, state.polarization, state.theta_deg, dx_um, checkered)
-        strip = self._patches.get(key)
-        if strip is None or not _inside(strip, top, left, rows, columns):
-            margin_y, margin_x = rows // STRIP_MARGIN[0], columns * STRIP_MARGIN[1]
-            strip_top, strip_left = top - margin_y, left - margin_x
-            y = np.arange(strip_top, strip_top + rows + 2 * margin_y) * dx_um
-            x = np.arange(strip_left, strip_left + columns + 2 * margin_x) * dx_um
+        lattice = (state.energy_ev, state.polarization, state.theta_deg, dx_um, self._checkered())
+        window = np.empty(self.shape, np.complex64)
+        columns_spans = _spans(left, columns)
+        for tile_row, row_in_tile, row in _spans(top, rows):
+            height = min(LATTICE_TILE - row_in_tile, rows - row)
+            for tile_column, column_in_tile, column in columns_spans:
+                width = min(LATTICE_TILE - column_in_tile, columns - column)
+                tile = self._tile(model, state, lattice, tile_row, tile_column)
+                window[row : row + height, column : column + width] = tile[
+                    row_in_tile : row_in_tile + height, column_in_tile : column_in_tile + width
+                ]
+        offset = (round(y0 - iy * dx_um, 6), round(x0 - ix * dx_um, 6))
+        return window, offset
+
+    def _tile(
+        self, model: StxmModel, state: BeamState, lattice: tuple, tile_row: int, tile_column: int
+    ) -> np.ndarray:
+        """The lattice's tile (``tile_row``, ``tile_column``): made once, kept while used."""
+        key = (lattice, tile_row, tile_column)
+        tile = self._tiles.pop(key, None)
+        if tile is None:
+            top, left = tile_row * LATTICE_TILE, tile_column * LATTICE_TILE
+            dx_um, checkered = lattice[3], lattice[4]
+            y = np.arange(top, top + LATTICE_TILE) * dx_um
+            x = np.arange(left, left + LATTICE_TILE) * dx_um
             od = model.phantom.optical_density(
                 x[None, :],
                 y[:, None],
@@ -179,18 +201,14 @@ class FarFieldDetector:
                 state.polarization,
                 theta_deg=state.theta_deg,
             )
-            patch = np.exp((-0.5 - 0.5j * self.delta_over_beta) * od).astype(np.complex64)
+            tile = np.exp((-0.5 - 0.5j * self.delta_over_beta) * od).astype(np.complex64)
             if checkered:  # (−1)^(i+j) of the lattice: each window's far field comes centred
-                rows_odd = np.arange(strip_top, strip_top + patch.shape[0]) % 2
-                columns_odd = np.arange(strip_left, strip_left + patch.shape[1]) % 2
-                patch[(rows_odd[:, None] ^ columns_odd[None, :]).astype(bool)] *= -1
-            strip = (strip_top, strip_left, patch)
-            self._patches = {key: strip}  # one strip is enough: frames come in order
-        strip_top, strip_left, patch = strip
-        row, column = top - strip_top, left - strip_left
-        window = patch[row : row + rows, column : column + columns]
-        offset = (round(y0 - iy * dx_um, 6), round(x0 - ix * dx_um, 6))
-        return window, offset
+                odd = np.arange(LATTICE_TILE) % 2  # tiles start at even indices
+                tile[(odd[:, None] ^ odd[None, :]).astype(bool)] *= -1
+            if len(self._tiles) >= LATTICE_TILES:
+                del self._tiles[next(iter(self._tiles))]  # the least recently used
+        self._tiles[key] = tile  # the most recently used last
+        return tile
 
     def _checkered(self) -> bool:
         """Whether the far field is centred by a sign pattern on the sample (even shapes).
@@ -218,9 +236,9 @@ class FarFieldDetector:
         groups: dict[tuple, list[tuple[int, np.ndarray, float, float]]] = {}
         for index, state in enumerate(states):
             dx_um = self.pixel_um(state.energy_ev)
-            defocus = round(float(np.mean(model.defocus_um(state))), 4)
+            defocus = round(_mean(model.defocus_um(state)), 4)
             transmission, (offset_y, offset_x) = self._transmission(model, state, dx_um)
-            osa = float(np.mean(model.osa.transmission(state.osa_x_um, state.osa_y_um)))
+            osa = _mean(model.osa.transmission(state.osa_x_um, state.osa_y_um))
             incident = model.counts_per_ms * exposure_s * 1e3 * state.ring_current_ma / 500.0
             key = (model.zone_plate(state.zp_index), float(state.energy_ev), defocus, dx_um)
             groups.setdefault((*key, offset_y), []).append(
@@ -236,13 +254,16 @@ class FarFieldDetector:
             probes = _probes(
                 zone_plate, energy_ev, defocus, self.shape, dx_um, offset_y, np.array(offsets_x)
             )
-            probes *= np.stack(windows)
-            far_field = scipy.fft.fft2(probes, norm="ortho", workers=FFT_WORKERS)
-            power = far_field.real.astype(np.float64) ** 2 + far_field.imag**2
-            power *= np.array(incidents)[:, None, None]
-            if not self._checkered():
-                power = scipy.fft.fftshift(power, axes=(-2, -1))
-            out[list(indices)] = power
+            for probe, window in zip(probes, windows, strict=True):
+                probe *= window  # the exit waves, in place
+            far_field = scipy.fft.fft2(probes, norm="ortho", workers=FFT_WORKERS, overwrite_x=True)
+            for index, field_, incident in zip(indices, far_field, incidents, strict=True):
+                power = out[index]  # |field|² straight into the frame, no temporary stack
+                np.square(field_.real, out=power, dtype=np.float64)
+                power += np.square(field_.imag)
+                power *= incident
+                if not self._checkered():
+                    out[index] = scipy.fft.fftshift(power)
         return out
 
     def frame(
@@ -389,6 +410,13 @@ def _state_key(state: BeamState) -> tuple:
     for name in state.__dataclass_fields__:
         value = getattr(state, name)
         if not isinstance(value, str):
-            value = round(float(np.mean(value)), 6)
+            value = round(_mean(value), 6)
         values.append(value)
     return tuple(values)
+
+
+def _mean(value: float | np.ndarray) -> float:
+    """A state's value as one number: a scalar as it is, an array's mean (a line's states)."""
+    if isinstance(value, float | int):
+        return float(value)
+    return float(np.mean(value))

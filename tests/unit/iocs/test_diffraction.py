@@ -127,3 +127,15 @@ def test_poisson_counts_have_poisson_mean_and_variance(photons_per_pixel):
     assert np.all(np.abs(draws.mean(axis=0) - expected) < spread)
     assert draws.var(axis=0).mean() == pytest.approx(expected.mean(), rel=0.05)
     assert np.corrcoef(draws[:, 0, 0], draws[:, 0, 1])[0, 1] == pytest.approx(0, abs=0.06)
+
+
+def test_a_frame_is_the_same_whatever_the_detector_rendered_before():
+    """The lattice tiles are fixed to the lattice's origin: kept tiles change no frame."""
+    model = StxmModel()
+    disk = next(d for d in model.phantom.disks if abs(d.x_um) < 40)
+    edge = state(model, x=disk.x_um + disk.radius_um, y=disk.y_um)
+    used = FarFieldDetector(shape=(64, 64))
+    for dx in np.linspace(-3.0, 3.0, 7):  # tiles around and across the frame's window
+        used.expected(model, edge.with_(sample_x_um=edge.sample_x_um + dx), 0.01)
+    fresh = FarFieldDetector(shape=(64, 64)).expected(model, edge, 0.01)
+    np.testing.assert_array_equal(used.expected(model, edge, 0.01), fresh)

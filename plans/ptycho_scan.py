@@ -223,7 +223,7 @@ def fly_frames(
         )
         yield from bps.checkpoint()
         armed = yield from bps.trigger(detector, group="raster")
-        while not (yield from bps.rd(cam.acquire_busy)) and not armed.done:
+        while not (yield from _value(cam.acquire_busy)) and not armed.done:
             yield from bps.sleep(0.001)  # armed before the controller starts
         yield from bps.abs_set(raster.execute, 1, group="raster")
         # Not rewound: a replay would start a second raster and emit rows again.  A pause

@@ -494,55 +494,35 @@ class DetectorIOC(PVGroup):
 
         Frame i is exposed from start + i·period: the schedule never stretches.  The
         camera wakes when a frame is read out, or every BATCH_INTERVAL_S at faster
-        rates, and hands every frame read out since to the plugins at once.  One batch
-        renders (in the frames thread) while the batch before it goes to the plugins,
-        so rendering and the plugins' work overlap instead of taking turns.
+        rates, and hands every frame read out since to the plugins at once.
         """
+        cam = self.cam
         wall_start = self.wall_clock() - (self.clock() - start)
-        requested = delivered = 0
-        woke = posted = start
-        rendering: asyncio.Future | None = None
-        rendered: list[Frame] = []
+        delivered, woke, posted = 0, start, start
         while delivered < count and not self._stop.is_set():
             now = self.clock()
             read_out = min(count, math.floor((now - start - exposure) / period) + 1)
-            if rendering is None and read_out > requested:
-                woke = now
-                batch = range(requested, min(read_out, requested + MAX_BATCH))
-                offsets = np.array([index * period for index in batch])
-                rendering = asyncio.ensure_future(
-                    self._frames(
-                        start + offsets + exposure / 2, wall_start + offsets + exposure, exposure
-                    )
-                )
-                requested = batch.stop
-            if rendered:
-                delivered += len(rendered)
-                await self._deliver(rendered, counted + delivered)
-                rendered = []
-                self._report_lag(self.clock() - (start + (delivered - 1) * period + exposure))
-                if self.clock() - posted >= POST_INTERVAL_S:
-                    posted = self.clock()
-                    await self.post()
-            elif rendering is not None:
-                rendered, rendering = await rendering, None
-            else:
-                next_out = start + requested * period + exposure
+            if read_out <= delivered:
+                next_out = start + delivered * period + exposure
                 if not await self._pause(max(next_out, woke + BATCH_INTERVAL_S) - now):
                     break
-        for frames in (rendered, await rendering if rendering is not None else []):
-            if frames:  # stopped: the frames read out by then still go out
-                delivered += len(frames)
-                await self._deliver(frames, counted + delivered)
+                continue
+            woke = now
+            batch = range(delivered, min(read_out, delivered + MAX_BATCH))
+            offsets = np.array([index * period for index in batch])
+            frames = await self._frames(
+                start + offsets + exposure / 2, wall_start + offsets + exposure, exposure
+            )
+            delivered = batch.stop
+            cam.count_arrays(frames)
+            cam.stage([("NumImagesCounter_RBV", counted + delivered)])
+            if cam.get("ArrayCallbacks"):
+                await self.publish(frames, cam.port)
+            self._report_lag(self.clock() - (start + (delivered - 1) * period + exposure))
+            if self.clock() - posted >= POST_INTERVAL_S:
+                posted = self.clock()
+                await self.post()
         return delivered >= count
-
-    async def _deliver(self, frames: list[Frame], counter: int) -> None:
-        """The camera counts ``frames`` and hands them to the plugins (ArrayCallbacks)."""
-        cam = self.cam
-        cam.count_arrays(frames)
-        cam.stage([("NumImagesCounter_RBV", counter)])
-        if cam.get("ArrayCallbacks"):
-            await self.publish(frames, cam.port)
 
     async def _motion_start(self, *, armed_at: float) -> float | None:
         """When fine X started moving after ``armed_at``; None if stopped or it never did."""
